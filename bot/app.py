@@ -1,0 +1,151 @@
+"""Builds the bot, the dispatcher and the database from settings (construction, not running)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.utils.token import TokenValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import db
+from bot.config import Settings
+from bot.i18n import PoI18n, create_i18n
+from bot.menu import set_default_menu, set_personal_menu
+from bot.middlewares import (
+    DbSessionMiddleware,
+    DomainErrorMiddleware,
+    ThrottlingMiddleware,
+    UserI18nMiddleware,
+    UserMiddleware,
+    make_error_handler,
+)
+from bot.services import users
+from bot.storage import DatabaseStorage
+from handlers import get_routers
+
+logger = logging.getLogger("bot")
+
+
+class StartupError(Exception):
+    """A problem the operator fixes in the settings; printed as one line, without a traceback."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dp: Dispatcher
+    i18n: PoI18n
+
+    async def close(self) -> None:
+        await self.dp.fsm.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def prepare_database(settings: Settings) -> AsyncEngine:
+    """Connect, fail with a readable reason if the database is unreachable, and migrate."""
+    engine = db.create_engine(settings.async_database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        await db.upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        await engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StartupError(f"cannot use the database ({reason}); check DATABASE_URL") from exc
+    return engine
+
+
+def create_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None:
+        raise StartupError(
+            "BOT_TOKEN is not set; get one from @BotFather or run `python -m bot sandbox`"
+        )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(str(settings.bot_api_url).rstrip("/")))
+    try:
+        return Bot(
+            settings.bot_token.get_secret_value(),
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    except TokenValidationError as exc:
+        raise StartupError("BOT_TOKEN is malformed; it looks like 123456789:ABC-def…") from exc
+
+
+def create_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis_url:
+        storage = RedisStorage.from_url(
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
+        )
+        return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+    return DatabaseStorage(sessionmaker), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], i18n: PoI18n
+) -> Dispatcher:
+    storage, isolation = create_storage(settings, sessionmaker)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp["settings"] = settings
+    # Order matters: a session, then the user (needs it), then the language (needs the user).
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserMiddleware())
+    dp.update.outer_middleware(UserI18nMiddleware(i18n))
+    throttling = ThrottlingMiddleware(settings.throttle_burst, settings.throttle_rate)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(throttling)
+        observer.middleware(DomainErrorMiddleware())
+    dp.errors.register(make_error_handler(i18n, settings.default_language))
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def on_startup(bot: Bot, app: App) -> None:
+    """Register the command menus; a failure here must not stop the bot from answering."""
+    try:
+        await set_default_menu(bot, app.i18n, app.settings.default_language)
+        async with app.sessionmaker() as session:
+            for telegram_id in app.settings.admin_ids:
+                user = await users.get_user(session, telegram_id)
+                if user is None:
+                    continue
+                language = user.language or app.settings.default_language
+                await set_personal_menu(bot, app.i18n, telegram_id, user.role_set, language)
+    except Exception:
+        logger.exception("could not set the command menus")
+
+
+async def create_app(settings: Settings, bot: Bot | None = None) -> App:
+    """Everything the bot needs, with the database migrated and the admins in place."""
+    bot = bot or create_bot(settings)
+    try:
+        engine = await prepare_database(settings)
+    except StartupError:
+        await bot.session.close()
+        raise
+    sessionmaker = db.create_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await users.ensure_admins(session, settings.admin_ids)
+    i18n = create_i18n(settings.default_language)
+    dp = create_dispatcher(settings, sessionmaker, i18n)
+    app = App(settings, engine, sessionmaker, bot, dp, i18n)
+    dp["app"] = app
+    dp.startup.register(on_startup)
+    return app

@@ -1,0 +1,101 @@
+"""Settings from the environment and `.env`, split per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/assembly.sqlite3"
+LANGUAGES = ("ru", "en")
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment; see README for each variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    # Keys in Redis start with this, so several bots (or test runs) can share one server.
+    redis_prefix: str = "assembly-fsm"
+    # Comma-separated in the environment: ADMIN_IDS=123,456
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    bot_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8080
+    webhook_path: str = "/telegram/webhook"
+    default_language: str = "ru"
+    timezone: str = "Europe/Moscow"
+    broadcast_rate: float = 25.0
+    # Per-user throttling: a burst of this many updates, refilled at this rate per second.
+    throttle_burst: int = 8
+    throttle_rate: float = 2.0
+    name_max_length: int = 100
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("only sqlite+aiosqlite:// and postgresql+asyncpg:// are supported")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with an async driver, whatever the user wrote (postgres:// is common)."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite":
+            url = url.set(drivername="sqlite+aiosqlite")
+            if url.database and url.database != ":memory:":
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            url = url.set(drivername="postgresql+asyncpg")
+        return url.render_as_string(hide_password=False)

@@ -1,0 +1,41 @@
+"""Gettext catalogues compiled from the .po files in memory at start-up, so no build step exists."""
+
+from __future__ import annotations
+
+import gettext
+from io import BytesIO
+from pathlib import Path
+
+from aiogram.utils.i18n import I18n
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+import locales
+
+LOCALES_DIR = Path(locales.__file__).parent
+DOMAIN = "messages"
+
+
+def compile_catalogue(po_path: Path) -> gettext.GNUTranslations:
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+class PoI18n(I18n):
+    """aiogram's I18n reading `.po` catalogues directly (it would otherwise require `.mo` files)."""
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        for lang_dir in sorted(self.path.iterdir()):
+            po_path = lang_dir / "LC_MESSAGES" / f"{self.domain}.po"
+            if po_path.is_file():
+                translations[lang_dir.name] = compile_catalogue(po_path)
+        return translations
+
+
+def create_i18n(default_locale: str = "ru") -> PoI18n:
+    return PoI18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)

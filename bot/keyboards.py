@@ -1,0 +1,108 @@
+"""Callback data classes and the keyboards built from them."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.services.districts import Page
+from bot.texts import plain
+
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+
+
+class CDLanguage(CallbackData, prefix="lang"):
+    code: str
+
+
+class CDConsent(CallbackData, prefix="consent"):
+    agree: bool
+
+
+class CDTelegramName(CallbackData, prefix="tgname"):
+    pass
+
+
+class CDDistrict(CallbackData, prefix="dist"):
+    # 0 means "I don't know my district"
+    id: int
+
+
+class CDDistrictPage(CallbackData, prefix="distp"):
+    page: int
+
+
+class CDDeleteMe(CallbackData, prefix="delme"):
+    confirm: bool
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=CDLanguage(code=code))
+    return builder.as_markup()
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=plain("onboarding-consent-agree"), callback_data=CDConsent(agree=True))
+    builder.button(text=plain("onboarding-consent-decline"), callback_data=CDConsent(agree=False))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def telegram_name_keyboard(full_name: str) -> InlineKeyboardMarkup | None:
+    if not full_name.strip():
+        return None
+    # Button labels are capped by Telegram clients; a long name would be cut anyway.
+    label = plain("onboarding-name-use-telegram", name=full_name[:40])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=CDTelegramName().pack())]]
+    )
+
+
+def district_keyboard(page: Page) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for district in page.items:
+        builder.row(
+            InlineKeyboardButton(
+                text=f"№{district.number} · {district.name}"[:60],
+                callback_data=CDDistrict(id=district.id).pack(),
+            )
+        )
+    if page.pages > 1:
+        nav = []
+        if page.page > 0:
+            nav.append(
+                InlineKeyboardButton(
+                    text="◀", callback_data=CDDistrictPage(page=page.page - 1).pack()
+                )
+            )
+        nav.append(
+            InlineKeyboardButton(
+                text=f"{page.page + 1}/{page.pages}",
+                callback_data=CDDistrictPage(page=page.page).pack(),
+            )
+        )
+        if page.page + 1 < page.pages:
+            nav.append(
+                InlineKeyboardButton(
+                    text="▶", callback_data=CDDistrictPage(page=page.page + 1).pack()
+                )
+            )
+        builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(
+            text=plain("onboarding-district-unknown"), callback_data=CDDistrict(id=0).pack()
+        )
+    )
+    return builder.as_markup()
+
+
+def delete_me_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=plain("delete-me-confirm"), callback_data=CDDeleteMe(confirm=True))
+    builder.button(text=plain("delete-me-keep"), callback_data=CDDeleteMe(confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()

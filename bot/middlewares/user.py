@@ -1,0 +1,28 @@
+"""Loads the person behind the update, with their roles, before any handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+from aiogram.types import User as TgUser
+
+from bot.services import users
+
+
+class UserMiddleware(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        user = None
+        if tg_user is not None:
+            # Only people who consented (or admins from settings) have a row; guests stay None.
+            user = await users.get_user(data["session"], tg_user.id)
+        data["user"] = user
+        return await handler(event, data)

@@ -1,0 +1,152 @@
+"""People: consent, onboarding data, languages, roles and erasure."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.errors import InvalidInput, NotFound
+from models import District, Role, User, UserRole
+from models.base import utcnow
+
+# Bump when the consent text in the catalogues changes materially; stored with each consent.
+CONSENT_VERSION = "2026-11-23"
+SUPPORTED_LANGUAGES = ("ru", "en")
+
+
+async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
+    """The living person behind a Telegram id, or None if they never consented or were erased."""
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def get_or_create_user(session: AsyncSession, telegram_id: int) -> User:
+    user = await get_user(session, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, roles=[])
+        session.add(user)
+        await session.flush()
+    return user
+
+
+async def ensure_admins(session: AsyncSession, admin_ids: list[int]) -> None:
+    """Admins named in settings hold the admin role (only their Telegram id is stored for it)."""
+    for telegram_id in admin_ids:
+        user = await get_or_create_user(session, telegram_id)
+        await grant_role(session, user, Role.ADMIN)
+
+
+async def grant_role(session: AsyncSession, user: User, role: Role) -> bool:
+    """Give a role once; returns False when the user already had it."""
+    if role in user.role_set:
+        return False
+    user.roles.append(UserRole(role=role))
+    await session.flush()
+    return True
+
+
+async def revoke_role(session: AsyncSession, user: User, role: Role) -> bool:
+    for user_role in list(user.roles):
+        if user_role.role == role:
+            user.roles.remove(user_role)
+            await session.flush()
+            return True
+    return False
+
+
+async def give_consent(
+    session: AsyncSession, telegram_id: int, *, language: str, username: str | None
+) -> User:
+    """Record consent to personal-data processing: before it, nothing about the person is kept."""
+    user = await get_or_create_user(session, telegram_id)
+    if user.consent_at is None:
+        user.consent_at = utcnow()
+        user.consent_version = CONSENT_VERSION
+    user.language = language if language in SUPPORTED_LANGUAGES else user.language
+    user.username = username
+    await session.flush()
+    return user
+
+
+def clean_name(raw: str, max_length: int) -> str:
+    """A display name: trimmed, single-spaced, printable, with at least one letter."""
+    name = " ".join(raw.split())
+    if not name:
+        raise InvalidInput("onboarding-name-empty")
+    if len(name) > max_length:
+        raise InvalidInput("onboarding-name-too-long", max=max_length, length=len(name))
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in name):
+        raise InvalidInput("onboarding-name-invalid")
+    if not any(ch.isalpha() for ch in name):
+        raise InvalidInput("onboarding-name-no-letters")
+    return name
+
+
+async def set_name(session: AsyncSession, user: User, raw: str, *, max_length: int) -> User:
+    user.name = clean_name(raw, max_length)
+    await session.flush()
+    return user
+
+
+async def set_district(session: AsyncSession, user: User, district_id: int | None) -> User:
+    """Attach the user to a district (None: they do not know theirs yet)."""
+    if district_id is not None and await session.get(District, district_id) is None:
+        raise NotFound("districts-not-found")
+    user.district_id = district_id
+    await session.flush()
+    await session.refresh(user, ["district"])
+    return user
+
+
+async def complete_registration(session: AsyncSession, user: User) -> bool:
+    """Finish onboarding once: the person becomes a citizen. False if they already were."""
+    if user.registered_at is not None:
+        return False
+    user.registered_at = utcnow()
+    await grant_role(session, user, Role.CITIZEN)
+    return True
+
+
+async def set_language(session: AsyncSession, user: User, language: str) -> None:
+    if language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput("language-unknown")
+    user.language = language
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str | None
+    district: str | None
+    roles: list[Role]
+    organizations: list[str]
+    registered: bool
+
+
+async def profile(session: AsyncSession, user: User) -> Profile:
+    """What the person sees about themselves in /me."""
+    return Profile(
+        name=user.name,
+        district=user.district.name if user.district else None,
+        roles=sorted(user.role_set, key=list(Role).index),
+        organizations=[],
+        registered=user.is_registered,
+    )
+
+
+async def erase_user(session: AsyncSession, user: User) -> None:
+    """Erase personal data; the row stays as an anonymous author so that content stays readable."""
+    await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    user.telegram_id = None
+    user.name = None
+    user.username = None
+    user.phone = None
+    user.language = None
+    user.district_id = None
+    user.consent_at = None
+    user.consent_version = None
+    user.deleted_at = utcnow()
+    await session.flush()
+    session.expire(user, ["roles", "district"])

@@ -1,0 +1,264 @@
+"""A citizen's first steps: /start, language, consent, name and district."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.keyboards import (
+    LANGUAGE_NAMES,
+    CDConsent,
+    CDDistrict,
+    CDDistrictPage,
+    CDLanguage,
+    CDTelegramName,
+    consent_keyboard,
+    district_keyboard,
+    language_keyboard,
+    telegram_name_keyboard,
+)
+from bot.middlewares.i18n import LANGUAGE_KEY
+from bot.services import districts, users
+from bot.services.errors import InvalidInput
+from bot.texts import plain, t
+from handlers.common import help_text
+from models import User
+
+router = Router(name="onboarding")
+
+
+class Onboarding(StatesGroup):
+    language = State()
+    consent = State()
+    name = State()
+    district = State()
+
+
+def next_step(user: User | None, data: dict[str, object]) -> State | None:
+    """The first onboarding step this person has not done yet (None: registered)."""
+    if user is None or user.consent_at is None:
+        return Onboarding.consent if LANGUAGE_KEY in data else Onboarding.language
+    if not user.name:
+        return Onboarding.name
+    if not user.is_registered:
+        return Onboarding.district
+    return None
+
+
+async def ask_next(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+    full_name: str = "",
+) -> None:
+    """Move to the first unfinished step and ask its question."""
+    step = next_step(user, await state.get_data())
+    if step is None:
+        return
+    if step == Onboarding.district and await districts.count_districts(session) == 0:
+        # No district list yet: registration must not be blocked by the Secretariat's backlog.
+        await finish(message, state, session, user)
+        return
+    await state.set_state(step)
+    if step == Onboarding.language:
+        await message.answer(t("onboarding-choose-language"), reply_markup=language_keyboard())
+    elif step == Onboarding.consent:
+        await message.answer(
+            t("onboarding-consent", version=users.CONSENT_VERSION), reply_markup=consent_keyboard()
+        )
+    elif step == Onboarding.name:
+        await message.answer(
+            t("onboarding-ask-name", max=settings.name_max_length),
+            reply_markup=telegram_name_keyboard(full_name),
+        )
+    else:
+        page = await districts.list_districts(session)
+        await message.answer(t("onboarding-ask-district"), reply_markup=district_keyboard(page))
+
+
+async def finish(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    assert user is not None  # the district step is reached only after consent
+    await users.complete_registration(session, user)
+    await state.clear()
+    await message.answer(t("onboarding-done", name=user.name or "") + "\n\n" + help_text(user))
+
+
+@router.message(CommandStart())
+async def cmd_start(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    if user is not None and user.is_registered:
+        await state.clear()
+        await message.answer(
+            t("start-welcome-back", name=user.name or "") + "\n\n" + help_text(user)
+        )
+        return
+    await message.answer(t("start-welcome"))
+    await ask_next(message, state, session, user, settings, message.from_user.full_name)
+
+
+@router.callback_query(Onboarding.language, CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)))
+async def on_language(
+    query: CallbackQuery,
+    callback_data: CDLanguage,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    await state.update_data({LANGUAGE_KEY: callback_data.code})
+    if user is not None:
+        await users.set_language(session, user, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await query.message.edit_text(
+            t("language-set", language=LANGUAGE_NAMES[callback_data.code])
+        )
+        await ask_next(query.message, state, session, user, settings, query.from_user.full_name)
+
+
+@router.callback_query(Onboarding.consent, CDConsent.filter())
+async def on_consent(
+    query: CallbackQuery,
+    callback_data: CDConsent,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.agree:
+        # Declining leaves nothing: the dialog state (the only trace) is removed.
+        await state.clear()
+        await query.answer()
+        await query.message.answer(t("onboarding-consent-declined"))
+        return
+    language = (await state.get_data()).get(LANGUAGE_KEY, i18n.current_locale)
+    user = await users.give_consent(
+        session, query.from_user.id, language=language, username=query.from_user.username
+    )
+    # From here the language lives in the user's record.
+    await state.set_data({})
+    await query.answer(plain("onboarding-consent-given"))
+    await query.message.answer(t("onboarding-consent-given"))
+    await ask_next(query.message, state, session, user, settings, query.from_user.full_name)
+
+
+async def _save_name(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    raw: str,
+    settings: Settings,
+) -> None:
+    try:
+        await users.set_name(session, user, raw, max_length=settings.name_max_length)
+    except InvalidInput as exc:
+        await message.answer(t(exc.key, **exc.params))
+        return
+    await message.answer(t("onboarding-name-saved", name=user.name or ""))
+    await ask_next(message, state, session, user, settings)
+
+
+@router.message(Onboarding.name, F.text)
+async def on_name(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    if user is None:
+        # The record vanished (erased from another device): start over.
+        await state.clear()
+        await ask_next(message, state, session, None, settings, message.from_user.full_name)
+        return
+    if message.text.startswith("/"):
+        await message.answer(t("onboarding-command-in-dialog"))
+        return
+    await _save_name(message, state, session, user, message.text, settings)
+
+
+@router.callback_query(Onboarding.name, CDTelegramName.filter())
+async def on_telegram_name(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    if user is None:
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _save_name(query.message, state, session, user, query.from_user.full_name, settings)
+
+
+@router.callback_query(Onboarding.district, CDDistrictPage.filter())
+async def on_district_page(
+    query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
+) -> None:
+    page = await districts.list_districts(session, callback_data.page)
+    await query.answer()
+    markup = district_keyboard(page)
+    # Telegram refuses an edit that changes nothing (the page counter button is pressable).
+    if query.message.reply_markup != markup:
+        await query.message.edit_reply_markup(reply_markup=markup)
+
+
+@router.callback_query(Onboarding.district, CDDistrict.filter())
+async def on_district(
+    query: CallbackQuery,
+    callback_data: CDDistrict,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    if user is None:
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    await users.set_district(session, user, callback_data.id or None)
+    await query.answer()
+    chosen = user.district.name if user.district else plain("onboarding-district-unknown")
+    await query.message.edit_text(t("onboarding-district-chosen", district=chosen))
+    await finish(query.message, state, session, user)
+
+
+@router.message(Onboarding.language)
+@router.message(Onboarding.consent)
+async def on_buttons_expected(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    await message.answer(t("onboarding-use-buttons"))
+    await ask_next(message, state, session, user, settings, message.from_user.full_name)
+
+
+@router.message(Onboarding.name)
+async def on_name_not_text(message: Message) -> None:
+    await message.answer(t("onboarding-name-not-text"))
+
+
+@router.message(Onboarding.district)
+async def on_district_text(message: Message, session: AsyncSession) -> None:
+    page = await districts.list_districts(session)
+    await message.answer(t("onboarding-use-buttons"), reply_markup=district_keyboard(page))

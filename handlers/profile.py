@@ -1,0 +1,117 @@
+"""A person's own data: /me, /language, /privacy and /delete_me."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.keyboards import (
+    LANGUAGE_NAMES,
+    CDDeleteMe,
+    CDLanguage,
+    delete_me_keyboard,
+    language_keyboard,
+)
+from bot.middlewares.i18n import LANGUAGE_KEY
+from bot.services import users
+from bot.services.permissions import require_registered
+from bot.texts import SafeHTML, t
+from handlers.onboarding import Onboarding
+from models import User
+
+router = Router(name="profile")
+
+
+@router.message(Command("me"))
+async def cmd_me(message: Message, session: AsyncSession, user: User | None) -> None:
+    user = require_registered(user)
+    info = await users.profile(session, user)
+    dash = t("profile-none")
+    roles = ", ".join(t(f"role-{role.value}") for role in info.roles) or dash
+    organizations = ", ".join(info.organizations) or dash
+    await message.answer(
+        t(
+            "profile-card",
+            name=info.name or dash,
+            district=info.district or t("profile-district-unknown"),
+            roles=SafeHTML(roles),
+            organizations=organizations,
+        )
+    )
+
+
+@router.message(Command("language"))
+async def cmd_language(message: Message) -> None:
+    await message.answer(t("language-choose"), reply_markup=language_keyboard())
+
+
+# In onboarding the same buttons move the dialog on; that router handles them.
+@router.callback_query(
+    CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)), ~StateFilter(Onboarding.language)
+)
+async def on_language(
+    query: CallbackQuery,
+    callback_data: CDLanguage,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+) -> None:
+    if user is not None and user.consent_at is not None:
+        await users.set_language(session, user, callback_data.code)
+    else:
+        # A guest: keep the choice in the dialog state, not in a record about them.
+        await state.update_data({LANGUAGE_KEY: callback_data.code})
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await query.message.edit_text(
+            t("language-set", language=LANGUAGE_NAMES[callback_data.code])
+        )
+
+
+@router.message(Command("privacy"))
+async def cmd_privacy(message: Message, user: User | None) -> None:
+    text = t("privacy-text")
+    if user is not None and user.consent_at is not None:
+        text = SafeHTML(
+            text
+            + "\n\n"
+            + t(
+                "privacy-consent-given",
+                date=user.consent_at.strftime("%d.%m.%Y %H:%M UTC"),
+                version=user.consent_version or "",
+            )
+        )
+    await message.answer(text)
+
+
+@router.message(Command("delete_me"))
+async def cmd_delete_me(message: Message, user: User | None) -> None:
+    if user is None or user.consent_at is None:
+        await message.answer(t("delete-me-nothing"))
+        return
+    await message.answer(t("delete-me-ask"), reply_markup=delete_me_keyboard())
+
+
+@router.callback_query(CDDeleteMe.filter())
+async def on_delete_me(
+    query: CallbackQuery,
+    callback_data: CDDeleteMe,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    await query.answer()
+    if not callback_data.confirm:
+        await query.message.edit_text(t("delete-me-kept"))
+        return
+    if user is None:
+        await query.message.edit_text(t("delete-me-nothing"))
+        return
+    await users.erase_user(session, user)
+    await state.clear()
+    await query.message.edit_text(t("delete-me-done"))

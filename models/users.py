@@ -1,0 +1,74 @@
+"""People who use the bot and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.districts import District
+
+
+class Role(enum.StrEnum):
+    """Roles are data: a person may hold several at once."""
+
+    CITIZEN = "citizen"
+    REPRESENTATIVE = "representative"
+    COUNCIL = "council"
+    PRESIDIUM = "presidium"
+    COMMITTEE = "committee"
+    EXECUTIVE = "executive"
+    SECRETARIAT = "secretariat"
+    ADMIN = "admin"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    # An internal key, so that erasing a person (telegram_id = NULL) keeps their authored
+    # content pointing at an anonymous row instead of breaking foreign keys.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id", ondelete="SET NULL"), index=True
+    )
+    phone: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    registered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+    district: Mapped[District | None] = relationship(lazy="selectin")
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.roles)
+
+    @property
+    def is_registered(self) -> bool:
+        return self.registered_at is not None and self.deleted_at is None
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        primary_key=True,
+    )
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")

@@ -1,0 +1,220 @@
+"""Fixtures: a migrated database (SQLite file, or a throwaway PostgreSQL database), Redis when
+configured, the fake Telegram server, and the real bot polling it.
+
+Which backend runs is decided by the environment, exactly as in production:
+DATABASE_URL=postgresql+asyncpg://... and REDIS_URL=redis://... switch the suite to them.
+With ASSEMBLY_REQUIRE_SERVICES=1 (set by .ci/run) an unreachable service fails the run instead of
+skipping the tests that need it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import db
+from bot.app import App, create_app
+from bot.config import Settings
+from models import Base
+
+if TYPE_CHECKING:
+    from bot.fake_telegram import FakeTelegram
+
+ADMIN_ID = 900_001
+TOKEN = "4242:TEST-token"
+REQUIRE_SERVICES = os.environ.get("ASSEMBLY_REQUIRE_SERVICES") == "1"
+ENV_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ENV_REDIS_URL = os.environ.get("REDIS_URL") or None
+USE_POSTGRES = ENV_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+def service_missing(reason: str) -> None:
+    """Skip on a laptop; fail where the services are promised (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (ASSEMBLY_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _pg_url(database: str) -> str:
+    url = make_url(ENV_DATABASE_URL).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = db.create_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database made once per run: a SQLite file to copy, or a PostgreSQL database."""
+    if USE_POSTGRES:
+        name = f"assembly_test_{uuid.uuid4().hex[:12]}"
+        try:
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
+            service_missing(f"PostgreSQL at DATABASE_URL is unreachable: {exc}")
+        url = _pg_url(name)
+        asyncio.run(_migrate(url))
+        yield url
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    asyncio.run(_migrate(url))
+    yield url
+
+
+async def _migrate(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        await db.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _truncate(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(template_database: str, tmp_path: Path) -> str:
+    """A clean, migrated database for one test."""
+    if USE_POSTGRES:
+        await _truncate(template_database)
+        return template_database
+    source = Path(make_url(template_database).database or "")
+    target = tmp_path / "test.sqlite3"
+    shutil.copyfile(source, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = db.create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with db.create_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str | None]:
+    """A key prefix of this test's own in Redis (when REDIS_URL is set), removed afterwards."""
+    if ENV_REDIS_URL is None:
+        yield None
+        return
+    from redis.asyncio import Redis
+
+    prefix = f"assembly-test-{uuid.uuid4().hex[:12]}"
+    client = Redis.from_url(ENV_REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001
+        await client.aclose()
+        service_missing(f"Redis at REDIS_URL is unreachable: {exc}")
+    yield prefix
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    from bot.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(database_url: str, redis_prefix: str | None, fake: FakeTelegram) -> Settings:
+    return make_settings(database_url, redis_prefix, fake)
+
+
+def make_settings(
+    database_url: str, redis_prefix: str | None, fake: FakeTelegram, **overrides: object
+) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": TOKEN,
+        "database_url": database_url,
+        "redis_url": ENV_REDIS_URL if redis_prefix else None,
+        "redis_prefix": redis_prefix or "unused",
+        "bot_api_url": fake.url,
+        "admin_ids": [ADMIN_ID],
+        "throttle_rate": 0,
+        "webhook_url": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class RunningBot:
+    """The real bot polling the fake server; `restart()` kills it and starts a fresh process-like copy."""
+
+    settings: Settings
+    app: App
+    task: asyncio.Task[None]
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        return self.app.sessionmaker
+
+    @classmethod
+    async def start(cls, settings: Settings) -> RunningBot:
+        app = await create_app(settings)
+        task = asyncio.create_task(
+            app.dp.start_polling(
+                app.bot, handle_as_tasks=False, polling_timeout=1, handle_signals=False
+            )
+        )
+        return cls(settings, app, task)
+
+    async def stop(self) -> None:
+        if not self.task.done():
+            # Cancelling is what a killed process looks like to the database: no clean shutdown.
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+        await self.app.close()
+
+    async def restart(self) -> None:
+        await self.stop()
+        fresh = await RunningBot.start(self.settings)
+        self.app, self.task = fresh.app, fresh.task
+
+
+@pytest.fixture
+async def running(settings: Settings) -> AsyncIterator[RunningBot]:
+    bot = await RunningBot.start(settings)
+    yield bot
+    await bot.stop()
