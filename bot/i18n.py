@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -35,6 +37,15 @@ class PoI18n(I18n):
             if po_path.is_file():
                 translations[lang_dir.name] = compile_catalogue(po_path)
         return translations
+
+    @contextmanager
+    def context(self) -> Iterator[I18n]:
+        # aiogram keeps the current instance per class; gettext() looks it up on I18n itself.
+        token = I18n.set_current(self)
+        try:
+            yield self
+        finally:
+            I18n.reset_current(token)
 
 
 def create_i18n(default_locale: str = "ru") -> PoI18n:

@@ -67,7 +67,7 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         name = f"assembly_test_{uuid.uuid4().hex[:12]}"
         try:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
+        except Exception as exc:
             service_missing(f"PostgreSQL at DATABASE_URL is unreachable: {exc}")
         url = _pg_url(name)
         asyncio.run(_migrate(url))
@@ -135,7 +135,7 @@ async def redis_prefix() -> AsyncIterator[str | None]:
     client = Redis.from_url(ENV_REDIS_URL)
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         await client.aclose()
         service_missing(f"Redis at REDIS_URL is unreachable: {exc}")
     yield prefix

@@ -88,26 +88,43 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 
 def test_no_unused_keys():
     used = set(used_keys())
-    unused = [m.id for m in catalogue("ru") if m.id and (m.id[0] if m.pluralizable else m.id) not in used]
+    unused = [
+        m.id for m in catalogue("ru") if m.id and (m.id[0] if m.pluralizable else m.id) not in used
+    ]
     assert not unused, f"catalogue keys no code uses: {unused}"
 
 
 @pytest.mark.parametrize(
     ("n", "expected"),
-    [(1, "1 округ:"), (2, "2 округа:"), (4, "4 округа:"), (5, "5 округов:"), (11, "11 округов:"),
-     (21, "21 округ:"), (22, "22 округа:"), (25, "25 округов:"), (111, "111 округов:"),
-     (0, "0 округов:")],
+    [
+        (1, "1 округ:"),
+        (2, "2 округа:"),
+        (4, "4 округа:"),
+        (5, "5 округов:"),
+        (11, "11 округов:"),
+        (21, "21 округ:"),
+        (22, "22 округа:"),
+        (25, "25 округов:"),
+        (111, "111 округов:"),
+        (0, "0 округов:"),
+    ],
 )
 def test_russian_plurals(n, expected):
     i18n = create_i18n("ru")
-    assert i18n.gettext("districts-count", "districts-count-plural", n, locale="ru").format(n=n) == expected
+    assert (
+        i18n.gettext("districts-count", "districts-count-plural", n, locale="ru").format(n=n)
+        == expected
+    )
 
 
 def test_english_plurals():
     i18n = create_i18n("ru")
     text = i18n.gettext("districts-count", "districts-count-plural", 1, locale="en")
     assert text.format(n=1) == "1 district:"
-    assert i18n.gettext("districts-count", "districts-count-plural", 3, locale="en").format(n=3) == "3 districts:"
+    assert (
+        i18n.gettext("districts-count", "districts-count-plural", 3, locale="en").format(n=3)
+        == "3 districts:"
+    )
 
 
 def test_catalogues_load_without_a_build_step():

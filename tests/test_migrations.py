@@ -22,7 +22,9 @@ async def test_models_match_migrations(engine):
 
 
 async def test_stairway(engine):
-    revisions = list(ScriptDirectory.from_config(db.alembic_config()).walk_revisions("base", "heads"))
+    revisions = list(
+        ScriptDirectory.from_config(db.alembic_config()).walk_revisions("base", "heads")
+    )
     revisions.reverse()
     await db.downgrade(engine, "base")
     for revision in revisions:

@@ -76,12 +76,10 @@ class ImportResult:
 async def import_csv(session: AsyncSession, text: str) -> ImportResult:
     """Upsert districts by number from CSV rows `number,name[,description]`; a header may lead."""
     result = ImportResult()
-    try:
-        # Spreadsheets in Russian locales write ';' between columns.
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:2048], ",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    for line_no, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # Spreadsheets in Russian locales write ';' between columns, others ',' or a tab.
+    delimiter = max(",;\t", key=first_line.count)
+    for line_no, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
         if not row or not any(cell.strip() for cell in row):
             continue
         if line_no == 1 and not row[0].strip().isdigit():
