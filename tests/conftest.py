@@ -10,6 +10,7 @@ skipping the tests that need it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -177,7 +178,7 @@ def make_settings(
 
 @dataclass
 class RunningBot:
-    """The real bot polling the fake server; `restart()` kills it and starts a fresh process-like copy."""
+    """The real bot polling the fake server; `restart()` kills it and starts a fresh copy."""
 
     settings: Settings
     app: App
@@ -201,10 +202,8 @@ class RunningBot:
         if not self.task.done():
             # Cancelling is what a killed process looks like to the database: no clean shutdown.
             self.task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self.task
-            except asyncio.CancelledError:
-                pass
         await self.app.close()
 
     async def restart(self) -> None:

@@ -25,6 +25,19 @@ def catalogue(language: str):
         return read_po(f)
 
 
+def _text_key(node: ast.AST) -> tuple[str, bool] | None:
+    """(key, plural) if the node asks for a text: t("k"), InvalidInput("k"), key = "k"."""
+    if isinstance(node, ast.Call) and node.args:
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        first = node.args[0]
+        if name in TEXT_FUNCTIONS | ERROR_CLASSES and isinstance(first, ast.Constant):
+            return str(first.value), name == "tn"
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+        if any(isinstance(target, ast.Name) and target.id == "key" for target in node.targets):
+            return str(node.value.value), False
+    return None
+
+
 def used_keys() -> dict[str, bool]:
     """Keys the code asks for, mapped to whether they are plural."""
     keys: dict[str, bool] = {f"role-{role.value}": False for role in Role}
@@ -34,17 +47,9 @@ def used_keys() -> dict[str, bool]:
             if "fake_telegram" in path.parts:
                 continue  # a developer tool, in English by design
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Call) and node.args:
-                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                    first = node.args[0]
-                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                        if name in TEXT_FUNCTIONS or name in ERROR_CLASSES:
-                            keys[first.value] = name == "tn"
-                if isinstance(node, ast.Assign) and any(
-                    isinstance(target, ast.Name) and target.id == "key" for target in node.targets
-                ):
-                    if isinstance(node.value, ast.Constant):
-                        keys[node.value.value] = False
+                key = _text_key(node)
+                if key is not None:
+                    keys[key[0]] = key[1]
     return keys
 
 
