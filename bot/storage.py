@@ -7,13 +7,18 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import FsmRecord
 from models.base import utcnow
+
+
+class _Unset:
+    pass
+
+
+_UNSET = _Unset()
 
 
 class DatabaseStorage(BaseStorage):
@@ -33,31 +38,43 @@ class DatabaseStorage(BaseStorage):
         async with self.sessionmaker() as session:
             return await session.get(FsmRecord, self.key_builder.build(key))
 
-    async def _save(self, key: StorageKey, state: str | None, data: Mapping[str, Any]) -> None:
+    async def _write(
+        self,
+        key: StorageKey,
+        *,
+        state: str | _Unset | None = _UNSET,
+        data: dict[str, Any] | _Unset = _UNSET,
+    ) -> None:
+        """Change the state or the data in one transaction; an empty record is deleted."""
         raw_key = self.key_builder.build(key)
-        async with self.sessionmaker.begin() as session:
-            if state is None and not data:
-                await session.execute(delete(FsmRecord).where(FsmRecord.key == raw_key))
+        for attempt in range(2):
+            try:
+                async with self.sessionmaker.begin() as session:
+                    record = await session.get(FsmRecord, raw_key)
+                    new_state = record.state if record and isinstance(state, _Unset) else state
+                    new_data = (record.data if record else {}) if isinstance(data, _Unset) else data
+                    if new_state is None and not new_data:
+                        if record is not None:
+                            await session.delete(record)
+                    elif record is None:
+                        session.add(FsmRecord(key=raw_key, state=new_state, data=new_data))
+                    else:
+                        record.state, record.data, record.updated_at = new_state, new_data, utcnow()
                 return
-            values = {"key": raw_key, "state": state, "data": dict(data), "updated_at": utcnow()}
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            statement = insert(FsmRecord).values(**values)
-            statement = statement.on_conflict_do_update(
-                index_elements=[FsmRecord.key],
-                set_={"state": state, "data": dict(data), "updated_at": values["updated_at"]},
-            )
-            await session.execute(statement)
+            except IntegrityError:
+                # Another process created the row between our read and insert: read again.
+                if attempt:
+                    raise
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
-        value = state.state if isinstance(state, State) else state
-        await self._save(key, value, await self.get_data(key))
+        await self._write(key, state=state.state if isinstance(state, State) else state)
 
     async def get_state(self, key: StorageKey) -> str | None:
         record = await self._load(key)
         return record.state if record else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._save(key, await self.get_state(key), data)
+        await self._write(key, data=dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         record = await self._load(key)

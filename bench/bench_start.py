@@ -1,0 +1,100 @@
+"""N `/start` updates through the real Dispatcher, middlewares and database, against the same N
+through a bare aiogram echo handler, in one run. Both use the in-process Bot API session, so the
+figures compare our update path with aiogram's own, not the network.
+
+    python bench/bench_start.py [-n 2000]          # SQLite in a temporary file
+    DATABASE_URL=postgresql+asyncpg://... python bench/bench_start.py   # the same on PostgreSQL
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Chat, Message, MessageEntity, Update, User
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.recording_session import RecordingSession
+
+TOKEN = "4242:BENCH"
+
+
+def start_update(n: int) -> Update:
+    user_id = 1_000_000 + n
+    return Update(
+        update_id=n,
+        message=Message(
+            message_id=n,
+            date=datetime.now(UTC),
+            chat=Chat(id=user_id, type="private"),
+            from_user=User(id=user_id, is_bot=False, first_name="Bench", language_code="ru"),
+            text="/start",
+            entities=[MessageEntity(type="bot_command", offset=0, length=6)],
+        ),
+    )
+
+
+async def feed_all(dp: Dispatcher, bot: Bot, updates: list[Update]) -> float:
+    started = time.perf_counter()
+    for update in updates:
+        await dp.feed_update(bot, update)
+    return time.perf_counter() - started
+
+
+async def bare_echo(updates: list[Update]) -> tuple[float, int]:
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    session = RecordingSession()
+    elapsed = await feed_all(dp, Bot(TOKEN, session=session), updates)
+    return elapsed, len(session.requests)
+
+
+async def assembly(updates: list[Update], database_url: str) -> tuple[float, int]:
+    settings = Settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        database_url=database_url,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        redis_prefix="assembly-bench",
+        throttle_rate=0,
+    )
+    session = RecordingSession()
+    app = await create_app(settings, bot=Bot(TOKEN, session=session))
+    try:
+        elapsed = await feed_all(app.dp, app.bot, updates)
+    finally:
+        await app.close()
+    return elapsed, len(session.requests)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=2000, help="updates per side (default 2000)")
+    args = parser.parse_args()
+    updates = [start_update(i) for i in range(1, args.n + 1)]
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        ours, our_calls = await assembly(updates, database_url)
+    echo, echo_calls = await bare_echo(updates)
+    backend = database_url.split(":", 1)[0]
+    print(f"updates per side: {args.n}   database: {backend}")
+    print(f"{'path':<34}{'updates/s':>12}{'ms/update':>12}{'API calls':>11}")
+    print(f"{'bare aiogram echo':<34}{args.n / echo:>12.0f}{echo / args.n * 1000:>12.3f}{echo_calls:>11}")
+    print(f"{'assembly /start (db, fsm, i18n)':<34}{args.n / ours:>12.0f}{ours / args.n * 1000:>12.3f}{our_calls:>11}")
+    print(f"ratio (assembly / echo throughput): {echo / ours and (args.n / ours) / (args.n / echo):.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
