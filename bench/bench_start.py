@@ -91,9 +91,12 @@ async def main() -> None:
     backend = database_url.split(":", 1)[0]
     print(f"updates per side: {args.n}   database: {backend}")
     print(f"{'path':<34}{'updates/s':>12}{'ms/update':>12}{'API calls':>11}")
-    print(f"{'bare aiogram echo':<34}{args.n / echo:>12.0f}{echo / args.n * 1000:>12.3f}{echo_calls:>11}")
-    print(f"{'assembly /start (db, fsm, i18n)':<34}{args.n / ours:>12.0f}{ours / args.n * 1000:>12.3f}{our_calls:>11}")
-    print(f"ratio (assembly / echo throughput): {echo / ours and (args.n / ours) / (args.n / echo):.3f}")
+    for name, elapsed, calls in (
+        ("bare aiogram echo", echo, echo_calls),
+        ("assembly /start (db, fsm, i18n)", ours, our_calls),
+    ):
+        print(f"{name:<34}{args.n / elapsed:>12.0f}{elapsed / args.n * 1000:>12.3f}{calls:>11}")
+    print(f"ratio, assembly throughput / echo throughput: {echo / ours:.3f}")
 
 
 if __name__ == "__main__":

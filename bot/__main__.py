@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -106,9 +107,22 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _dotenv_has_token() -> bool:
+    env = Path(".env")
+    return env.is_file() and any(
+        line.strip().startswith("BOT_TOKEN=") and line.split("=", 1)[1].strip()
+        for line in env.read_text(encoding="utf-8").splitlines()
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = COMMANDS[args.command or "run"]
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command is None:
+        # Bare `python -m bot`: run with a token, otherwise let the person try the sandbox.
+        has_token = os.environ.get("BOT_TOKEN") or _dotenv_has_token()
+        args = root.parse_args(["run" if has_token else "sandbox"])
+    command = COMMANDS[args.command]
     logging.basicConfig(
         level=logging.WARNING if args.command == "sandbox" else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
