@@ -1,4 +1,4 @@
-"""A citizen's onboarding, end to end: the real bot polls the fake Telegram and a test plays the user."""
+"""Onboarding end to end: the real bot polls the fake Telegram and a test plays the user."""
 
 from __future__ import annotations
 
