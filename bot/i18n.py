@@ -1,4 +1,8 @@
-"""Gettext catalogues compiled from the .po files in memory at start-up, so no build step exists."""
+"""Gettext catalogues compiled from the .po files in memory at start-up, so no build step exists.
+
+Each capability keeps its texts in its own catalogue (`locales/ru/LC_MESSAGES/registry.po`, …);
+a language's catalogues are merged into one translation.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from io import BytesIO
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -18,9 +23,31 @@ LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
 
 
-def compile_catalogue(po_path: Path) -> gettext.GNUTranslations:
-    with po_path.open("rb") as po_file:
-        catalog = read_po(po_file)
+def catalogue_files(language: str) -> list[Path]:
+    return sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalogue(language: str) -> Catalog:
+    """All of a language's .po files as one catalogue; a key defined twice is an error."""
+    merged: Catalog | None = None
+    for path in catalogue_files(language):
+        with path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=language)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if not message.id:
+                continue
+            if message.id in merged:
+                raise ValueError(f"{path}: {message.id!r} is already defined in another catalogue")
+            merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(f"no catalogues for {language!r} in {LOCALES_DIR}")
+    return merged
+
+
+def compile_catalogue(catalog: Catalog) -> gettext.GNUTranslations:
     buffer = BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
@@ -31,12 +58,11 @@ class PoI18n(I18n):
     """aiogram's I18n reading `.po` catalogues directly (it would otherwise require `.mo` files)."""
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations: dict[str, gettext.GNUTranslations] = {}
-        for lang_dir in sorted(self.path.iterdir()):
-            po_path = lang_dir / "LC_MESSAGES" / f"{self.domain}.po"
-            if po_path.is_file():
-                translations[lang_dir.name] = compile_catalogue(po_path)
-        return translations
+        return {
+            lang_dir.name: compile_catalogue(read_catalogue(lang_dir.name))
+            for lang_dir in sorted(self.path.iterdir())
+            if lang_dir.is_dir() and catalogue_files(lang_dir.name)
+        }
 
     @contextmanager
     def context(self) -> Iterator[I18n]:

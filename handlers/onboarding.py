@@ -11,7 +11,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.keyboards import (
+from bot.keyboards.common import (
     LANGUAGE_NAMES,
     CDConsent,
     CDDistrict,

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.keyboards import (
+from bot.keyboards.common import (
     LANGUAGE_NAMES,
     CDDeleteMe,
     CDLanguage,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base, str_enum, utcnow
 from models.districts import District
 
 
@@ -33,6 +33,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    # The name case-folded, for search: SQLite's lower() knows only ASCII letters.
+    name_key: Mapped[str | None] = mapped_column(String(100), index=True)
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
     district_id: Mapped[int | None] = mapped_column(
@@ -41,11 +43,15 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(32))
+    # "bot", or "paper" when the Secretariat registered the person from a signed form.
+    consent_source: Mapped[str | None] = mapped_column(String(16))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     registered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 
     district: Mapped[District | None] = relationship(lazy="selectin")
+    entered_by: Mapped[User | None] = relationship(remote_side=[id], lazy="selectin")
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
     )
@@ -65,10 +71,7 @@ class UserRole(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
-        primary_key=True,
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")

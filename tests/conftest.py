@@ -93,8 +93,11 @@ async def _truncate(url: str) -> None:
     engine = db.create_engine(url)
     try:
         async with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            # audit_head holds a row the migration seeds; it is reset rather than emptied.
+            tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_head"]
+            names = ", ".join(f'"{name}"' for name in tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await conn.execute(text(f"UPDATE audit_head SET seq = 0, last_hash = '{'0' * 64}'"))
     finally:
         await engine.dispose()
 

@@ -7,10 +7,9 @@ import string
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from bot.commands import COMMANDS
-from bot.i18n import LOCALES_DIR, create_i18n
+from bot.i18n import create_i18n, read_catalogue
 from models import Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +20,7 @@ LANGUAGES = ("ru", "en")
 
 
 def catalogue(language: str):
-    with (LOCALES_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return read_po(f)
+    return read_catalogue(language)
 
 
 def _text_key(node: ast.AST) -> tuple[str, bool] | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import audit, invites
 from bot.services.errors import InvalidInput, NotFound
-from models import District, Role, User, UserRole
+from bot.services.permissions import require_role
+from models import District, Invite, InviteKind, Role, User, UserRole
 from models.base import utcnow
 
 # Bump when the consent text in the catalogues changes materially; stored with each consent.
@@ -86,6 +89,7 @@ def clean_name(raw: str, max_length: int) -> str:
 
 async def set_name(session: AsyncSession, user: User, raw: str, *, max_length: int) -> User:
     user.name = clean_name(raw, max_length)
+    user.name_key = user.name.casefold()
     await session.flush()
     return user
 
@@ -141,6 +145,7 @@ async def erase_user(session: AsyncSession, user: User) -> None:
     await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     user.telegram_id = None
     user.name = None
+    user.name_key = None
     user.username = None
     user.phone = None
     user.language = None
@@ -150,3 +155,89 @@ async def erase_user(session: AsyncSession, user: User) -> None:
     user.deleted_at = utcnow()
     await session.flush()
     session.expire(user, ["roles", "district"])
+
+
+async def search_people(session: AsyncSession, query: str, limit: int = 8) -> list[User]:
+    """Registered people by part of the name, by @username or by Telegram id."""
+    query = query.strip()
+    if not query:
+        return []
+    conditions = [User.name_key.contains(" ".join(query.casefold().split()))]
+    if query.startswith("@") and len(query) > 1:
+        conditions.append(User.username == query[1:])
+    if query.isdigit() and len(query) < 16:
+        conditions.append(User.telegram_id == int(query))
+    rows = await session.scalars(
+        select(User)
+        .where(User.deleted_at.is_(None), User.registered_at.is_not(None), or_(*conditions))
+        .order_by(User.name_key, User.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+TAKEOVER_TTL = timedelta(days=30)
+
+
+async def register_on_behalf(
+    session: AsyncSession,
+    actor: User | None,
+    raw_name: str,
+    district_id: int | None,
+    *,
+    max_length: int = 100,
+) -> tuple[User, Invite]:
+    """The Secretariat registers someone from a signed paper form; they may later take the
+    account over with a one-time link."""
+    actor = require_role(actor, Role.SECRETARIAT)
+    name = clean_name(raw_name, max_length)
+    if district_id is not None and await session.get(District, district_id) is None:
+        raise NotFound("districts-not-found")
+    now = utcnow()
+    person = User(
+        name=name,
+        name_key=name.casefold(),
+        district_id=district_id,
+        consent_at=now,
+        consent_version=CONSENT_VERSION,
+        consent_source="paper",
+        entered_by_id=actor.id,
+        registered_at=now,
+        roles=[],
+    )
+    session.add(person)
+    await session.flush()
+    await grant_role(session, person, Role.CITIZEN)
+    invite = await invites.create(
+        session, InviteKind.TAKEOVER, actor, TAKEOVER_TTL, user_id=person.id
+    )
+    await audit.record(session, actor, "user.register_on_behalf", "user", person.id)
+    return person, invite
+
+
+async def take_over(
+    session: AsyncSession, telegram_id: int, username: str | None, token: str
+) -> User:
+    """A person claims the account the Secretariat opened for them, with its one-time link."""
+    current = await get_user(session, telegram_id)
+    if current is not None and current.is_registered:
+        raise InvalidInput("invite-already-registered")
+    invite = await invites.peek(session, token)
+    if invite is None or invite.kind != InviteKind.TAKEOVER or invite.user_id is None:
+        raise NotFound("invite-not-found")
+    person = await session.get(User, invite.user_id)
+    if person is None or person.deleted_at is not None:
+        raise NotFound("invite-not-found")
+    await invites.claim(session, token, InviteKind.TAKEOVER, person)
+    if current is not None:
+        # An unfinished record (an admin id from settings, or a half-done onboarding) gives its
+        # roles to the real account and goes.
+        for role in current.role_set:
+            await grant_role(session, person, role)
+        await session.delete(current)
+        await session.flush()
+    person.telegram_id = telegram_id
+    person.username = username
+    await session.flush()
+    await audit.record(session, person, "user.take_over", "user", person.id)
+    return person

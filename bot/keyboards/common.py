@@ -1,4 +1,4 @@
-"""Callback data classes and the keyboards built from them."""
+"""Callback data and keyboards of onboarding and the profile."""
 
 from __future__ import annotations
 
@@ -62,7 +62,10 @@ def telegram_name_keyboard(full_name: str) -> InlineKeyboardMarkup | None:
     )
 
 
-def district_keyboard(page: Page) -> InlineKeyboardMarkup:
+def district_keyboard(
+    page: Page, none_label: str = "onboarding-district-unknown"
+) -> InlineKeyboardMarkup:
+    """Districts with paging, and a last button for "none" (0) labelled by the catalogue key."""
     builder = InlineKeyboardBuilder()
     for district in page.items:
         builder.row(
@@ -92,11 +95,7 @@ def district_keyboard(page: Page) -> InlineKeyboardMarkup:
                 )
             )
         builder.row(*nav)
-    builder.row(
-        InlineKeyboardButton(
-            text=plain("onboarding-district-unknown"), callback_data=CDDistrict(id=0).pack()
-        )
-    )
+    builder.row(InlineKeyboardButton(text=plain(none_label), callback_data=CDDistrict(id=0).pack()))
     return builder.as_markup()
 
 

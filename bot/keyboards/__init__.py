@@ -1,0 +1,1 @@
+"""Callback data classes (`CD<Name>`) and keyboard builders, one module per capability."""
