@@ -21,6 +21,8 @@ class CommandSpec:
 
 ANYONE = None
 REGISTERED: frozenset[Role] = frozenset()
+SECRETARIAT = frozenset({Role.SECRETARIAT})
+ADMINS = frozenset({Role.ADMIN})
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", ANYONE),
@@ -30,9 +32,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("privacy", ANYONE),
     CommandSpec("cancel", ANYONE),
     CommandSpec("delete_me", REGISTERED),
-    CommandSpec("districts", frozenset({Role.ADMIN, Role.SECRETARIAT})),
-    CommandSpec("add_district", frozenset({Role.ADMIN, Role.SECRETARIAT})),
-    CommandSpec("import_districts", frozenset({Role.ADMIN, Role.SECRETARIAT})),
+    CommandSpec("registry", ANYONE),
+    CommandSpec("join", REGISTERED),
+    CommandSpec("my_orgs", REGISTERED),
+    CommandSpec("applications", SECRETARIAT),
+    CommandSpec("export", SECRETARIAT),
+    CommandSpec("register_person", SECRETARIAT),
+    CommandSpec("register_org", SECRETARIAT),
+    CommandSpec("districts", SECRETARIAT),
+    CommandSpec("add_district", SECRETARIAT),
+    CommandSpec("import_districts", SECRETARIAT),
 )
 
 

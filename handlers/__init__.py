@@ -20,7 +20,26 @@ def _fresh_copy(template: Router) -> Router:
 
 
 def get_routers() -> list[Router]:
-    from handlers import common, districts, fallback, onboarding, profile
+    from handlers import (
+        common,
+        districts,
+        fallback,
+        onboarding,
+        organizations,
+        profile,
+        registry,
+        secretariat,
+    )
 
-    modules = (common, profile, districts, onboarding, fallback)
+    # Dialog steps take only non-command text, so a command typed mid-dialog reaches its router.
+    modules = (
+        common,
+        profile,
+        onboarding,
+        districts,
+        organizations,
+        secretariat,
+        registry,
+        fallback,
+    )
     return [_fresh_copy(module.router) for module in modules]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.texts import plain, t
@@ -16,5 +17,10 @@ async def on_stale_button(query: CallbackQuery) -> None:
 
 
 @router.message()
-async def on_unknown(message: Message) -> None:
-    await message.answer(t("unknown-message"))
+async def on_unknown(message: Message, state: FSMContext) -> None:
+    in_dialog = await state.get_state() is not None
+    if message.text and message.text.startswith("/"):
+        key = "unknown-command-in-dialog" if in_dialog else "unknown-command"
+    else:
+        key = "unknown-message-in-dialog" if in_dialog else "unknown-message"
+    await message.answer(t(key))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import (
     LANGUAGE_NAMES,
     CDConsent,
@@ -28,9 +29,14 @@ from bot.services import districts, users
 from bot.services.errors import InvalidInput
 from bot.texts import plain, t
 from handlers.common import help_text
+from handlers.organizations import INVITE_PREFIX, accept_invite
 from models import User
 
 router = Router(name="onboarding")
+
+PENDING_INVITE_KEY = "pending_invite"
+# `/start own_<token>`: a person registered on paper takes over their account.
+TAKEOVER_PREFIX = "own_"
 
 
 class Onboarding(StatesGroup):
@@ -89,24 +95,44 @@ async def finish(
 ) -> None:
     assert user is not None  # the district step is reached only after consent
     await users.complete_registration(session, user)
+    pending = (await state.get_data()).get(PENDING_INVITE_KEY)
     await state.clear()
     await message.answer(t("onboarding-done", name=user.name or "") + "\n\n" + help_text(user))
+    if pending:
+        await accept_invite(message, session, user, pending)
 
 
 @router.message(CommandStart())
 async def cmd_start(
     message: Message,
+    command: CommandObject,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
 ) -> None:
+    payload = command.args or ""
+    if payload.startswith(TAKEOVER_PREFIX):
+        user = await users.take_over(
+            session,
+            message.from_user.id,
+            message.from_user.username,
+            payload.removeprefix(TAKEOVER_PREFIX),
+        )
+        await state.clear()
+        await message.answer(t("start-taken-over", name=user.name or "") + "\n\n" + help_text(user))
+        return
     if user is not None and user.is_registered:
         await state.clear()
         await message.answer(
             t("start-welcome-back", name=user.name or "") + "\n\n" + help_text(user)
         )
+        if payload.startswith(INVITE_PREFIX):
+            await accept_invite(message, session, user, payload.removeprefix(INVITE_PREFIX))
         return
+    if payload.startswith(INVITE_PREFIX):
+        # Registration comes first; the invitation is used when it is finished.
+        await state.update_data({PENDING_INVITE_KEY: payload.removeprefix(INVITE_PREFIX)})
     await message.answer(t("start-welcome"))
     await ask_next(message, state, session, user, settings, message.from_user.full_name)
 
@@ -153,7 +179,9 @@ async def on_consent(
         session, query.from_user.id, language=language, username=query.from_user.username
     )
     # From here the language lives in the user's record.
-    await state.set_data({})
+    data = await state.get_data()
+    data.pop(LANGUAGE_KEY, None)
+    await state.set_data(data)
     await query.answer(plain("onboarding-consent-given"))
     await query.message.answer(t("onboarding-consent-given"))
     await ask_next(query.message, state, session, user, settings, query.from_user.full_name)
@@ -176,7 +204,7 @@ async def _save_name(
     await ask_next(message, state, session, user, settings)
 
 
-@router.message(Onboarding.name, F.text)
+@router.message(Onboarding.name, TEXT_INPUT)
 async def on_name(
     message: Message,
     state: FSMContext,
@@ -188,9 +216,6 @@ async def on_name(
         # The record vanished (erased from another device): start over.
         await state.clear()
         await ask_next(message, state, session, None, settings, message.from_user.full_name)
-        return
-    if message.text.startswith("/"):
-        await message.answer(t("onboarding-command-in-dialog"))
         return
     await _save_name(message, state, session, user, message.text, settings)
 
@@ -253,7 +278,7 @@ async def on_buttons_expected(
     await ask_next(message, state, session, user, settings, message.from_user.full_name)
 
 
-@router.message(Onboarding.name)
+@router.message(Onboarding.name, NOT_TEXT)
 async def on_name_not_text(message: Message) -> None:
     await message.answer(t("onboarding-name-not-text"))
 

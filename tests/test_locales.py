@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import string
 from pathlib import Path
 
@@ -10,12 +11,12 @@ import pytest
 
 from bot.commands import COMMANDS
 from bot.i18n import create_i18n, read_catalogue
-from models import Role
+from bot.keyboards.organizations import EDITABLE_FIELDS
+from bot.services import export, organizations
+from models import OrganizationKind, OrganizationStatus, RepresentativeRole, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler")
-TEXT_FUNCTIONS = {"t", "tn", "plain"}
-ERROR_CLASSES = {"DomainError", "InvalidInput", "NotAllowed", "NotFound"}
 LANGUAGES = ("ru", "en")
 
 
@@ -23,32 +24,61 @@ def catalogue(language: str):
     return read_catalogue(language)
 
 
-def _text_key(node: ast.AST) -> tuple[str, bool] | None:
-    """(key, plural) if the node asks for a text: t("k"), InvalidInput("k"), key = "k"."""
-    if isinstance(node, ast.Call) and node.args:
-        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-        first = node.args[0]
-        if name in TEXT_FUNCTIONS | ERROR_CLASSES and isinstance(first, ast.Constant):
-            return str(first.value), name == "tn"
-    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-        if any(isinstance(target, ast.Name) and target.id == "key" for target in node.targets):
-            return str(node.value.value), False
-    return None
+KEY_SHAPE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
+
+
+def catalogue_prefixes() -> set[str]:
+    """First words of keys: those in the catalogues, and every capability's name (so a new
+    capability's keys are checked before its catalogue exists)."""
+    prefixes = {
+        (m.id if isinstance(m.id, str) else m.id[0]).split("-")[0]
+        for language in LANGUAGES
+        for m in catalogue(language)
+        if m.id
+    }
+    for directory in ("handlers", "bot/services"):
+        prefixes |= {path.stem for path in (ROOT / directory).glob("*.py")}
+    return prefixes - {"__init__", "errors"}
+
+
+def key_families() -> set[str]:
+    """Keys the code builds from enum values (`t(f"role-{role.value}")`)."""
+    keys = {f"role-{role.value}" for role in Role}
+    keys |= {spec.description_key for spec in COMMANDS}
+    keys |= {f"organizations-kind-{kind.value}" for kind in OrganizationKind}
+    keys |= {f"organizations-status-{status.value}" for status in OrganizationStatus}
+    keys |= {f"organizations-rep-role-{role.value}" for role in RepresentativeRole}
+    keys |= {f"export-column-{column}" for column in export.COLUMNS}
+    keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
+    for field in organizations.LIMITS:
+        keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
+    return keys
 
 
 def used_keys() -> dict[str, bool]:
-    """Keys the code asks for, mapped to whether they are plural."""
-    keys: dict[str, bool] = {f"role-{role.value}": False for role in Role}
-    keys.update({spec.description_key: False for spec in COMMANDS})
+    """Keys the code names, mapped to whether they are plural.
+
+    A key is any string literal shaped like one whose first word is a catalogue prefix
+    (`onboarding-…`): that catches keys held in dicts and defaults, not only in t() calls.
+    """
+    prefixes = catalogue_prefixes()
+    keys: dict[str, bool] = dict.fromkeys(key_families(), False)
+    plural: set[str] = set()
     for directory in SOURCE_DIRS:
         for path in (ROOT / directory).rglob("*.py"):
             if "fake_telegram" in path.parts:
                 continue  # a developer tool, in English by design
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                key = _text_key(node)
-                if key is not None:
-                    keys[key[0]] = key[1]
-    return keys
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    value = node.value
+                    if KEY_SHAPE.match(value) and value.split("-")[0] in prefixes:
+                        keys.setdefault(value, False)
+                if isinstance(node, ast.Call) and node.args:
+                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                    first = node.args[0]
+                    if name == "tn" and isinstance(first, ast.Constant):
+                        plural.add(str(first.value))
+    return {key: key in plural for key in keys}
 
 
 def placeholders(text: str) -> set[str]:

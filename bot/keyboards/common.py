@@ -6,6 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards.paging import pager
 from bot.services.districts import Page
 from bot.texts import plain
 
@@ -74,26 +75,8 @@ def district_keyboard(
                 callback_data=CDDistrict(id=district.id).pack(),
             )
         )
-    if page.pages > 1:
-        nav = []
-        if page.page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text="◀", callback_data=CDDistrictPage(page=page.page - 1).pack()
-                )
-            )
-        nav.append(
-            InlineKeyboardButton(
-                text=f"{page.page + 1}/{page.pages}",
-                callback_data=CDDistrictPage(page=page.page).pack(),
-            )
-        )
-        if page.page + 1 < page.pages:
-            nav.append(
-                InlineKeyboardButton(
-                    text="▶", callback_data=CDDistrictPage(page=page.page + 1).pack()
-                )
-            )
+    nav = pager(page.page, page.pages, lambda p: CDDistrictPage(page=p).pack())
+    if nav:
         builder.row(*nav)
     builder.row(InlineKeyboardButton(text=plain(none_label), callback_data=CDDistrict(id=0).pack()))
     return builder.as_markup()

@@ -61,9 +61,9 @@ class ThrottlingMiddleware(BaseMiddleware):
         if not bucket.warned:
             bucket.warned = True
             if isinstance(event, Message):
-                await event.answer(t("throttled"))
+                await event.answer(t("throttling-slow-down"))
             elif isinstance(event, CallbackQuery):
-                await event.answer(plain("throttled"), show_alert=False)
+                await event.answer(plain("throttling-slow-down"), show_alert=False)
         elif isinstance(event, CallbackQuery):
             # A callback query must be answered, or the button spins on the user's phone.
             await event.answer()

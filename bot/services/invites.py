@@ -45,11 +45,11 @@ async def claim(session: AsyncSession, token: str, kind: InviteKind, user: User)
     """Use a token: exactly one person can, and only before it expires."""
     invite = await session.scalar(select(Invite).where(Invite.token == token, Invite.kind == kind))
     if invite is None:
-        raise NotFound("invite-not-found")
+        raise NotFound("invites-not-found")
     if invite.used_at is not None:
-        raise InvalidInput("invite-used")
+        raise InvalidInput("invites-used")
     if invite.expires_at <= utcnow():
-        raise InvalidInput("invite-expired")
+        raise InvalidInput("invites-expired")
     # Conditional: two people pressing the same link at once cannot both get in.
     result = await session.execute(
         update(Invite)
@@ -58,6 +58,6 @@ async def claim(session: AsyncSession, token: str, kind: InviteKind, user: User)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 0:
-        raise InvalidInput("invite-used")
+        raise InvalidInput("invites-used")
     await session.refresh(invite)
     return invite

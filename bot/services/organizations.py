@@ -42,7 +42,7 @@ SECRETARIAT = (Role.SECRETARIAT,)
 
 
 class AlreadyDecided(DomainError):
-    key = "registry-already-decided"
+    key = "organizations-already-decided"
 
 
 def name_key(name: str) -> str:
@@ -57,9 +57,9 @@ def clean_field(field: str, raw: str) -> str:
     if field == "name":
         value = " ".join(value.split())
     if len(value) < low:
-        raise InvalidInput(f"registry-{field}-too-short", min=low, length=len(value))
+        raise InvalidInput(f"organizations-{field}-too-short", min=low, length=len(value))
     if len(value) > high:
-        raise InvalidInput(f"registry-{field}-too-long", max=high, length=len(value))
+        raise InvalidInput(f"organizations-{field}-too-long", max=high, length=len(value))
     return value
 
 
@@ -86,7 +86,7 @@ async def check_name_free(session: AsyncSession, name: str) -> None:
     existing = await find_active_by_name(session, name)
     if existing is not None:
         raise InvalidInput(
-            "registry-duplicate-name", name=existing.name, status=existing.status.value
+            "organizations-duplicate-name", name=existing.name, status=existing.status.value
         )
 
 
@@ -118,7 +118,7 @@ async def submit(
             await session.flush()
     except IntegrityError:
         # Another application with this name slipped in between the check and the insert.
-        raise InvalidInput("registry-duplicate-name-race") from None
+        raise InvalidInput("organizations-duplicate-name-race") from None
     await audit.record(
         session,
         entered_by or applicant,
@@ -134,7 +134,7 @@ async def submit(
 async def get(session: AsyncSession, organization_id: int) -> Organization:
     organization = await session.get(Organization, organization_id)
     if organization is None:
-        raise NotFound("registry-not-found")
+        raise NotFound("organizations-not-found")
     return organization
 
 
@@ -176,9 +176,9 @@ async def decide(
     actor = require_role(actor, *SECRETARIAT)
     reason = reason.strip()
     if not approve and not reason:
-        raise InvalidInput("registry-reason-required")
+        raise InvalidInput("organizations-reason-required")
     if len(reason) > 1000:
-        raise InvalidInput("registry-reason-too-long", max=1000)
+        raise InvalidInput("organizations-reason-too-long", max=1000)
     status = OrganizationStatus.APPROVED if approve else OrganizationStatus.REJECTED
     # The conditional update is the arbiter: the database lets one transaction change the row.
     result = await session.execute(
@@ -256,7 +256,7 @@ async def answer_info(
     if not is_representative(organization, user):
         raise NotAllowed()
     if organization.status != OrganizationStatus.PENDING:
-        raise InvalidInput("registry-not-pending")
+        raise InvalidInput("organizations-not-pending")
     session.add(
         ApplicationMessage(
             organization_id=organization.id, author_id=user.id, from_secretariat=False, text=text
@@ -270,9 +270,9 @@ async def answer_info(
 def _clean_message(text: str) -> str:
     text = text.strip()
     if not text:
-        raise InvalidInput("registry-message-empty")
+        raise InvalidInput("organizations-message-empty")
     if len(text) > 2000:
-        raise InvalidInput("registry-message-too-long", max=2000, length=len(text))
+        raise InvalidInput("organizations-message-too-long", max=2000, length=len(text))
     return text
 
 
@@ -310,7 +310,7 @@ async def set_membership_status(
     actor = require_role(actor, *SECRETARIAT)
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("registry-reason-required")
+        raise InvalidInput("organizations-reason-required")
     before = OrganizationStatus.APPROVED if suspend else OrganizationStatus.SUSPENDED
     after = OrganizationStatus.SUSPENDED if suspend else OrganizationStatus.APPROVED
     result = await session.execute(
@@ -322,7 +322,7 @@ async def set_membership_status(
     organization = await get(session, organization_id)
     await session.refresh(organization)
     if result.rowcount == 0:
-        raise InvalidInput("registry-status-changed", status=organization.status.value)
+        raise InvalidInput("organizations-status-changed", status=organization.status.value)
     await audit.record(
         session,
         actor,
@@ -343,7 +343,7 @@ async def leave(session: AsyncSession, user: User | None, organization_id: int) 
     if not is_representative(organization, user, head=True):
         raise NotAllowed()
     if organization.status not in ACTIVE_STATUSES:
-        raise InvalidInput("registry-status-changed", status=organization.status.value)
+        raise InvalidInput("organizations-status-changed", status=organization.status.value)
     organization.status = OrganizationStatus.LEFT
     await session.flush()
     await audit.record(session, user, "organization.leave", "organization", organization.id)
@@ -361,7 +361,7 @@ async def create_invite(
     if not is_representative(organization, user):
         raise NotAllowed()
     if organization.status not in ACTIVE_STATUSES:
-        raise InvalidInput("registry-status-changed", status=organization.status.value)
+        raise InvalidInput("organizations-status-changed", status=organization.status.value)
     invite = await invites.create(
         session, InviteKind.CO_REPRESENTATIVE, user, ttl, organization_id=organization.id
     )
@@ -375,7 +375,7 @@ async def accept_invite(session: AsyncSession, user: User | None, token: str) ->
     invite = await invites.claim(session, token, InviteKind.CO_REPRESENTATIVE, user)
     organization = await get(session, invite.organization_id or 0)
     if organization.status not in ACTIVE_STATUSES:
-        raise InvalidInput("registry-status-changed", status=organization.status.value)
+        raise InvalidInput("organizations-status-changed", status=organization.status.value)
     if not is_representative(organization, user):
         organization.representatives.append(
             Representative(user=user, role=RepresentativeRole.REPRESENTATIVE)
@@ -398,9 +398,9 @@ async def remove_representative(
         raise NotAllowed()
     target = next((r for r in organization.representatives if r.user_id == user_id), None)
     if target is None:
-        raise NotFound("registry-representative-not-found")
+        raise NotFound("organizations-representative-not-found")
     if target.role == RepresentativeRole.HEAD:
-        raise InvalidInput("registry-cannot-remove-head")
+        raise InvalidInput("organizations-cannot-remove-head")
     organization.representatives.remove(target)
     await session.flush()
     await audit.record(

@@ -15,6 +15,7 @@ from models import (
     Representative,
     Role,
     User,
+    UserRole,
 )
 from models.base import utcnow
 
@@ -65,3 +66,14 @@ async def sync_roles(session: AsyncSession, user: User) -> tuple[set[Role], set[
     for role in held - should:
         await users.revoke_role(session, user, role)
     return should - held, held - should
+
+
+async def holders(session: AsyncSession, role: Role) -> list[User]:
+    """Living people who hold a role (for notifying, e.g., the Secretariat of a new application)."""
+    rows = await session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.deleted_at.is_(None))
+        .order_by(User.id)
+    )
+    return list(rows)

@@ -221,13 +221,13 @@ async def take_over(
     """A person claims the account the Secretariat opened for them, with its one-time link."""
     current = await get_user(session, telegram_id)
     if current is not None and current.is_registered:
-        raise InvalidInput("invite-already-registered")
+        raise InvalidInput("invites-already-registered")
     invite = await invites.peek(session, token)
     if invite is None or invite.kind != InviteKind.TAKEOVER or invite.user_id is None:
-        raise NotFound("invite-not-found")
+        raise NotFound("invites-not-found")
     person = await session.get(User, invite.user_id)
     if person is None or person.deleted_at is not None:
-        raise NotFound("invite-not-found")
+        raise NotFound("invites-not-found")
     await invites.claim(session, token, InviteKind.TAKEOVER, person)
     if current is not None:
         # An unfinished record (an admin id from settings, or a half-done onboarding) gives its

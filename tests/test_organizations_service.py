@@ -68,7 +68,7 @@ async def test_duplicate_names_ignore_case_and_spaces(session):
     await organizations.submit(session, applicant, draft("ТОС «Заречье»"))
     with pytest.raises(InvalidInput) as info:
         await organizations.submit(session, applicant, draft("  тос   «ЗАРЕЧЬЕ» "))
-    assert info.value.key == "registry-duplicate-name"
+    assert info.value.key == "organizations-duplicate-name"
     assert await session.scalar(select(func.count()).select_from(Organization)) == 1
 
 
@@ -86,9 +86,9 @@ async def test_rejected_name_can_apply_again(session):
 @pytest.mark.parametrize(
     ("field", "value", "key"),
     [
-        ("proposals", "Сделаем хорошо.", "registry-proposals-too-short"),
-        ("name", "x" * 201, "registry-name-too-long"),
-        ("description", "коротко", "registry-description-too-short"),
+        ("proposals", "Сделаем хорошо.", "organizations-proposals-too-short"),
+        ("name", "x" * 201, "organizations-name-too-long"),
+        ("description", "коротко", "organizations-description-too-short"),
     ],
 )
 async def test_application_fields_are_checked(session, field, value, key):
@@ -198,7 +198,7 @@ async def test_invite_link_once_and_not_after_expiry(session):
     assert Role.REPRESENTATIVE in colleague.role_set
     with pytest.raises(InvalidInput) as info:
         await organizations.accept_invite(session, third, invite.token)
-    assert info.value.key == "invite-used"
+    assert info.value.key == "invites-used"
 
     expired = await organizations.create_invite(session, head, organization.id)
     await session.execute(
@@ -206,7 +206,7 @@ async def test_invite_link_once_and_not_after_expiry(session):
     )
     with pytest.raises(InvalidInput) as info:
         await organizations.accept_invite(session, third, expired.token)
-    assert info.value.key == "invite-expired"
+    assert info.value.key == "invites-expired"
     with pytest.raises(NotFound):
         await organizations.accept_invite(session, third, "forged-token")
     with pytest.raises(NotAllowed):

@@ -1,0 +1,529 @@
+"""An organization joins the Assembly: the application dialog, its status, invitations of
+colleagues, answering the Secretariat, leaving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.deep_linking import create_start_link
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
+from bot.keyboards.organizations import (
+    CDJoin,
+    CDKind,
+    CDOrg,
+    CDOrgRep,
+    agree_keyboard,
+    kind_keyboard,
+    leave_confirm_keyboard,
+    my_organization_keyboard,
+    representatives_keyboard,
+    summary_keyboard,
+)
+from bot.notify import notify
+from bot.services import districts, organizations, roles
+from bot.services.errors import DomainError, NotAllowed
+from bot.services.organizations import LIMITS, Draft
+from bot.services.permissions import has_any_role, require_registered, require_role
+from bot.texts import SafeHTML, plain, t
+from models import District, Organization, OrganizationKind, Role, User
+
+router = Router(name="organizations")
+
+DRAFT_KEY = "join"
+# Deep-link payloads: `/start inv_<token>` joins an organization as a co-representative.
+INVITE_PREFIX = "inv_"
+
+
+class Join(StatesGroup):
+    name = State()
+    kind = State()
+    district = State()
+    description = State()
+    contacts = State()
+    proposals = State()
+    agree = State()
+    summary = State()
+
+
+class AnswerInfo(StatesGroup):
+    text = State()
+
+
+TEXT_FIELDS = ("name", "description", "contacts", "proposals")
+ORDER = ("name", "kind", "district", "description", "contacts", "proposals", "agree")
+ASK_KEYS = {
+    "name": "join-ask-name",
+    "description": "join-ask-description",
+    "contacts": "join-ask-contacts",
+    "proposals": "join-ask-proposals",
+}
+
+
+async def _draft(state: FSMContext) -> dict[str, Any]:
+    return dict((await state.get_data()).get(DRAFT_KEY) or {})
+
+
+async def _save_draft(state: FSMContext, draft: dict[str, Any]) -> None:
+    await state.update_data({DRAFT_KEY: draft})
+
+
+def card(
+    *,
+    name: str,
+    kind: str,
+    district: str | None,
+    description: str,
+    contacts: str,
+    proposals: str,
+) -> SafeHTML:
+    """An application as the applicant and the Secretariat read it (user text escaped)."""
+    return t(
+        "organizations-card",
+        name=name,
+        kind=plain(f"organizations-kind-{kind}"),
+        district=district or plain("join-district-none"),
+        description=description,
+        contacts=contacts,
+        proposals=proposals,
+    )
+
+
+def organization_card(organization: Organization) -> SafeHTML:
+    return card(
+        name=organization.name,
+        kind=organization.kind.value,
+        district=organization.district.name if organization.district else None,
+        description=organization.description,
+        contacts=organization.contacts,
+        proposals=organization.proposals,
+    )
+
+
+async def ask(message: Message, state: FSMContext, session: AsyncSession, field: str) -> None:
+    await state.set_state(getattr(Join, field))
+    if field in TEXT_FIELDS:
+        low, high = LIMITS[field]
+        await message.answer(t(ASK_KEYS[field], min=low, max=high))
+    elif field == "kind":
+        await message.answer(t("join-ask-kind"), reply_markup=kind_keyboard())
+    elif field == "district":
+        page = await districts.list_districts(session)
+        await message.answer(
+            t("join-ask-district"), reply_markup=district_keyboard(page, "join-district-none")
+        )
+    else:
+        await message.answer(t("join-ask-agree"), reply_markup=agree_keyboard())
+
+
+async def advance(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    """Ask the first missing field, or show the summary when all are there (or one was edited)."""
+    draft = await _draft(state)
+    missing = [field for field in ORDER if field not in draft]
+    if missing and not draft.get("editing"):
+        await ask(message, state, session, missing[0])
+        return
+    draft.pop("editing", None)
+    await _save_draft(state, draft)
+    await state.set_state(Join.summary)
+    district = await session.get(District, draft["district"]) if draft["district"] else None
+    text = card(
+        name=draft["name"],
+        kind=draft["kind"],
+        district=district.name if district else None,
+        description=draft["description"],
+        contacts=draft["contacts"],
+        proposals=draft["proposals"],
+    )
+    await message.answer(
+        SafeHTML(t("join-summary-title") + "\n\n" + text), reply_markup=summary_keyboard()
+    )
+
+
+@router.message(Command("join"))
+async def cmd_join(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    require_registered(user)
+    await state.set_state(None)
+    await state.update_data({DRAFT_KEY: {}})
+    await message.answer(t("join-intro"))
+    await advance(message, state, session)
+
+
+async def _take_text(
+    message: Message, state: FSMContext, session: AsyncSession, field: str
+) -> None:
+    value = organizations.clean_field(field, message.text or "")
+    if field == "name":
+        await organizations.check_name_free(session, value)
+    draft = await _draft(state)
+    draft[field] = value
+    await _save_draft(state, draft)
+    await advance(message, state, session)
+
+
+@router.message(Join.name, TEXT_INPUT)
+async def on_name(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    await _take_text(message, state, session, "name")
+
+
+@router.message(Join.description, TEXT_INPUT)
+async def on_description(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    await _take_text(message, state, session, "description")
+
+
+@router.message(Join.contacts, TEXT_INPUT)
+async def on_contacts(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    await _take_text(message, state, session, "contacts")
+
+
+@router.message(Join.proposals, TEXT_INPUT)
+async def on_proposals(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    await _take_text(message, state, session, "proposals")
+
+
+@router.message(Join.name, NOT_TEXT)
+@router.message(Join.description, NOT_TEXT)
+@router.message(Join.contacts, NOT_TEXT)
+@router.message(Join.proposals, NOT_TEXT)
+async def on_not_text(message: Message) -> None:
+    await message.answer(t("join-not-text"))
+
+
+@router.callback_query(Join.kind, CDKind.filter(F.kind.in_([k.value for k in OrganizationKind])))
+async def on_kind(
+    query: CallbackQuery, callback_data: CDKind, state: FSMContext, session: AsyncSession
+) -> None:
+    draft = await _draft(state)
+    draft["kind"] = callback_data.kind
+    await _save_draft(state, draft)
+    await query.answer()
+    await query.message.edit_text(
+        t("join-chosen", value=plain(f"organizations-kind-{callback_data.kind}"))
+    )
+    await advance(query.message, state, session)
+
+
+@router.callback_query(Join.district, CDDistrictPage.filter())
+async def on_district_page(
+    query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
+) -> None:
+    page = await districts.list_districts(session, callback_data.page)
+    markup = district_keyboard(page, "join-district-none")
+    await query.answer()
+    if query.message.reply_markup != markup:
+        await query.message.edit_reply_markup(reply_markup=markup)
+
+
+@router.callback_query(Join.district, CDDistrict.filter())
+async def on_district(
+    query: CallbackQuery, callback_data: CDDistrict, state: FSMContext, session: AsyncSession
+) -> None:
+    district = await session.get(District, callback_data.id) if callback_data.id else None
+    if callback_data.id and district is None:
+        await query.answer(plain("districts-not-found"), show_alert=True)
+        return
+    draft = await _draft(state)
+    draft["district"] = district.id if district else None
+    await _save_draft(state, draft)
+    await query.answer()
+    label = district.name if district else plain("join-district-none")
+    await query.message.edit_text(t("join-chosen", value=label))
+    await advance(query.message, state, session)
+
+
+@router.callback_query(Join.agree, CDJoin.filter(F.action == "agree"))
+async def on_agree(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    draft = await _draft(state)
+    draft["agree"] = True
+    await _save_draft(state, draft)
+    await query.answer()
+    await query.message.edit_text(t("join-agreed"))
+    await advance(query.message, state, session)
+
+
+@router.callback_query(Join.summary, CDJoin.filter(F.action == "edit"))
+async def on_edit(
+    query: CallbackQuery, callback_data: CDJoin, state: FSMContext, session: AsyncSession
+) -> None:
+    if callback_data.field not in ORDER:
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    draft = await _draft(state)
+    draft["editing"] = True
+    await _save_draft(state, draft)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await ask(query.message, state, session, callback_data.field)
+
+
+@router.callback_query(CDJoin.filter(F.action.in_({"cancel", "decline"})))
+async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
+    if not (await state.get_state() or "").startswith("Join:"):
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("join-cancelled"))
+
+
+@router.callback_query(Join.summary, CDJoin.filter(F.action == "send"))
+async def on_send(
+    query: CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    draft = await _draft(state)
+    if not all(field in draft for field in ORDER):
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    on_behalf = draft.get("on_behalf")
+    applicant = await session.get(User, on_behalf) if on_behalf else require_registered(user)
+    if applicant is None:
+        await query.answer(plain("error-not-found"), show_alert=True)
+        return
+    organization = await organizations.submit(
+        session,
+        applicant,
+        Draft(
+            name=draft["name"],
+            kind=OrganizationKind(draft["kind"]),
+            district_id=draft["district"],
+            description=draft["description"],
+            contacts=draft["contacts"],
+            proposals=draft["proposals"],
+        ),
+        entered_by=user if on_behalf else None,
+    )
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("join-sent", number=organization.id, name=organization.name))
+    secretaries = await roles.holders(session, Role.SECRETARIAT)
+    await notify(
+        bot,
+        i18n,
+        secretaries,
+        lambda: t("organizations-new-application", number=organization.id, name=organization.name),
+        default_language=settings.default_language,
+    )
+
+
+@router.message(Command("register_org"))
+async def cmd_register_org(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    """The Secretariat files an application for a person (from paper or a phone call)."""
+    require_role(user, Role.SECRETARIAT)
+    number = (command.args or "").strip().lstrip("#")
+    person = await session.get(User, int(number)) if number.isdigit() and len(number) < 10 else None
+    if person is None or not person.is_registered:
+        await message.answer(t("secretariat-org-usage"))
+        return
+    await state.set_state(None)
+    await state.update_data({DRAFT_KEY: {"on_behalf": person.id}})
+    await message.answer(t("secretariat-org-intro", name=person.name or ""))
+    await advance(message, state, session)
+
+
+# --- the representative's side --------------------------------------------------------------
+
+
+def status_line(organization: Organization) -> SafeHTML:
+    line = t(
+        "organizations-status-line",
+        number=organization.id,
+        name=organization.name,
+        status=plain(f"organizations-status-{organization.status.value}"),
+    )
+    if organization.decision_reason:
+        line = SafeHTML(
+            line + "\n" + t("organizations-reason", reason=organization.decision_reason)
+        )
+    if organization.info_requested_at:
+        line = SafeHTML(line + "\n" + t("organizations-info-requested"))
+    return line
+
+
+@router.message(Command("my_orgs"))
+async def cmd_my_orgs(message: Message, session: AsyncSession, user: User | None) -> None:
+    user = require_registered(user)
+    mine = await organizations.of_user(session, user)
+    if not mine:
+        await message.answer(t("organizations-none-yet"))
+        return
+    for organization in mine[:10]:
+        await message.answer(
+            status_line(organization),
+            reply_markup=my_organization_keyboard(
+                organization, is_head=organizations.is_representative(organization, user, head=True)
+            ),
+        )
+
+
+async def _own(
+    session: AsyncSession, user: User | None, organization_id: int
+) -> tuple[User, Organization]:
+    """The organization, if this person represents it; otherwise a refusal."""
+    user = require_registered(user)
+    organization = await organizations.get(session, organization_id)
+    if not organizations.is_representative(organization, user):
+        raise NotAllowed()
+    return user, organization
+
+
+@router.callback_query(CDOrg.filter(F.action == "answer"))
+async def on_answer(
+    query: CallbackQuery,
+    callback_data: CDOrg,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    _, organization = await _own(session, user, callback_data.id)
+    talk = await organizations.conversation(session, organization.id)
+    question = next((m.text for m in reversed(talk) if m.from_secretariat), "")
+    await state.set_state(AnswerInfo.text)
+    await state.update_data({"answer_org": organization.id})
+    await query.answer()
+    await query.message.answer(t("organizations-answer-ask", question=question))
+
+
+@router.message(AnswerInfo.text, TEXT_INPUT)
+async def on_answer_text(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    organization_id = int((await state.get_data()).get("answer_org") or 0)
+    organization = await organizations.answer_info(
+        session, user, organization_id, message.text or ""
+    )
+    await state.clear()
+    await message.answer(t("organizations-answer-sent"))
+    await notify(
+        bot,
+        i18n,
+        await roles.holders(session, Role.SECRETARIAT),
+        lambda: t("organizations-answer-arrived", number=organization.id, name=organization.name),
+        default_language=settings.default_language,
+    )
+
+
+@router.message(AnswerInfo.text, NOT_TEXT)
+async def on_answer_not_text(message: Message) -> None:
+    await message.answer(t("join-not-text"))
+
+
+@router.callback_query(CDOrg.filter(F.action == "invite"))
+async def on_invite(
+    query: CallbackQuery, callback_data: CDOrg, bot: Bot, session: AsyncSession, user: User | None
+) -> None:
+    invite = await organizations.create_invite(session, user, callback_data.id)
+    organization = await organizations.get(session, callback_data.id)
+    link = await create_start_link(bot, INVITE_PREFIX + invite.token)
+    await query.answer()
+    await query.message.answer(
+        t(
+            "organizations-invite-link",
+            name=organization.name,
+            link=link,
+            days=organizations.INVITE_TTL.days,
+        )
+    )
+
+
+@router.callback_query(CDOrg.filter(F.action == "reps"))
+async def on_representatives(
+    query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
+) -> None:
+    organization = await organizations.get(session, callback_data.id)
+    user = require_registered(user)
+    is_head = organizations.is_representative(organization, user, head=True)
+    if not (
+        organizations.is_representative(organization, user) or has_any_role(user, Role.SECRETARIAT)
+    ):
+        raise NotAllowed()
+    lines = [t("organizations-reps-title", name=organization.name)]
+    lines += [
+        t(
+            "organizations-rep-line",
+            name=r.user.name or plain("profile-none"),
+            role=plain(f"organizations-rep-role-{r.role.value}"),
+        )
+        for r in organization.representatives
+    ]
+    await query.answer()
+    await query.message.answer(
+        SafeHTML("\n".join(lines)),
+        reply_markup=representatives_keyboard(organization, can_remove=is_head),
+    )
+
+
+@router.callback_query(CDOrgRep.filter())
+async def on_remove_representative(
+    query: CallbackQuery, callback_data: CDOrgRep, session: AsyncSession, user: User | None
+) -> None:
+    organization = await organizations.remove_representative(
+        session, user, callback_data.id, callback_data.user_id
+    )
+    await query.answer(plain("organizations-rep-removed"))
+    await query.message.edit_reply_markup(
+        reply_markup=representatives_keyboard(organization, can_remove=True)
+    )
+
+
+@router.callback_query(CDOrg.filter(F.action == "leave"))
+async def on_leave(
+    query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
+) -> None:
+    user, organization = await _own(session, user, callback_data.id)
+    if not organizations.is_representative(organization, user, head=True):
+        raise NotAllowed()
+    await query.answer()
+    await query.message.answer(
+        t("organizations-leave-ask", name=organization.name),
+        reply_markup=leave_confirm_keyboard(organization.id),
+    )
+
+
+@router.callback_query(CDOrg.filter(F.action == "leave_yes"))
+async def on_leave_confirmed(
+    query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
+) -> None:
+    organization = await organizations.leave(session, user, callback_data.id)
+    await query.answer()
+    await query.message.edit_text(t("organizations-left", name=organization.name))
+
+
+async def accept_invite(message: Message, session: AsyncSession, user: User, token: str) -> None:
+    """Called from /start with an invitation payload, once the person is registered."""
+    try:
+        organization = await organizations.accept_invite(session, user, token)
+    except DomainError as exc:
+        await message.answer(t(exc.key, **exc.params))
+        return
+    await message.answer(t("organizations-invite-accepted", name=organization.name))
