@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ from sqlalchemy.ext.asyncio import (
 import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+# The session of the update being handled. The FSM storage writes through it, so a dialog step
+# and the data it saved commit (or roll back) together, and SQLite never sees two writers from
+# one update waiting on each other.
+current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db import current_session
 from models import FsmRecord
 from models.base import utcnow
 
@@ -25,7 +26,8 @@ class DatabaseStorage(BaseStorage):
     """FSM storage in the `fsm_states` table, so a half-finished dialog survives a restart.
 
     A row exists only while there is a state or data: clearing both deletes it, so a person who
-    leaves a dialog leaves nothing behind.
+    leaves a dialog leaves nothing behind. While an update is handled, the storage works in that
+    update's transaction: if the handler fails, the dialog stays at the step it was on.
     """
 
     def __init__(
@@ -34,8 +36,18 @@ class DatabaseStorage(BaseStorage):
         self.sessionmaker = sessionmaker
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """The update's own session while an update is handled, else a short transaction."""
+        current = current_session.get()
+        if current is not None:
+            yield current
+            return
+        async with self.sessionmaker.begin() as session:
+            yield session
+
     async def _load(self, key: StorageKey) -> FsmRecord | None:
-        async with self.sessionmaker() as session:
+        async with self._session() as session:
             return await session.get(FsmRecord, self.key_builder.build(key))
 
     async def _write(
@@ -45,26 +57,20 @@ class DatabaseStorage(BaseStorage):
         state: str | _Unset | None = _UNSET,
         data: dict[str, Any] | _Unset = _UNSET,
     ) -> None:
-        """Change the state or the data in one transaction; an empty record is deleted."""
+        """Change the state or the data; a record left empty is deleted."""
         raw_key = self.key_builder.build(key)
-        for attempt in range(2):
-            try:
-                async with self.sessionmaker.begin() as session:
-                    record = await session.get(FsmRecord, raw_key)
-                    new_state = record.state if record and isinstance(state, _Unset) else state
-                    new_data = (record.data if record else {}) if isinstance(data, _Unset) else data
-                    if new_state is None and not new_data:
-                        if record is not None:
-                            await session.delete(record)
-                    elif record is None:
-                        session.add(FsmRecord(key=raw_key, state=new_state, data=new_data))
-                    else:
-                        record.state, record.data, record.updated_at = new_state, new_data, utcnow()
-                return
-            except IntegrityError:
-                # Another process created the row between our read and insert: read again.
-                if attempt:
-                    raise
+        async with self._session() as session:
+            record = await session.get(FsmRecord, raw_key)
+            new_state = (record.state if record else None) if isinstance(state, _Unset) else state
+            new_data = (record.data if record else {}) if isinstance(data, _Unset) else data
+            if new_state is None and not new_data:
+                if record is not None:
+                    await session.delete(record)
+            elif record is None:
+                session.add(FsmRecord(key=raw_key, state=new_state, data=new_data))
+            else:
+                record.state, record.data, record.updated_at = new_state, new_data, utcnow()
+            await session.flush()
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         await self._write(key, state=state.state if isinstance(state, State) else state)
