@@ -30,6 +30,7 @@ from bot.middlewares import (
     UserMiddleware,
     make_error_handler,
 )
+from bot.middlewares.menu import MenuMiddleware
 from bot.services import users
 from bot.storage import DatabaseStorage
 from handlers import get_routers
@@ -104,7 +105,9 @@ def create_dispatcher(
     storage, isolation = create_storage(settings, sessionmaker)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["settings"] = settings
-    # Order matters: a session, then the user (needs it), then the language (needs the user).
+    # Order matters: menus are refreshed after the commit, so their middleware wraps the
+    # session's; then the user (needs the session), then the language (needs the user).
+    dp.update.outer_middleware(MenuMiddleware(sessionmaker, i18n, settings.default_language))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(UserI18nMiddleware(i18n))

@@ -35,6 +35,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("registry", ANYONE),
     CommandSpec("join", REGISTERED),
     CommandSpec("my_orgs", REGISTERED),
+    CommandSpec("invite", frozenset({Role.REPRESENTATIVE})),
     CommandSpec("applications", SECRETARIAT),
     CommandSpec("export", SECRETARIAT),
     CommandSpec("register_person", SECRETARIAT),

@@ -35,7 +35,7 @@ from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
 from bot.texts import SafeHTML, plain, t
-from models import District, Organization, OrganizationKind, Role, User
+from models import District, Organization, OrganizationKind, OrganizationStatus, Role, User
 
 router = Router(name="organizations")
 
@@ -438,22 +438,39 @@ async def on_answer_not_text(message: Message) -> None:
     await message.answer(t("join-not-text"))
 
 
+async def invite_text(
+    bot: Bot, session: AsyncSession, user: User | None, organization_id: int
+) -> SafeHTML:
+    invite = await organizations.create_invite(session, user, organization_id)
+    organization = await organizations.get(session, organization_id)
+    link = await create_start_link(bot, INVITE_PREFIX + invite.token)
+    return t(
+        "organizations-invite-link",
+        name=organization.name,
+        link=link,
+        days=organizations.INVITE_TTL.days,
+    )
+
+
+@router.message(Command("invite"))
+async def cmd_invite(message: Message, bot: Bot, session: AsyncSession, user: User | None) -> None:
+    user = require_role(user, Role.REPRESENTATIVE)
+    mine = [
+        o
+        for o in await organizations.of_user(session, user)
+        if o.status == OrganizationStatus.APPROVED
+    ]
+    for organization in mine[:5]:
+        await message.answer(await invite_text(bot, session, user, organization.id))
+
+
 @router.callback_query(CDOrg.filter(F.action == "invite"))
 async def on_invite(
     query: CallbackQuery, callback_data: CDOrg, bot: Bot, session: AsyncSession, user: User | None
 ) -> None:
-    invite = await organizations.create_invite(session, user, callback_data.id)
-    organization = await organizations.get(session, callback_data.id)
-    link = await create_start_link(bot, INVITE_PREFIX + invite.token)
+    text = await invite_text(bot, session, user, callback_data.id)
     await query.answer()
-    await query.message.answer(
-        t(
-            "organizations-invite-link",
-            name=organization.name,
-            link=link,
-            days=organizations.INVITE_TTL.days,
-        )
-    )
+    await query.message.answer(text)
 
 
 @router.callback_query(CDOrg.filter(F.action == "reps"))

@@ -167,6 +167,7 @@ async def on_reason_action(
 ) -> None:
     require_role(user, *SECRETARIAT)
     organization = await organizations.get(session, callback_data.id)
+    organizations.check_action(organization, callback_data.action)
     await state.set_state(REASON_STATES[callback_data.action])
     await state.update_data(
         {"decide_org": organization.id, "card_message": query.message.message_id}

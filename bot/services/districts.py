@@ -1,40 +1,54 @@
-"""Districts: listing for pickers, adding one, importing a CSV list."""
+"""Districts: listing for pickers, adding one, importing a CSV list, and the Secretariat's edits
+(name, borders, the base public organization)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.errors import InvalidInput
-from models import District
+from bot.services import audit
+from bot.services.errors import InvalidInput, NotFound
+from bot.services.permissions import require_role
+from models import District, Organization, OrganizationStatus, Role, User
 
 NAME_MAX = 200
+DESCRIPTION_MAX = 2000
+MANAGERS = (Role.SECRETARIAT,)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[District]
+class Page(Generic[T]):
+    items: list[T]
     page: int
     pages: int
+    total: int = 0
+
+
+def page_bounds(page: int, total: int, per_page: int) -> tuple[int, int]:
+    """(page, pages): an out-of-range page number is clamped, not an error."""
+    pages = max(1, -(-total // per_page))
+    return min(max(page, 0), pages - 1), pages
 
 
 async def count_districts(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(District)) or 0
 
 
-async def list_districts(session: AsyncSession, page: int = 0, per_page: int = 8) -> Page:
+async def list_districts(session: AsyncSession, page: int = 0, per_page: int = 8) -> Page[District]:
     """One page of districts by number; an out-of-range page number is clamped, not an error."""
     total = await count_districts(session)
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 0), pages - 1)
+    page, pages = page_bounds(page, total, per_page)
     rows = await session.scalars(
         select(District).order_by(District.number).offset(page * per_page).limit(per_page)
     )
-    return Page(items=list(rows), page=page, pages=pages)
+    return Page(items=list(rows), page=page, pages=pages, total=total)
 
 
 def _clean(number: str | int, name: str) -> tuple[int, str]:
@@ -107,3 +121,124 @@ async def import_csv(session: AsyncSession, text: str) -> ImportResult:
             result.updated += 1
         await session.flush()
     return result
+
+
+# --- The Secretariat's district management ----------------------------------------------------
+
+
+async def get_district(session: AsyncSession, district_id: int) -> District:
+    district = await session.get(District, district_id)
+    if district is None:
+        raise NotFound("districts-not-found")
+    return district
+
+
+async def manage_page(
+    session: AsyncSession, actor: User | None, page: int = 0, per_page: int = 8
+) -> Page[District]:
+    """The district list as the Secretariat manages it (the same list, behind the role check)."""
+    require_role(actor, *MANAGERS)
+    return await list_districts(session, page, per_page)
+
+
+@dataclass(frozen=True)
+class DistrictCard:
+    district: District
+    base_organization: Organization | None
+
+
+async def card(session: AsyncSession, actor: User | None, district_id: int) -> DistrictCard:
+    """A district with its base public organization, for the Secretariat."""
+    require_role(actor, *MANAGERS)
+    district = await get_district(session, district_id)
+    base = None
+    if district.base_organization_id is not None:
+        base = await session.get(Organization, district.base_organization_id)
+    return DistrictCard(district, base)
+
+
+async def rename_district(
+    session: AsyncSession, actor: User | None, district_id: int, name: str
+) -> District:
+    """The Secretariat renames a district; no two districts share a name."""
+    actor = require_role(actor, *MANAGERS)
+    district = await get_district(session, district_id)
+    _, clean = _clean(district.number, name)
+    clash = await session.scalar(
+        select(District).where(District.name == clean, District.id != district.id)
+    )
+    if clash is not None:
+        raise InvalidInput("districts-exists", number=clash.number, name=clash.name)
+    old = district.name
+    district.name = clean
+    await session.flush()
+    await audit.record(
+        session, actor, "district.rename", "district", district.id, old=old, new=clean
+    )
+    return district
+
+
+async def describe_district(
+    session: AsyncSession, actor: User | None, district_id: int, description: str
+) -> District:
+    """The Secretariat describes a district's borders in free text of bounded length."""
+    actor = require_role(actor, *MANAGERS)
+    district = await get_district(session, district_id)
+    text = description.strip()
+    if not text or len(text) > DESCRIPTION_MAX:
+        raise InvalidInput("districts-bad-description", max=DESCRIPTION_MAX, length=len(text))
+    district.description = text
+    await session.flush()
+    await audit.record(session, actor, "district.describe", "district", district.id)
+    return district
+
+
+async def approved_organizations(
+    session: AsyncSession, actor: User | None, district_id: int, page: int = 0, per_page: int = 8
+) -> Page[Organization]:
+    """The organizations that may become the district's base one: approved, of this district."""
+    require_role(actor, *MANAGERS)
+    district = await get_district(session, district_id)
+    where = (
+        Organization.district_id == district.id,
+        Organization.status == OrganizationStatus.APPROVED,
+    )
+    total = await session.scalar(select(func.count()).select_from(Organization).where(*where))
+    page, pages = page_bounds(page, total or 0, per_page)
+    rows = await session.scalars(
+        select(Organization)
+        .where(*where)
+        .order_by(Organization.name_key, Organization.id)
+        .offset(page * per_page)
+        .limit(per_page)
+    )
+    return Page(items=list(rows), page=page, pages=pages, total=total or 0)
+
+
+async def set_base_organization(
+    session: AsyncSession, actor: User | None, district_id: int, organization_id: int
+) -> District:
+    """The Secretariat designates the district's base public organization: an approved member
+    organization of that same district."""
+    actor = require_role(actor, *MANAGERS)
+    district = await get_district(session, district_id)
+    organization = await session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound("districts-organization-not-found")
+    if organization.status != OrganizationStatus.APPROVED:
+        raise InvalidInput("districts-base-not-approved", name=organization.name)
+    if organization.district_id != district.id:
+        raise InvalidInput("districts-base-other-district", name=organization.name)
+    previous = district.base_organization_id
+    district.base_organization_id = organization.id
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "district.set_base",
+        "district",
+        district.id,
+        organization_id=organization.id,
+        previous_id=previous,
+    )
+    return district

@@ -198,10 +198,7 @@ async def decide(
     organization = await get(session, organization_id)
     await session.refresh(organization)
     if result.rowcount == 0:
-        raise AlreadyDecided(
-            by=organization.decided_by.name if organization.decided_by else "—",
-            status=organization.status.value,
-        )
+        raise _already_decided(organization)
     await audit.record(
         session,
         actor,
@@ -213,6 +210,33 @@ async def decide(
     for representative in organization.representatives:
         await roles.sync_roles(session, representative.user)
     return organization
+
+
+def _already_decided(organization: Organization) -> AlreadyDecided:
+    return AlreadyDecided(
+        by=organization.decided_by.name if organization.decided_by else "—",
+        status=organization.status.value,
+    )
+
+
+# The status an organization must have for each of the Secretariat's actions.
+ACTION_STATUS = {
+    "approve": OrganizationStatus.PENDING,
+    "reject": OrganizationStatus.PENDING,
+    "ask": OrganizationStatus.PENDING,
+    "suspend": OrganizationStatus.APPROVED,
+    "restore": OrganizationStatus.SUSPENDED,
+}
+
+
+def check_action(organization: Organization, action: str) -> None:
+    """Refuse an action a stale card offers: the organization has moved on since."""
+    expected = ACTION_STATUS[action]
+    if organization.status == expected:
+        return
+    if expected == OrganizationStatus.PENDING:
+        raise _already_decided(organization)
+    raise InvalidInput("organizations-status-changed", status=organization.status.value)
 
 
 def recipients(organization: Organization) -> list[User]:
@@ -231,11 +255,7 @@ async def request_info(
     actor = require_role(actor, *SECRETARIAT)
     text = _clean_message(text)
     organization = await get(session, organization_id)
-    if organization.status != OrganizationStatus.PENDING:
-        raise AlreadyDecided(
-            by=organization.decided_by.name if organization.decided_by else "—",
-            status=organization.status.value,
-        )
+    check_action(organization, "ask")
     session.add(
         ApplicationMessage(
             organization_id=organization.id, author_id=actor.id, from_secretariat=True, text=text

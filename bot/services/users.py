@@ -15,6 +15,15 @@ from bot.services.permissions import require_role
 from models import District, Invite, InviteKind, Role, User, UserRole
 from models.base import utcnow
 
+# Session-info key: ids of users whose roles this transaction changed (their menus follow).
+ROLES_CHANGED = "roles_changed"
+ERASED_TELEGRAM_IDS = "erased_telegram_ids"
+
+
+def _roles_changed(session: AsyncSession, user: User) -> None:
+    session.info.setdefault(ROLES_CHANGED, set()).add(user.id)
+
+
 # Bump when the consent text in the catalogues changes materially; stored with each consent.
 CONSENT_VERSION = "2026-11-23"
 SUPPORTED_LANGUAGES = ("ru", "en")
@@ -47,6 +56,7 @@ async def grant_role(session: AsyncSession, user: User, role: Role) -> bool:
         return False
     user.roles.append(UserRole(role=role))
     await session.flush()
+    _roles_changed(session, user)
     return True
 
 
@@ -55,6 +65,7 @@ async def revoke_role(session: AsyncSession, user: User, role: Role) -> bool:
         if user_role.role == role:
             user.roles.remove(user_role)
             await session.flush()
+            _roles_changed(session, user)
             return True
     return False
 
@@ -143,6 +154,8 @@ async def profile(session: AsyncSession, user: User) -> Profile:
 async def erase_user(session: AsyncSession, user: User) -> None:
     """Erase personal data; the row stays as an anonymous author so that content stays readable."""
     await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    # The menu is keyed by the Telegram id, which is about to go: refresh it first.
+    session.info.setdefault(ERASED_TELEGRAM_IDS, set()).add(user.telegram_id)
     user.telegram_id = None
     user.name = None
     user.name_key = None
