@@ -1,0 +1,187 @@
+"""Every privileged command and button, played by someone without the role and with forged
+callback data: each is refused, and the database does not change."""
+
+from __future__ import annotations
+
+import ast
+import enum
+import importlib
+import itertools
+import pkgutil
+from pathlib import Path
+
+from aiogram.filters.callback_data import CallbackData
+from sqlalchemy import select, text
+
+import bot.keyboards
+from bot.commands import COMMANDS
+from bot.services import districts, organizations, users
+from bot.services.organizations import Draft
+from models import Base, OrganizationKind, Role
+from tests.conftest import ADMIN_ID
+
+ROOT = Path(__file__).resolve().parent.parent
+# Buttons anyone may press; they act on the presser's own data or show public information.
+PUBLIC = {
+    "CDLanguage",
+    "CDConsent",
+    "CDTelegramName",
+    "CDDistrict",
+    "CDDistrictPage",
+    "CDDeleteMe",
+    "CDReg",
+    "CDRegCard",
+    "CDKind",
+    "CDJoin",
+}
+PROPOSALS = "Конкретные предложения по благоустройству дворов и учёту потребностей жителей. " * 2
+
+
+def callback_classes() -> dict[str, type[CallbackData]]:
+    for module in pkgutil.iter_modules(bot.keyboards.__path__):
+        importlib.import_module(f"bot.keyboards.{module.name}")
+    found: dict[str, type[CallbackData]] = {}
+    stack = list(CallbackData.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("bot.keyboards"):
+            found[cls.__name__] = cls
+    return found
+
+
+def words_in_code() -> set[str]:
+    """Short lowercase literals in keyboards and handlers: every action name a button can carry."""
+    words = set()
+    for directory in ("bot/keyboards", "handlers"):
+        for path in (ROOT / directory).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                value = getattr(node, "value", None)
+                if isinstance(node, ast.Constant) and isinstance(value, str):
+                    if value.replace("_", "").isalpha() and value.islower() and len(value) <= 16:
+                        words.add(value)
+    return words
+
+
+async def snapshot(running) -> dict[str, list[tuple]]:
+    async with running.sessionmaker() as session:
+        result = {}
+        for table in Base.metadata.sorted_tables:
+            rows = (await session.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            result[table.name] = sorted(tuple(map(str, row)) for row in rows)
+        return result
+
+
+async def setup(running) -> dict[str, int]:
+    async with running.sessionmaker.begin() as session:
+        head = await users.give_consent(session, 5001, language="ru", username=None)
+        await users.set_name(session, head, "Глава", max_length=100)
+        await users.complete_registration(session, head)
+        intruder = await users.give_consent(session, 5002, language="ru", username=None)
+        await users.set_name(session, intruder, "Чужой", max_length=100)
+        await users.complete_registration(session, intruder)
+        district = await districts.add_district(session, 1, "Центр")
+        secretary = await users.get_user(session, ADMIN_ID)
+        pending = await organizations.submit(
+            session,
+            head,
+            Draft(
+                "Ожидающая",
+                OrganizationKind.NGO,
+                district.id,
+                "Описание организации." * 2,
+                "тел. 1",
+                PROPOSALS,
+            ),
+        )
+        approved = await organizations.submit(
+            session,
+            head,
+            Draft(
+                "Принятая",
+                OrganizationKind.TOS,
+                district.id,
+                "Описание организации." * 2,
+                "тел. 2",
+                PROPOSALS,
+            ),
+        )
+        await organizations.decide(session, secretary, approved.id, approve=True)
+        return {
+            "head": head.id,
+            "intruder": intruder.id,
+            "pending": pending.id,
+            "approved": approved.id,
+        }
+
+
+async def test_privileged_commands_are_refused(fake, running):
+    await setup(running)
+    intruder = fake.user(5002, "Чужой")
+    before = await snapshot(running)
+    privileged = [spec for spec in COMMANDS if spec.roles]
+    assert len(privileged) >= 8
+    for spec in privileged:
+        replies = await intruder.say(f"/{spec.name} 1 Forged")
+        assert replies, f"/{spec.name} got no answer"
+        assert "нет прав" in replies[0].text, f"/{spec.name}: {replies[0].text!r}"
+    assert await snapshot(running) == before
+
+
+async def test_forged_buttons_are_refused_and_change_nothing(fake, running):
+    ids = await setup(running)
+    intruder = fake.user(5002, "Чужой")
+    anchor = (await intruder.say("/help"))[0]  # a real message to hang forged buttons on
+    classes = callback_classes()
+    unclassified = [name for name in classes if name not in PUBLIC]
+    assert "CDApp" in unclassified and "CDOrgRep" in unclassified
+    words = sorted(words_in_code())
+    numbers = sorted(set(ids.values()) | {1, 2, 999})
+
+    before = await snapshot(running)
+    pressed = 0
+    for name in unclassified:
+        cls = classes[name]
+        fields = cls.model_fields
+        choices = []
+        for field_name, field in fields.items():
+            if field.annotation in (int, "int"):
+                choices.append([(field_name, n) for n in numbers])
+            elif field.annotation in (bool, "bool"):
+                choices.append([(field_name, b) for b in (True, False)])
+            elif isinstance(field.annotation, type) and issubclass(field.annotation, enum.Enum):
+                choices.append([(field_name, member) for member in field.annotation])
+            else:
+                choices.append([(field_name, w) for w in words])
+        for combo in itertools.product(*choices) if choices else [()]:
+            data = cls(**dict(combo)).pack()
+            if len(data.encode()) > 64:
+                continue
+            answers = len(intruder.callback_answers)
+            await intruder.click_data(anchor.message_id, data)
+            assert len(intruder.callback_answers) == answers + 1, f"{data}: no answer"
+            pressed += 1
+        # And data no button ever carried: a stale or hand-made string with the right prefix.
+        await intruder.click_data(anchor.message_id, f"{cls.__prefix__}:💥:-1:x")
+        pressed += 1
+    assert pressed > 100
+    after = await snapshot(running)
+    changed = [table for table in before if before[table] != after[table]]
+    assert not changed, f"forged buttons changed {changed}"
+    # Nothing the intruder got reveals a pending application.
+    assert not any("Ожидающая" in m.text for m in intruder.bot_messages)
+
+
+async def test_someone_elses_organization_cannot_be_managed(fake, running):
+    ids = await setup(running)
+    intruder = fake.user(5002, "Чужой")
+    anchor = (await intruder.say("/help"))[0]
+    before = await snapshot(running)
+    for action in ("invite", "reps", "leave", "leave_yes", "answer"):
+        await intruder.click_data(anchor.message_id, f"org:{ids['approved']}:{action}")
+        assert intruder.callback_answers[-1].show_alert
+    await intruder.click_data(anchor.message_id, f"orep:{ids['approved']}:{ids['head']}")
+    assert await snapshot(running) == before
+    async with running.sessionmaker() as session:
+        assert Role.REPRESENTATIVE not in (await users.get_user(session, 5002)).role_set
+        assert (await session.execute(select(text("1")))).scalar() == 1
