@@ -20,8 +20,12 @@ async def run_polling(app: App, **kwargs: object) -> None:
     )
 
 
-def webhook_app(app: App) -> web.Application:
-    """The aiohttp application that receives updates at the webhook path, plus a health check."""
+def webhook_app(app: App, *, handle_in_background: bool = True) -> web.Application:
+    """The aiohttp application that receives updates at the webhook path, plus a health check.
+
+    Telegram waits for the answer to a webhook call, so updates are handled in the background by
+    default; tests handle them in the request to know when an update is done.
+    """
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     web_app = web.Application()
@@ -30,9 +34,12 @@ def webhook_app(app: App) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app.router.add_get("/healthz", health)
-    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret).register(
-        web_app, path=settings.webhook_path
-    )
+    SimpleRequestHandler(
+        dispatcher=app.dp,
+        bot=app.bot,
+        secret_token=secret,
+        handle_in_background=handle_in_background,
+    ).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dp, bot=app.bot)
 
     async def register_webhook(_web_app: web.Application) -> None:
