@@ -61,7 +61,8 @@ async def run_sandbox(database_url: str, language: str = "ru") -> None:
                 language_code=language,
             )
         finally:
-            polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
+            # Cancelling start_polling would leave aiogram's inner poller running.
+            with contextlib.suppress(RuntimeError):
+                await app.dp.stop_polling()
+            await polling
             await app.close()
