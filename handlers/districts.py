@@ -1,4 +1,5 @@
-"""Districts for the Secretariat and admins: list, add one, import a CSV file."""
+"""Districts for the Secretariat and admins: the list with cards (rename, describe the borders,
+designate the base organization), adding one, importing a CSV file."""
 
 from __future__ import annotations
 
@@ -6,34 +7,168 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.districts import (
+    CDDistrictBase,
+    CDDistrictCard,
+    CDDistrictDescribe,
+    CDDistrictOrgs,
+    CDDistrictRename,
+    CDDistricts,
+    district_card_keyboard,
+    districts_keyboard,
+    organizations_keyboard,
+)
 from bot.services import districts
+from bot.services.districts import DistrictCard
 from bot.services.permissions import require_role
-from bot.texts import SafeHTML, t, tn
+from bot.texts import SafeHTML, plain, t, tn
+from handlers.bodies import clip, show
 from models import Role, User
 
 router = Router(name="districts")
 
 DISTRICT_MANAGERS = (Role.SECRETARIAT,)
 CSV_MAX_BYTES = 256 * 1024
+PER_PAGE = 8
 
 
 class DistrictImport(StatesGroup):
     file = State()
 
 
+class DistrictEdit(StatesGroup):
+    name = State()
+    description = State()
+
+
+def card_text(card: DistrictCard) -> SafeHTML:
+    district, base = card.district, card.base_organization
+    description = (
+        clip(district.description, 2400) if district.description else t("districts-no-description")
+    )
+    base_name = clip(base.name, 400) if base is not None else t("districts-no-base")
+    return t(
+        "districts-card",
+        number=district.number,
+        name=clip(district.name, 400),
+        description=description,
+        base=base_name,
+    )
+
+
+async def list_view(
+    session: AsyncSession, user: User | None, page: int
+) -> tuple[SafeHTML, InlineKeyboardMarkup | None]:
+    result = await districts.manage_page(session, user, page, PER_PAGE)
+    if not result.total:
+        return t("districts-empty"), None
+    text = SafeHTML(tn("districts-count", result.total) + "\n" + t("districts-choose"))
+    return text, districts_keyboard(result)
+
+
 @router.message(Command("districts"))
 async def cmd_districts(message: Message, session: AsyncSession, user: User | None) -> None:
-    require_role(user, *DISTRICT_MANAGERS)
-    page = await districts.list_districts(session, per_page=200)
-    if not page.items:
-        await message.answer(t("districts-empty"))
+    text, markup = await list_view(session, user, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(CDDistricts.filter())
+async def on_districts_page(
+    query: CallbackQuery, callback_data: CDDistricts, session: AsyncSession, user: User | None
+) -> None:
+    text, markup = await list_view(session, user, callback_data.page)
+    await query.answer()
+    await show(query, text, markup)
+
+
+@router.callback_query(CDDistrictCard.filter())
+async def on_district_card(
+    query: CallbackQuery, callback_data: CDDistrictCard, session: AsyncSession, user: User | None
+) -> None:
+    card = await districts.card(session, user, callback_data.id)
+    await query.answer()
+    await show(query, card_text(card), district_card_keyboard(card.district, callback_data.page))
+
+
+@router.callback_query(CDDistrictRename.filter())
+@router.callback_query(CDDistrictDescribe.filter())
+async def on_edit(
+    query: CallbackQuery,
+    callback_data: CDDistrictRename | CDDistrictDescribe,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    card = await districts.card(session, user, callback_data.id)
+    district = card.district
+    if isinstance(callback_data, CDDistrictRename):
+        await state.set_state(DistrictEdit.name)
+        prompt = t("districts-ask-name", number=district.number, max=districts.NAME_MAX)
+    else:
+        await state.set_state(DistrictEdit.description)
+        prompt = t(
+            "districts-ask-description", number=district.number, max=districts.DESCRIPTION_MAX
+        )
+    await state.set_data({"district_id": district.id})
+    await query.answer()
+    await query.message.answer(prompt)
+
+
+@router.message(DistrictEdit.name, TEXT_INPUT)
+@router.message(DistrictEdit.description, TEXT_INPUT)
+async def on_edit_text(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    district_id = int((await state.get_data()).get("district_id") or 0)
+    # A refused text (a taken name, too long) keeps the dialog on this step.
+    if await state.get_state() == DistrictEdit.name.state:
+        district = await districts.rename_district(session, user, district_id, message.text or "")
+        done = t("districts-renamed", number=district.number, name=clip(district.name, 400))
+    else:
+        district = await districts.describe_district(session, user, district_id, message.text or "")
+        done = t("districts-described", number=district.number)
+    await state.clear()
+    card = await districts.card(session, user, district.id)
+    await message.answer(done)
+    await message.answer(card_text(card), reply_markup=district_card_keyboard(card.district))
+
+
+@router.message(DistrictEdit.name, NOT_TEXT)
+@router.message(DistrictEdit.description, NOT_TEXT)
+async def on_edit_not_text(message: Message) -> None:
+    await message.answer(t("districts-text-only"))
+
+
+@router.callback_query(CDDistrictOrgs.filter())
+async def on_district_orgs(
+    query: CallbackQuery, callback_data: CDDistrictOrgs, session: AsyncSession, user: User | None
+) -> None:
+    page = await districts.approved_organizations(
+        session, user, callback_data.id, callback_data.page, PER_PAGE
+    )
+    if not page.total:
+        await query.answer(plain("districts-no-organizations"), show_alert=True)
         return
-    lines = [tn("districts-count", await districts.count_districts(session))]
-    lines += [t("districts-line", number=d.number, name=d.name) for d in page.items]
-    await message.answer(SafeHTML("\n".join(lines)))
+    card = await districts.card(session, user, callback_data.id)
+    await query.answer()
+    text = t(
+        "districts-choose-base", number=card.district.number, name=clip(card.district.name, 400)
+    )
+    await show(query, text, organizations_keyboard(card.district, page))
+
+
+@router.callback_query(CDDistrictBase.filter())
+async def on_district_base(
+    query: CallbackQuery, callback_data: CDDistrictBase, session: AsyncSession, user: User | None
+) -> None:
+    await districts.set_base_organization(session, user, callback_data.id, callback_data.org)
+    card = await districts.card(session, user, callback_data.id)
+    await query.answer(plain("districts-base-set"))
+    await show(query, card_text(card), district_card_keyboard(card.district))
 
 
 @router.message(Command("add_district"))

@@ -1,0 +1,56 @@
+"""/audit for admins: is the hash chain of the audit log intact, and what happened last."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.services import audit_view
+from bot.texts import SafeHTML, t, tn
+from handlers.bodies import clip
+from models import User
+
+router = Router(name="audit")
+
+
+def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
+    verification = report.verification
+    if verification.ok:
+        lines = [tn("audit-intact", verification.entries)]
+    else:
+        reason = t(verification.reason or "audit-broken-edited")
+        lines = [t("audit-broken", seq=verification.broken_at or 0, reason=reason)]
+    lines.append("")
+    if not report.latest:
+        lines.append(t("audit-empty"))
+    else:
+        lines.append(t("audit-latest"))
+    for line in report.latest:
+        target = (
+            line.object_type if line.object_id is None else f"{line.object_type} #{line.object_id}"
+        )
+        lines.append(
+            t(
+                "audit-line",
+                seq=line.seq,
+                at=line.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                actor=clip(line.actor or "—", 120),
+                # Whatever the database holds is shown escaped and cut: it may have been edited.
+                action=clip(line.action, 80),
+                object=clip(target, 80),
+            )
+        )
+    return SafeHTML("\n".join(lines))
+
+
+@router.message(Command("audit"))
+async def cmd_audit(
+    message: Message, session: AsyncSession, user: User | None, settings: Settings
+) -> None:
+    report = await audit_view.report(session, user)
+    await message.answer(report_text(report, ZoneInfo(settings.timezone)))

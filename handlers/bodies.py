@@ -1,0 +1,593 @@
+"""Bodies for the Secretariat (/bodies, /new_body, members) and the Secretariat role for admins
+(/secretariat)."""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.bodies import (
+    CDBodies,
+    CDBody,
+    CDCategory,
+    CDMemberAdd,
+    CDMemberRemove,
+    CDMemberRole,
+    CDNewBody,
+    CDPerson,
+    CDSecretariat,
+    CDSecretariatGrant,
+    CDSecretariatRevoke,
+    CDSkipDirection,
+    bodies_keyboard,
+    body_card_keyboard,
+    body_title,
+    category_keyboard,
+    confirm_keyboard,
+    member_role_keyboard,
+    new_body_keyboard,
+    people_keyboard,
+    secretariat_keyboard,
+    skip_direction_keyboard,
+)
+from bot.notify import notify
+from bot.services import bodies, bodies_view
+from bot.services.bodies_view import MEMBERS_PER_PAGE, BodyCard
+from bot.services.districts import Page
+from bot.services.permissions import require_role
+from bot.texts import SafeHTML, plain, t, tn
+from models import BodyKind, CouncilCategory, MemberRole, Membership, Role, User
+from models.base import utcnow
+
+logger = logging.getLogger("bot.bodies")
+router = Router(name="bodies")
+
+SECRETARIAT = (Role.SECRETARIAT,)
+ADMINS = (Role.ADMIN,)
+
+
+class NewBody(StatesGroup):
+    kind = State()
+    name = State()
+    direction = State()
+
+
+class AddMember(StatesGroup):
+    person = State()
+    role = State()
+    category = State()
+    term = State()
+
+
+class GrantSecretariat(StatesGroup):
+    person = State()
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def clip(text: str, limit: int) -> SafeHTML:
+    """`text` escaped for HTML and cut so that the escaped form fits `limit` characters.
+
+    Escaping can grow a text sixfold, and a message must stay within Telegram's 4096.
+    """
+    escaped = html.escape(text)
+    if len(escaped) <= limit:
+        return SafeHTML(escaped)
+    pieces, size = [], 0
+    for char in text:
+        piece = html.escape(char)
+        if size + len(piece) > limit - 1:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return SafeHTML("".join(pieces) + "…")
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d.%m.%Y")
+
+
+def member_line(number: int, membership: Membership, zone: ZoneInfo) -> SafeHTML:
+    details = [t(f"member-role-{membership.role.value}")]
+    if membership.council_category is not None:
+        details.append(t(f"council-category-{membership.council_category.value}"))
+    if membership.until is not None:
+        expired = membership.until <= utcnow()
+        key = "bodies-member-expired" if expired else "bodies-member-until"
+        details.append(t(key, date=local_date(membership.until, zone)))
+    return t(
+        "bodies-member-line",
+        number=number,
+        name=clip(membership.user.name or "—", 120),
+        details=SafeHTML(", ".join(details)),
+    )
+
+
+def card_text(card: BodyCard, zone: ZoneInfo) -> SafeHTML:
+    body, members = card.body, card.members
+    lines = [t("bodies-card-title", title=clip(body_title(body), 400))]
+    if body.direction:
+        lines.append(t("bodies-card-direction", direction=clip(body.direction, 800)))
+    lines.append("")
+    if members.total:
+        lines.append(tn("bodies-card-members", members.total))
+        first = members.page * MEMBERS_PER_PAGE + 1
+        lines += [member_line(first + i, m, zone) for i, m in enumerate(members.items)]
+    else:
+        lines.append(t("bodies-card-no-members"))
+    return SafeHTML("\n".join(lines))
+
+
+def secretariat_text(page: Page[Membership]) -> SafeHTML:
+    lines = [t("bodies-secretariat-title")]
+    if not page.total:
+        lines.append(t("bodies-secretariat-empty"))
+    else:
+        lines.append(tn("bodies-secretariat-count", page.total))
+        first = page.page * MEMBERS_PER_PAGE + 1
+        lines += [
+            t("bodies-secretariat-line", number=first + i, name=clip(m.user.name or "—", 120))
+            for i, m in enumerate(page.items)
+        ]
+    return SafeHTML("\n".join(lines))
+
+
+async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Put `text` in place of the message the button was on; an unchanged one stays as it is."""
+    message = query.message
+    if not isinstance(message, Message):
+        # Too old to edit (Telegram hides it from the bot): a fresh message instead.
+        await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
+        return
+    if message.html_text == text and message.reply_markup == markup:
+        return
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+def zone_of(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.timezone)
+
+
+# --- the list and the cards ---------------------------------------------------------------------
+
+
+@router.message(Command("bodies"))
+async def cmd_bodies(message: Message, session: AsyncSession, user: User | None) -> None:
+    page = await bodies_view.overview(session, user)
+    await message.answer(t("bodies-list-title"), reply_markup=bodies_keyboard(page))
+
+
+@router.callback_query(CDBodies.filter())
+async def on_bodies_page(
+    query: CallbackQuery, callback_data: CDBodies, session: AsyncSession, user: User | None
+) -> None:
+    page = await bodies_view.overview(session, user, callback_data.page)
+    await query.answer()
+    await show(query, t("bodies-list-title"), bodies_keyboard(page))
+
+
+@router.callback_query(CDBody.filter())
+async def on_body(
+    query: CallbackQuery,
+    callback_data: CDBody,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    card = await bodies_view.card(session, user, callback_data.id, callback_data.page)
+    await query.answer()
+    await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
+
+
+@router.callback_query(CDMemberRemove.filter(~F.confirm))
+async def on_remove_ask(
+    query: CallbackQuery, callback_data: CDMemberRemove, session: AsyncSession, user: User | None
+) -> None:
+    seat = await bodies_view.membership(session, user, callback_data.body, callback_data.user)
+    await query.answer()
+    text = t(
+        "bodies-remove-ask",
+        name=clip(seat.user.name or "—", 120),
+        body=clip(body_title(seat.body), 400),
+    )
+    yes = CDMemberRemove(
+        body=callback_data.body, user=callback_data.user, page=callback_data.page, confirm=True
+    )
+    no = CDBody(id=callback_data.body, page=callback_data.page)
+    await show(query, text, confirm_keyboard("bodies-btn-remove-yes", yes, no))
+
+
+@router.callback_query(CDMemberRemove.filter(F.confirm))
+async def on_remove(
+    query: CallbackQuery,
+    callback_data: CDMemberRemove,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    person = await bodies.remove_member(session, user, callback_data.body, callback_data.user)
+    card = await bodies_view.card(session, user, callback_data.body, callback_data.page)
+    await query.answer(plain("bodies-removed", name=person.name or "—"))
+    await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
+
+
+# --- creating a committee, working group or commission -------------------------------------------
+
+
+@router.message(Command("new_body"))
+async def cmd_new_body(message: Message, state: FSMContext, user: User | None) -> None:
+    require_role(user, *SECRETARIAT)
+    await state.set_state(NewBody.kind)
+    await state.set_data({})
+    await message.answer(t("bodies-new-ask-kind"), reply_markup=new_body_keyboard())
+
+
+@router.callback_query(NewBody.kind, CDNewBody.filter())
+async def on_new_kind(
+    query: CallbackQuery, callback_data: CDNewBody, state: FSMContext, user: User | None
+) -> None:
+    kind = bodies_view.creatable_kind(user, callback_data.kind)
+    await state.update_data(kind=kind.value)
+    await state.set_state(NewBody.name)
+    await query.answer()
+    await show(
+        query,
+        t("bodies-new-ask-name", kind=plain(f"body-kind-{kind.value}"), max=bodies.NAME_MAX),
+        None,
+    )
+
+
+@router.message(NewBody.name, TEXT_INPUT)
+async def on_new_name(message: Message, state: FSMContext, user: User | None) -> None:
+    require_role(user, *SECRETARIAT)
+    name = bodies_view.clean_name(message.text or "")
+    await state.update_data(name=name)
+    await state.set_state(NewBody.direction)
+    await message.answer(
+        t("bodies-new-ask-direction", max=bodies.DIRECTION_MAX),
+        reply_markup=skip_direction_keyboard(),
+    )
+
+
+async def create_body(
+    message: Message | InaccessibleMessage | None,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+    direction: str,
+) -> None:
+    assert message is not None  # a callback from an inline message never reaches a dialog
+    data = await state.get_data()
+    # A refused direction (too long) leaves the dialog on this step, with the name kept.
+    created = await bodies.create(
+        session, user, BodyKind(data["kind"]), str(data["name"]), direction
+    )
+    await state.clear()
+    card = await bodies_view.card(session, user, created.id)
+    await message.answer(t("bodies-created", title=clip(body_title(created), 400)))
+    await message.answer(card_text(card, zone_of(settings)), reply_markup=body_card_keyboard(card))
+
+
+@router.message(NewBody.direction, TEXT_INPUT)
+async def on_new_direction(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    await create_body(message, state, session, user, settings, message.text or "")
+
+
+@router.callback_query(NewBody.direction, CDSkipDirection.filter())
+async def on_new_no_direction(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    await create_body(query.message, state, session, user, settings, "")
+    await query.answer()
+    await show(query, t("bodies-new-ask-direction", max=bodies.DIRECTION_MAX), None)
+
+
+@router.message(NewBody.name, NOT_TEXT)
+@router.message(NewBody.direction, NOT_TEXT)
+async def on_new_not_text(message: Message) -> None:
+    await message.answer(t("bodies-text-only"))
+
+
+@router.message(NewBody.kind, TEXT_INPUT)
+@router.message(AddMember.role, TEXT_INPUT)
+@router.message(AddMember.category, TEXT_INPUT)
+async def on_buttons_expected(message: Message) -> None:
+    await message.answer(t("bodies-use-buttons"))
+
+
+# --- adding a member ----------------------------------------------------------------------------
+
+
+@router.callback_query(CDMemberAdd.filter())
+async def on_add_member(
+    query: CallbackQuery,
+    callback_data: CDMemberAdd,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    body = await bodies_view.body(session, user, callback_data.body)
+    await state.set_state(AddMember.person)
+    await state.set_data({"body_id": body.id})
+    await query.answer()
+    await query.message.answer(t("bodies-add-ask-person", body=clip(body_title(body), 400)))
+
+
+async def search(message: Message, session: AsyncSession, user: User | None, *roles: Role) -> None:
+    people = await bodies_view.find_people(session, user, message.text or "", *roles)
+    if not people:
+        await message.answer(t("bodies-person-none"))
+        return
+    await message.answer(t("bodies-person-choose"), reply_markup=people_keyboard(people))
+
+
+@router.message(AddMember.person, TEXT_INPUT)
+async def on_add_search(message: Message, session: AsyncSession, user: User | None) -> None:
+    await search(message, session, user, *SECRETARIAT)
+
+
+@router.message(AddMember.person, NOT_TEXT)
+@router.message(GrantSecretariat.person, NOT_TEXT)
+async def on_search_not_text(message: Message) -> None:
+    await message.answer(t("bodies-person-text-only"))
+
+
+@router.callback_query(AddMember.person, CDPerson.filter())
+async def on_add_person(
+    query: CallbackQuery,
+    callback_data: CDPerson,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    body = await bodies_view.body(session, user, int((await state.get_data())["body_id"]))
+    person = await bodies_view.person(session, user, callback_data.id, *SECRETARIAT)
+    await state.update_data(person_id=person.id)
+    await state.set_state(AddMember.role)
+    await query.answer()
+    text = t(
+        "bodies-add-ask-role",
+        name=clip(person.name or "—", 120),
+        body=clip(body_title(body), 400),
+    )
+    await show(query, text, member_role_keyboard())
+
+
+@router.callback_query(AddMember.role, CDMemberRole.filter())
+async def on_add_role(
+    query: CallbackQuery,
+    callback_data: CDMemberRole,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    body = await bodies_view.body(session, user, int(data["body_id"]))
+    await state.update_data(role=callback_data.role.value)
+    if body.kind == BodyKind.COUNCIL:
+        await state.set_state(AddMember.category)
+        await query.answer()
+        await show(query, t("bodies-add-ask-category"), category_keyboard())
+        return
+    # The callback is answered after the change: a refusal is shown as its alert.
+    await finish_add(query.message, bot, state, session, user, i18n, settings)
+    await query.answer()
+    await show(
+        query, t("bodies-chosen", choice=plain(f"member-role-{callback_data.role.value}")), None
+    )
+
+
+@router.callback_query(AddMember.category, CDCategory.filter())
+async def on_add_category(
+    query: CallbackQuery,
+    callback_data: CDCategory,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    require_role(user, *SECRETARIAT)
+    await state.update_data(category=callback_data.category.value)
+    if callback_data.category == CouncilCategory.ELECTED:
+        await state.set_state(AddMember.term)
+        await query.answer()
+        await show(query, t("bodies-add-ask-term"), None)
+        return
+    await finish_add(query.message, bot, state, session, user, i18n, settings)
+    await query.answer()
+    label = plain(f"council-category-{callback_data.category.value}")
+    await show(query, t("bodies-chosen", choice=label), None)
+
+
+@router.message(AddMember.term, TEXT_INPUT)
+async def on_add_term(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    require_role(user, *SECRETARIAT)
+    until = bodies_view.parse_term_end(message.text or "", settings.timezone)
+    await finish_add(message, bot, state, session, user, i18n, settings, until)
+
+
+@router.message(AddMember.term, NOT_TEXT)
+async def on_add_term_not_text(message: Message) -> None:
+    await message.answer(t("bodies-bad-date"))
+
+
+async def finish_add(
+    message: Message | InaccessibleMessage | None,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+    until: datetime | None = None,
+) -> None:
+    assert message is not None  # a callback from an inline message never reaches a dialog
+    data = await state.get_data()
+    category = data.get("category")
+    seat = await bodies.add_member(
+        session,
+        user,
+        int(data["body_id"]),
+        int(data["person_id"]),
+        MemberRole(data["role"]),
+        CouncilCategory(category) if category else None,
+        until,
+    )
+    await state.clear()
+    person, body = seat.user, seat.body
+    card = await bodies_view.card(session, user, body.id)
+    zone = zone_of(settings)
+    await message.answer(
+        t(
+            "bodies-member-added",
+            name=clip(person.name or "—", 120),
+            body=clip(body_title(body), 400),
+        )
+    )
+    await message.answer(card_text(card, zone), reply_markup=body_card_keyboard(card))
+    if user is not None and person.id != user.id:
+        await notify(
+            bot,
+            i18n,
+            [person],
+            lambda: t(
+                "bodies-you-were-added",
+                body=clip(body_title(body), 400),
+                role=t(f"member-role-{seat.role.value}"),
+            ),
+            default_language=settings.default_language,
+        )
+
+
+# --- the Secretariat role -----------------------------------------------------------------------
+
+
+@router.message(Command("secretariat"))
+async def cmd_secretariat(message: Message, session: AsyncSession, user: User | None) -> None:
+    page = await bodies_view.secretariat(session, user)
+    await message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
+
+
+@router.callback_query(CDSecretariat.filter())
+async def on_secretariat_page(
+    query: CallbackQuery, callback_data: CDSecretariat, session: AsyncSession, user: User | None
+) -> None:
+    page = await bodies_view.secretariat(session, user, callback_data.page)
+    await query.answer()
+    await show(query, secretariat_text(page), secretariat_keyboard(page))
+
+
+@router.callback_query(CDSecretariatGrant.filter())
+async def on_grant(query: CallbackQuery, state: FSMContext, user: User | None) -> None:
+    require_role(user, *ADMINS)
+    await state.set_state(GrantSecretariat.person)
+    await state.set_data({})
+    await query.answer()
+    await query.message.answer(t("bodies-grant-ask-person"))
+
+
+@router.message(GrantSecretariat.person, TEXT_INPUT)
+async def on_grant_search(message: Message, session: AsyncSession, user: User | None) -> None:
+    await search(message, session, user, *ADMINS)
+
+
+@router.callback_query(GrantSecretariat.person, CDPerson.filter())
+async def on_grant_person(
+    query: CallbackQuery,
+    callback_data: CDPerson,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    person = await bodies_view.person(session, user, callback_data.id, *ADMINS)
+    person = await bodies.set_secretariat(session, user, person.id, grant=True)
+    await state.clear()
+    page = await bodies_view.secretariat(session, user)
+    await query.answer()
+    await show(query, t("bodies-granted", name=clip(person.name or "—", 120)), None)
+    await query.message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
+    if user is not None and person.id != user.id:
+        await notify(
+            bot,
+            i18n,
+            [person],
+            lambda: t("bodies-you-got-secretariat"),
+            default_language=settings.default_language,
+        )
+
+
+@router.callback_query(CDSecretariatRevoke.filter(~F.confirm))
+async def on_revoke_ask(
+    query: CallbackQuery,
+    callback_data: CDSecretariatRevoke,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    person = await bodies_view.secretariat_member(session, user, callback_data.user)
+    await query.answer()
+    yes = CDSecretariatRevoke(user=callback_data.user, page=callback_data.page, confirm=True)
+    no = CDSecretariat(page=callback_data.page)
+    await show(
+        query,
+        t("bodies-revoke-ask", name=clip(person.name or "—", 120)),
+        confirm_keyboard("bodies-btn-revoke-yes", yes, no),
+    )
+
+
+@router.callback_query(CDSecretariatRevoke.filter(F.confirm))
+async def on_revoke(
+    query: CallbackQuery,
+    callback_data: CDSecretariatRevoke,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    person = await bodies_view.secretariat_member(session, user, callback_data.user)
+    person = await bodies.set_secretariat(session, user, person.id, grant=False)
+    page = await bodies_view.secretariat(session, user, callback_data.page)
+    await query.answer(plain("bodies-revoked", name=person.name or "—"))
+    await show(query, secretariat_text(page), secretariat_keyboard(page))
