@@ -3,6 +3,7 @@
 from models.audit import AuditEntry, AuditHead
 from models.base import Base
 from models.bodies import Body, BodyKind, CouncilCategory, MemberRole, Membership
+from models.delivery import Delivery, DeliveryStatus, Outbox, OutboxStatus, Topic
 from models.districts import District
 from models.fsm import FsmRecord
 from models.organizations import (
@@ -15,6 +16,7 @@ from models.organizations import (
     Representative,
     RepresentativeRole,
 )
+from models.scheduler import JobStatus, Lease, ScheduledJob
 from models.users import Role, User, UserRole
 
 __all__ = [
@@ -25,18 +27,26 @@ __all__ = [
     "Body",
     "BodyKind",
     "CouncilCategory",
+    "Delivery",
+    "DeliveryStatus",
     "District",
     "FsmRecord",
     "Invite",
+    "JobStatus",
+    "Lease",
     "InviteKind",
     "MemberRole",
     "Membership",
     "Organization",
+    "Outbox",
+    "OutboxStatus",
     "OrganizationKind",
     "OrganizationStatus",
     "Representative",
     "RepresentativeRole",
     "Role",
+    "ScheduledJob",
+    "Topic",
     "User",
     "UserRole",
 ]

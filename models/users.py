@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -49,6 +49,13 @@ class User(Base):
     registered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    # Set when Telegram answers 403 (the person blocked the bot); cleared when they write again.
+    blocked_at: Mapped[datetime | None]
+    # Notification preferences: topics the person muted, and quiet hours in minutes after
+    # midnight, Moscow time (None: no quiet hours).
+    muted_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    quiet_from: Mapped[int | None] = mapped_column(default=22 * 60)
+    quiet_to: Mapped[int | None] = mapped_column(default=8 * 60)
 
     district: Mapped[District | None] = relationship(lazy="selectin")
     entered_by: Mapped[User | None] = relationship(remote_side=[id], lazy="selectin")
