@@ -131,7 +131,7 @@ async def on_startup(bot: Bot, app: App) -> None:
                     continue
                 language = user.language or app.settings.default_language
                 await set_personal_menu(bot, app.i18n, telegram_id, user.role_set, language)
-    except Exception:
+    except Exception:  # menus are a convenience: log it and go on answering
         logger.exception("could not set the command menus")
 
 

@@ -53,7 +53,8 @@ class User(Base):
     blocked_at: Mapped[datetime | None]
     # Notification preferences: topics the person muted, and quiet hours in minutes after
     # midnight, Moscow time (None: no quiet hours).
-    muted_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The daily digest is opt-in, so it starts muted.
+    muted_topics: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["digest"])
     quiet_from: Mapped[int | None] = mapped_column(default=22 * 60)
     quiet_to: Mapped[int | None] = mapped_column(default=8 * 60)
 

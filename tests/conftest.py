@@ -68,7 +68,7 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         name = f"assembly_test_{uuid.uuid4().hex[:12]}"
         try:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
+        except Exception as exc:  # any failure means the server is not usable
             service_missing(f"PostgreSQL at DATABASE_URL is unreachable: {exc}")
         url = _pg_url(name)
         asyncio.run(_migrate(url))

@@ -57,7 +57,7 @@ def make_error_handler(
                     await update.callback_query.answer(plain("error-apology-short"))
                 if message is not None:
                     await bot.send_message(message.chat.id, t("error-apology"))
-            except Exception:
+            except Exception:  # the apology is best effort; the failure itself is logged above
                 logger.warning("could not apologise for update %s", update.update_id)
         return True
 

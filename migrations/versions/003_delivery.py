@@ -166,9 +166,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("blocked_at", models.base.UTCDateTime(timezone=True), nullable=True)
         )
-        # Existing people get the defaults: no muted topics, quiet hours 22:00-08:00.
+        # Existing people get the defaults: the digest (opt-in) off, quiet hours 22:00-08:00.
         batch_op.add_column(
-            sa.Column("muted_topics", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+            sa.Column(
+                "muted_topics", sa.JSON(), nullable=False, server_default=sa.text("'[\"digest\"]'")
+            )
         )
         batch_op.add_column(
             sa.Column("quiet_from", sa.Integer(), nullable=True, server_default=sa.text("1320"))

@@ -1,0 +1,198 @@
+"""What is due, as data: reminders and deadlines tied to objects, claimed and run once.
+
+The database is the source of truth; APScheduler (scheduler/) is only the clock that wakes the
+bot to look at it. A job is claimed with a conditional update, so two processes — or a job run
+twice — never do its work twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import JobStatus, Lease, ScheduledJob
+from models.base import utcnow
+
+
+async def schedule(
+    session: AsyncSession,
+    kind: str,
+    object_type: str,
+    object_id: int | None,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> ScheduledJob:
+    """Schedule `kind` for an object; scheduling it again for the same object moves it."""
+    job = await session.scalar(
+        select(ScheduledJob).where(
+            ScheduledJob.kind == kind,
+            ScheduledJob.object_type == object_type,
+            ScheduledJob.object_id == object_id,
+            ScheduledJob.status == JobStatus.PENDING,
+        )
+    )
+    if job is None:
+        job = ScheduledJob(kind=kind, object_type=object_type, object_id=object_id, due_at=due_at)
+        session.add(job)
+    job.due_at = due_at
+    job.payload = dict(payload or {})
+    await session.flush()
+    return job
+
+
+async def reschedule(
+    session: AsyncSession, kind: str, object_type: str, object_id: int | None, due_at: datetime
+) -> int:
+    """Move the pending jobs of `kind` for an object to a new time; returns how many moved."""
+    result = await session.execute(
+        update(ScheduledJob)
+        .where(
+            ScheduledJob.kind == kind,
+            ScheduledJob.object_type == object_type,
+            ScheduledJob.object_id == object_id,
+            ScheduledJob.status == JobStatus.PENDING,
+        )
+        .values(due_at=due_at)
+    )
+    return result.rowcount
+
+
+async def cancel(
+    session: AsyncSession, object_type: str, object_id: int | None, kind: str | None = None
+) -> int:
+    """Cancel an object's pending jobs (all kinds, or one)."""
+    statement = update(ScheduledJob).where(
+        ScheduledJob.object_type == object_type,
+        ScheduledJob.object_id == object_id,
+        ScheduledJob.status == JobStatus.PENDING,
+    )
+    if kind is not None:
+        statement = statement.where(ScheduledJob.kind == kind)
+    result = await session.execute(statement.values(status=JobStatus.CANCELLED))
+    return result.rowcount
+
+
+async def pending_for(
+    session: AsyncSession, object_type: str, object_id: int
+) -> list[ScheduledJob]:
+    rows = await session.scalars(
+        select(ScheduledJob)
+        .where(
+            ScheduledJob.object_type == object_type,
+            ScheduledJob.object_id == object_id,
+            ScheduledJob.status == JobStatus.PENDING,
+        )
+        .order_by(ScheduledJob.due_at)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    run: list[ScheduledJob]
+    missed: list[ScheduledJob]
+
+
+async def claim_due(
+    session: AsyncSession,
+    worker: str,
+    *,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(hours=1),
+    lease: timedelta = timedelta(minutes=5),
+    limit: int = 100,
+) -> Claimed:
+    """Take the jobs that are due: those late by more than `grace` are recorded as missed, the
+    rest are claimed by `worker` (a job whose claim expired — its worker died — is due again)."""
+    now = now or utcnow()
+    due = (
+        await session.scalars(
+            select(ScheduledJob)
+            .where(
+                ScheduledJob.due_at <= now,
+                or_(
+                    ScheduledJob.status == JobStatus.PENDING,
+                    (ScheduledJob.status == JobStatus.RUNNING) & (ScheduledJob.claimed_until < now),
+                ),
+            )
+            .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            .limit(limit)
+        )
+    ).all()
+    run, missed = [], []
+    for job in due:
+        late = job.status == JobStatus.PENDING and job.due_at < now - grace
+        values: dict[str, Any] = (
+            {"status": JobStatus.MISSED, "finished_at": now}
+            if late
+            else {
+                "status": JobStatus.RUNNING,
+                "claimed_by": worker,
+                "claimed_until": now + lease,
+                "attempts": job.attempts + 1,
+            }
+        )
+        # Conditional on what we read: if another process took it meanwhile, we get 0 rows.
+        result = await session.execute(
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.id == job.id,
+                ScheduledJob.status == job.status,
+                ScheduledJob.attempts == job.attempts,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            await session.refresh(job)
+            (missed if late else run).append(job)
+    return Claimed(run, missed)
+
+
+async def finish(
+    session: AsyncSession, job: ScheduledJob, result: dict[str, Any], *, failed: bool = False
+) -> None:
+    """Record what a job did; it will not run again."""
+    job.status = JobStatus.FAILED if failed else JobStatus.DONE
+    job.result = result
+    job.finished_at = utcnow()
+    job.claimed_until = None
+    await session.flush()
+
+
+async def acquire_lease(
+    session: AsyncSession, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None
+) -> bool:
+    """Take or renew a named lease; True if `holder` has it now. Another holder's lease is taken
+    over only once it has expired (its process died or hangs)."""
+    now = now or utcnow()
+    result = await session.execute(
+        update(Lease)
+        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        .values(holder=holder, expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        return True
+    if await session.get(Lease, name) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
+    except IntegrityError:
+        return False  # another process created it first
+    return True
+
+
+async def release_lease(session: AsyncSession, name: str, holder: str) -> None:
+    await session.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+        .execution_options(synchronize_session=False)
+    )
