@@ -29,6 +29,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", ANYONE),
     CommandSpec("me", REGISTERED),
     CommandSpec("language", ANYONE),
+    CommandSpec("settings", REGISTERED),
     CommandSpec("privacy", ANYONE),
     CommandSpec("cancel", ANYONE),
     CommandSpec("delete_me", REGISTERED),

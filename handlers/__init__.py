@@ -26,6 +26,7 @@ def get_routers() -> list[Router]:
         fallback,
         onboarding,
         organizations,
+        preferences,
         profile,
         registry,
         secretariat,
@@ -35,6 +36,7 @@ def get_routers() -> list[Router]:
     modules = (
         common,
         profile,
+        preferences,
         onboarding,
         districts,
         organizations,

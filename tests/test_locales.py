@@ -13,6 +13,7 @@ from bot.commands import COMMANDS
 from bot.i18n import create_i18n, read_catalogue
 from bot.keyboards.organizations import EDITABLE_FIELDS
 from bot.services import export, organizations
+from bot.services.preferences import MUTABLE_TOPICS
 from models import OrganizationKind, OrganizationStatus, RepresentativeRole, Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,7 @@ def key_families() -> set[str]:
     keys |= {f"organizations-rep-role-{role.value}" for role in RepresentativeRole}
     keys |= {f"export-column-{column}" for column in export.COLUMNS}
     keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
+    keys |= {f"preferences-topic-{topic.value}" for topic in MUTABLE_TOPICS}
     for field in organizations.LIMITS:
         keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
     return keys

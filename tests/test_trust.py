@@ -33,6 +33,8 @@ PUBLIC = {
     "CDRegCard",
     "CDKind",
     "CDJoin",
+    "CDTopic",
+    "CDQuiet",
 }
 PROPOSALS = "Конкретные предложения по благоустройству дворов и учёту потребностей жителей. " * 2
 

@@ -1,0 +1,49 @@
+"""/settings end to end: topics on and off, quiet hours, duty locked."""
+
+from __future__ import annotations
+
+from bot.services import users
+
+
+async def registered(running, telegram_id: int):
+    async with running.sessionmaker.begin() as session:
+        user = await users.give_consent(session, telegram_id, language="ru", username=None)
+        await users.set_name(session, user, "Нина", max_length=100)
+        await users.complete_registration(session, user)
+
+
+async def saved(running, telegram_id: int):
+    async with running.sessionmaker() as session:
+        return await users.get_user(session, telegram_id)
+
+
+async def test_settings_toggle_topics_and_quiet_hours(fake, running):
+    await registered(running, 9001)
+    person = fake.user(9001, "Нина")
+    replies = await person.say("/settings")
+    buttons = person.button_texts()
+    assert "✅ Объявления Ассамблеи" in buttons
+    assert "⬜ Ежедневная сводка сроков (в 9:00)" in buttons  # the digest is opt-in
+    assert "🔘 тихо 22:00–08:00" in buttons
+    assert not any("обязанност" in b for b in buttons)  # duty is not offered
+
+    await person.click("✅ Объявления Ассамблеи", message_id=replies[0].message_id)
+    assert person.callback_answers[-1].text == "Выключено: Объявления Ассамблеи"
+    assert "⬜ Объявления Ассамблеи" in person.button_texts()
+    await person.click("⬜ Ежедневная сводка сроков (в 9:00)")
+    await person.click("⚪ без тихих часов")
+    user = await saved(running, 9001)
+    assert user.muted_topics == ["announcements"]
+    assert (user.quiet_from, user.quiet_to) == (None, None)
+
+
+async def test_duty_cannot_be_muted_even_by_a_forged_button(fake, running):
+    await registered(running, 9002)
+    person = fake.user(9002, "Нина")
+    replies = await person.say("/settings")
+    await person.click_data(replies[0].message_id, "topic:duty")
+    assert person.callback_answers[-1].show_alert
+    assert "отключить нельзя" in person.callback_answers[-1].text
+    await person.click_data(replies[0].message_id, "quiet:99")
+    assert person.callback_answers[-1].text == "Эта кнопка больше не действует."
+    assert (await saved(running, 9002)).muted_topics == ["digest"]
