@@ -44,6 +44,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("districts", SECRETARIAT),
     CommandSpec("add_district", SECRETARIAT),
     CommandSpec("import_districts", SECRETARIAT),
+    CommandSpec("bodies", SECRETARIAT),
+    CommandSpec("new_body", SECRETARIAT),
+    CommandSpec("secretariat", ADMINS),
+    CommandSpec("audit", ADMINS),
 )
 
 

@@ -42,3 +42,11 @@ def plain(key: str, /, **params: object) -> str:
     """A text for a place without parse mode (button labels, callback answers): nothing escaped."""
     text = gettext(key)
     return text.format(**params) if params else text
+
+
+def clip(text: str, limit: int) -> SafeHTML:
+    """User text escaped for HTML and cut to `limit` visible characters, so that a message built
+    from several such parts stays within Telegram's 4096 (counted after entity parsing)."""
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return SafeHTML(html.escape(text))

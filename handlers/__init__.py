@@ -21,6 +21,8 @@ def _fresh_copy(template: Router) -> Router:
 
 def get_routers() -> list[Router]:
     from handlers import (
+        audit,
+        bodies,
         common,
         districts,
         fallback,
@@ -42,6 +44,8 @@ def get_routers() -> list[Router]:
         organizations,
         secretariat,
         registry,
+        bodies,
+        audit,
         fallback,
     )
     return [_fresh_copy(module.router) for module in modules]

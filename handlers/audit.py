@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services import audit_view
-from bot.texts import SafeHTML, t, tn
-from handlers.bodies import clip
+from bot.texts import SafeHTML, clip, t, tn
 from models import User
 
 router = Router(name="audit")

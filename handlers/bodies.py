@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -48,7 +47,7 @@ from bot.services import bodies, bodies_view
 from bot.services.bodies_view import MEMBERS_PER_PAGE, BodyCard
 from bot.services.districts import Page
 from bot.services.permissions import require_role
-from bot.texts import SafeHTML, plain, t, tn
+from bot.texts import SafeHTML, clip, plain, t, tn
 from models import BodyKind, CouncilCategory, MemberRole, Membership, Role, User
 from models.base import utcnow
 
@@ -77,24 +76,6 @@ class GrantSecretariat(StatesGroup):
 
 
 # --- rendering ----------------------------------------------------------------------------------
-
-
-def clip(text: str, limit: int) -> SafeHTML:
-    """`text` escaped for HTML and cut so that the escaped form fits `limit` characters.
-
-    Escaping can grow a text sixfold, and a message must stay within Telegram's 4096.
-    """
-    escaped = html.escape(text)
-    if len(escaped) <= limit:
-        return SafeHTML(escaped)
-    pieces, size = [], 0
-    for char in text:
-        piece = html.escape(char)
-        if size + len(piece) > limit - 1:
-            break
-        pieces.append(piece)
-        size += len(piece)
-    return SafeHTML("".join(pieces) + "…")
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> str:

@@ -25,8 +25,8 @@ from bot.keyboards.districts import (
 from bot.services import districts
 from bot.services.districts import DistrictCard
 from bot.services.permissions import require_role
-from bot.texts import SafeHTML, plain, t, tn
-from handlers.bodies import clip, show
+from bot.texts import SafeHTML, clip, plain, t, tn
+from handlers.bodies import show
 from models import Role, User
 
 router = Router(name="districts")

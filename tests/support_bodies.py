@@ -1,39 +1,13 @@
 """Shared by the end-to-end tests of bodies, the Secretariat, the audit log and districts:
-people made directly through the services, and the routers these tests need."""
+people made directly through the services."""
 
 from __future__ import annotations
 
-import pytest
-from aiogram import Router
 from sqlalchemy import func, select
 
 from bot.services import bodies, users
-from handlers import _fresh_copy
 from models import Role, User
 from tests.conftest import ADMIN_ID
-
-
-@pytest.fixture(autouse=True)
-def with_routers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Put the bodies and audit routers before the fallback if `handlers.get_routers` does not
-    list them yet; once it does, this changes nothing."""
-    import bot.app
-    import handlers.audit
-    import handlers.bodies
-
-    original = bot.app.get_routers
-
-    def routers() -> list[Router]:
-        found = original()
-        names = {router.name for router in found}
-        extra = [
-            _fresh_copy(module.router)
-            for module in (handlers.bodies, handlers.audit)
-            if module.router.name not in names
-        ]
-        return found[:-1] + extra + found[-1:]
-
-    monkeypatch.setattr(bot.app, "get_routers", routers)
 
 
 async def register(

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select, text
 
 from bot.services import bodies
 from models import AuditEntry, BodyKind, User
 from tests.conftest import ADMIN_ID
-from tests.support_bodies import make_secretary, register, with_routers
-
-pytestmark = pytest.mark.usefixtures(with_routers.__name__)
+from tests.support_bodies import make_secretary, register
 
 
 async def history(running) -> list[AuditEntry]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from bot.keyboards.bodies import (
@@ -19,9 +18,7 @@ from bot.keyboards.bodies import (
 from bot.services import bodies, users
 from models import AuditEntry, Body, BodyKind, CouncilCategory, MemberRole, Membership, Role
 from tests.conftest import ADMIN_ID
-from tests.support_bodies import count, db_user, make_secretary, register, with_routers
-
-pytestmark = pytest.mark.usefixtures(with_routers.__name__)
+from tests.support_bodies import count, db_user, make_secretary, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
 

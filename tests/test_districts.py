@@ -3,7 +3,6 @@ designating the base organization; refusals for everyone but the Secretariat."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot.keyboards.districts import (
@@ -16,9 +15,7 @@ from bot.keyboards.districts import (
 from bot.services import districts
 from models import AuditEntry, District, Organization, OrganizationKind, OrganizationStatus
 from models.base import utcnow
-from tests.support_bodies import count, make_secretary, register, with_routers
-
-pytestmark = pytest.mark.usefixtures(with_routers.__name__)
+from tests.support_bodies import count, make_secretary, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
 

@@ -14,7 +14,15 @@ from bot.i18n import create_i18n, read_catalogue
 from bot.keyboards.organizations import EDITABLE_FIELDS
 from bot.services import export, organizations
 from bot.services.preferences import MUTABLE_TOPICS
-from models import OrganizationKind, OrganizationStatus, RepresentativeRole, Role
+from models import (
+    BodyKind,
+    CouncilCategory,
+    MemberRole,
+    OrganizationKind,
+    OrganizationStatus,
+    RepresentativeRole,
+    Role,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler")
@@ -52,6 +60,9 @@ def key_families() -> set[str]:
     keys |= {f"export-column-{column}" for column in export.COLUMNS}
     keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
     keys |= {f"preferences-topic-{topic.value}" for topic in MUTABLE_TOPICS}
+    keys |= {f"body-kind-{kind.value}" for kind in BodyKind}
+    keys |= {f"member-role-{role.value}" for role in MemberRole}
+    keys |= {f"council-category-{category.value}" for category in CouncilCategory}
     for field in organizations.LIMITS:
         keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
     return keys

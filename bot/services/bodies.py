@@ -154,9 +154,11 @@ async def set_secretariat(
     membership = await session.scalar(
         select(Membership).where(Membership.body_id == body.id, Membership.user_id == user.id)
     )
-    if grant and membership is None:
+    if grant == (membership is not None):
+        return user  # already as asked: nothing to record, nobody to notify twice
+    if grant:
         session.add(Membership(body=body, user=user, role=MemberRole.MEMBER))
-    elif not grant and membership is not None:
+    else:
         await session.delete(membership)
     await session.flush()
     await audit.record(
