@@ -101,3 +101,14 @@ async def test_role_checks(session):
     assert await users.revoke_role(session, citizen, Role.SECRETARIAT) is True
     with pytest.raises(NotAllowed):
         require_role(citizen, Role.SECRETARIAT)
+
+
+async def test_writing_to_the_bot_again_clears_the_blocked_mark(fake, running):
+    from models.base import utcnow
+
+    async with running.sessionmaker.begin() as session:
+        user = await users.give_consent(session, 4040, language="ru", username=None)
+        user.blocked_at = utcnow()
+    await fake.user(4040, "Вера").say("/help")
+    async with running.sessionmaker() as session:
+        assert (await users.get_user(session, 4040)).blocked_at is None

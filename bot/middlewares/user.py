@@ -24,5 +24,8 @@ class UserMiddleware(BaseMiddleware):
         if tg_user is not None:
             # Only people who consented (or admins from settings) have a row; guests stay None.
             user = await users.get_user(data["session"], tg_user.id)
+            if user is not None and user.blocked_at is not None:
+                # They write to the bot again, so they unblocked it: deliveries resume.
+                await users.mark_reachable(data["session"], user)
         data["user"] = user
         return await handler(event, data)

@@ -43,6 +43,12 @@ async def get_or_create_user(session: AsyncSession, telegram_id: int) -> User:
     return user
 
 
+async def mark_reachable(session: AsyncSession, user: User) -> None:
+    """The person wrote to the bot, so it may write to them again (they had blocked it)."""
+    user.blocked_at = None
+    await session.flush()
+
+
 async def ensure_admins(session: AsyncSession, admin_ids: list[int]) -> None:
     """Admins named in settings hold the admin role (only their Telegram id is stored for it)."""
     for telegram_id in admin_ids:
