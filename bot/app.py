@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import db
 from bot.config import Settings
+from bot.delivery_sender import AiogramSender
 from bot.i18n import PoI18n, create_i18n
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
@@ -31,9 +35,14 @@ from bot.middlewares import (
     make_error_handler,
 )
 from bot.middlewares.menu import MenuMiddleware
-from bot.services import users
+from bot.progress import ProgressReporter
+from bot.services import digest, users
+from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
+from bot.texts import t
 from handlers import get_routers
+from models import Outbox, ScheduledJob, User
+from scheduler.runner import JobHandler, Scheduler
 
 logger = logging.getLogger("bot")
 
@@ -50,8 +59,29 @@ class App:
     bot: Bot
     dp: Dispatcher
     i18n: PoI18n
+    worker: DeliveryWorker
+    scheduler: Scheduler
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _worker_task: asyncio.Task[None] | None = None
+
+    async def start_background(self) -> None:
+        """The delivery worker and the scheduler run beside the updates, in every process; the
+        database decides which rows each one takes."""
+        if self._worker_task is None:
+            self._stop.clear()
+            self._worker_task = asyncio.create_task(self.worker.run(self._stop))
+            await self.scheduler.start()
+
+    async def stop_background(self) -> None:
+        if self._worker_task is not None:
+            self._stop.set()
+            # A delivery in flight finishes and is recorded before the worker stops.
+            await self._worker_task
+            self._worker_task = None
+            await self.scheduler.stop()
 
     async def close(self) -> None:
+        await self.stop_background()
         await self.dp.fsm.close()
         await self.bot.session.close()
         await self.engine.dispose()
@@ -146,9 +176,41 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
+        # Before any update is taken: the next digest is always in the schedule.
+        await digest.ensure_scheduled(session, settings.timezone)
     i18n = create_i18n(settings.default_language)
     dp = create_dispatcher(settings, sessionmaker, i18n)
-    app = App(settings, engine, sessionmaker, bot, dp, i18n)
+    worker = DeliveryWorker(
+        sessionmaker,
+        AiogramSender(bot),
+        rate=settings.broadcast_rate,
+        render=make_renderer(i18n, settings.default_language),
+        on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),
+        quiet_timezone=settings.timezone,
+    )
+    scheduler = Scheduler(sessionmaker, job_handlers(settings), timezone=settings.timezone)
+    app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)
     dp["app"] = app
     dp.startup.register(on_startup)
+    dp.startup.register(app.start_background)
+    dp.shutdown.register(app.stop_background)
     return app
+
+
+def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User], str]:
+    """Notices stored as a catalogue key are written in each recipient's own language."""
+
+    def render(outbox: Outbox, user: User) -> str:
+        with i18n.context(), i18n.use_locale(user.language or default_language):
+            return t(outbox.text_key or "error-generic", **(outbox.text_params or {}))
+
+    return render
+
+
+def job_handlers(settings: Settings) -> dict[str, JobHandler]:
+    """What each kind of scheduled job does; features add theirs here."""
+
+    async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await digest.run(session, job, settings.timezone)
+
+    return {digest.KIND: daily_digest}

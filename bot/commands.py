@@ -23,6 +23,7 @@ ANYONE = None
 REGISTERED: frozenset[Role] = frozenset()
 SECRETARIAT = frozenset({Role.SECRETARIAT})
 ADMINS = frozenset({Role.ADMIN})
+AUTHORS = frozenset({Role.EXECUTIVE, Role.PRESIDIUM, Role.SECRETARIAT})
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", ANYONE),
@@ -44,6 +45,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("districts", SECRETARIAT),
     CommandSpec("add_district", SECRETARIAT),
     CommandSpec("import_districts", SECRETARIAT),
+    CommandSpec("announce", AUTHORS),
+    CommandSpec("announcements", AUTHORS),
     CommandSpec("bodies", SECRETARIAT),
     CommandSpec("new_body", SECRETARIAT),
     CommandSpec("secretariat", ADMINS),

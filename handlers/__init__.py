@@ -21,6 +21,7 @@ def _fresh_copy(template: Router) -> Router:
 
 def get_routers() -> list[Router]:
     from handlers import (
+        announcements,
         audit,
         bodies,
         common,
@@ -44,6 +45,7 @@ def get_routers() -> list[Router]:
         organizations,
         secretariat,
         registry,
+        announcements,
         bodies,
         audit,
         fallback,

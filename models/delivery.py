@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
@@ -59,7 +59,7 @@ class Outbox(Base):
     finished_at: Mapped[datetime | None]
     total: Mapped[int] = mapped_column(default=0)
     # The author's status message, edited in place while the message goes out.
-    progress_chat_id: Mapped[int | None]
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None]
 
 

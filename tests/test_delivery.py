@@ -187,7 +187,7 @@ async def test_audiences_combine_and_exclude_who_cannot_be_written_to(sessionmak
         await session.flush()
 
         def person(telegram_id, *roles, **fields):
-            fields = {"quiet_from": None, "quiet_to": None, **fields}
+            fields = {"quiet_from": None, "quiet_to": None, "registered_at": utcnow(), **fields}
             user = User(telegram_id=telegram_id, roles=[UserRole(role=r) for r in roles], **fields)
             session.add(user)
             return user

@@ -11,6 +11,7 @@ import pytest
 
 from bot.commands import COMMANDS
 from bot.i18n import create_i18n, read_catalogue
+from bot.keyboards.announcements import QUICK_ROLES
 from bot.keyboards.organizations import EDITABLE_FIELDS
 from bot.services import export, organizations
 from bot.services.preferences import MUTABLE_TOPICS
@@ -20,6 +21,7 @@ from models import (
     MemberRole,
     OrganizationKind,
     OrganizationStatus,
+    OutboxStatus,
     RepresentativeRole,
     Role,
 )
@@ -61,6 +63,9 @@ def key_families() -> set[str]:
     keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
     keys |= {f"preferences-topic-{topic.value}" for topic in MUTABLE_TOPICS}
     keys |= {f"body-kind-{kind.value}" for kind in BodyKind}
+    keys |= {f"announcements-status-{status.value}" for status in OutboxStatus}
+    keys |= {f"announcements-role-{role.value}" for role in QUICK_ROLES}
+    keys |= {f"announcements-pick-{part}" for part in ("districts", "bodies", "roles")}
     keys |= {f"member-role-{role.value}" for role in MemberRole}
     keys |= {f"council-category-{category.value}" for category in CouncilCategory}
     for field in organizations.LIMITS:

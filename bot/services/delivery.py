@@ -286,7 +286,8 @@ def audience_query(
     now: datetime | None = None,
 ) -> Select[tuple[int]]:
     """Ids of the people an audience names (the union of its parts) who can be written to: with a
-    Telegram id, not erased, not blocking the bot, and, unless the topic is duty, not muting it."""
+    Telegram id, registered, not erased, not blocking the bot, and, unless the topic is duty, not
+    muting it."""
     unknown = set(audience) - AUDIENCE_KEYS
     if unknown:
         raise ValueError(f"unknown audience parts: {sorted(unknown)}")
@@ -308,6 +309,8 @@ def audience_query(
     query = select(User.id).where(
         or_(*parts) if parts else false(),
         User.telegram_id.is_not(None),
+        # Someone who consented but never finished registering has not joined anything yet.
+        User.registered_at.is_not(None),
         User.deleted_at.is_(None),
         User.blocked_at.is_(None),
     )

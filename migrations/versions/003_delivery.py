@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column("started_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("total", sa.Integer(), nullable=False),
-        sa.Column("progress_chat_id", sa.Integer(), nullable=True),
+        sa.Column("progress_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("progress_message_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_outbox_author_id_users"), ondelete="SET NULL"

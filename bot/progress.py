@@ -1,0 +1,70 @@
+"""The author's status message of an announcement, edited in place as deliveries go out."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.keyboards.announcements import stop_keyboard
+from bot.services import delivery
+from handlers.announcements import status_text
+from models import Outbox, User
+
+logger = logging.getLogger("bot.progress")
+
+
+class ProgressReporter:
+    """Called by the delivery worker after each batch; edits at most every `interval` seconds per
+    announcement (Telegram limits edits too), and always once at the end."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        i18n: I18n,
+        default_language: str,
+        interval: float = 2.0,
+    ) -> None:
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.i18n = i18n
+        self.default_language = default_language
+        self.interval = interval
+        self._last: dict[int, float] = {}
+        self._shown: dict[int, str] = {}
+
+    async def __call__(self, outbox_id: int) -> None:
+        async with self.sessionmaker() as session:
+            outbox = await session.get(Outbox, outbox_id)
+            if outbox is None or outbox.progress_message_id is None:
+                return
+            progress = await delivery.progress(session, outbox_id)
+            author = await session.get(User, outbox.author_id) if outbox.author_id else None
+        now = time.monotonic()
+        if not progress.finished and now - self._last.get(outbox_id, 0.0) < self.interval:
+            return
+        language = (author.language if author else None) or self.default_language
+        with self.i18n.context(), self.i18n.use_locale(language):
+            text = status_text(outbox, progress)
+            markup = None if progress.finished else stop_keyboard(outbox.id)
+        if self._shown.get(outbox_id) == text:
+            return  # Telegram refuses an edit that changes nothing
+        self._last[outbox_id] = now
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=outbox.progress_chat_id,
+                message_id=outbox.progress_message_id,
+                reply_markup=markup,
+            )
+            self._shown[outbox_id] = text
+        except TelegramAPIError as exc:
+            logger.info("could not update the status of outbox %s: %s", outbox_id, exc)
+        if progress.finished:
+            self._last.pop(outbox_id, None)
+            self._shown.pop(outbox_id, None)

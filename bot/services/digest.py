@@ -1,0 +1,108 @@
+"""The daily digest (opt-in): at 09:00 each subscriber gets the deadlines of the next 7 days
+that concern them.
+
+A deadline is any pending scheduled job whose payload carries
+`{"digest": {"title": "...", "audience": {...}}}`; features (votes, reports, conferences)
+add that when they schedule their deadlines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import delivery, schedule
+from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic
+from models.base import utcnow
+
+KIND = "digest.daily"
+HORIZON = timedelta(days=7)
+HOUR = 9
+
+
+def next_run(now: datetime, timezone: str, hour: int = HOUR) -> datetime:
+    """The next `hour`:00 in the time zone, after `now`."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def day_number(moment: datetime, timezone: str) -> int:
+    return int(moment.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d"))
+
+
+async def ensure_scheduled(
+    session: AsyncSession, timezone: str, now: datetime | None = None
+) -> None:
+    """Keep the next digest in the schedule (one job per day, so a restart adds nothing twice)."""
+    due = next_run(now or utcnow(), timezone)
+    exists = await session.scalar(
+        select(ScheduledJob.id).where(
+            ScheduledJob.kind == KIND,
+            ScheduledJob.object_id == day_number(due, timezone),
+        )
+    )
+    if exists is None:
+        await schedule.schedule(session, KIND, "digest", day_number(due, timezone), due)
+
+
+async def run(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[str, Any]:
+    """Send today's digests; a person gets at most one digest a day, however often this runs."""
+    now = utcnow()
+    deadlines = (
+        await session.scalars(
+            select(ScheduledJob)
+            .where(
+                ScheduledJob.status == JobStatus.PENDING,
+                ScheduledJob.due_at > now,
+                ScheduledJob.due_at <= now + HORIZON,
+                ScheduledJob.kind != KIND,
+            )
+            .order_by(ScheduledJob.due_at)
+        )
+    ).all()
+    lines: dict[int, list[str]] = defaultdict(list)
+    zone = ZoneInfo(timezone)
+    for deadline in deadlines:
+        spec = (deadline.payload or {}).get("digest")
+        if not spec:
+            continue
+        when = deadline.due_at.astimezone(zone).strftime("%d.%m %H:%M")
+        recipients = await session.scalars(delivery.audience_query(spec["audience"], Topic.DIGEST))
+        for user_id in recipients:
+            lines[user_id].append(f"• {when} — {spec['title']}")
+    kind = f"digest:{job.object_id}"
+    sent = 0
+    for user_id, items in lines.items():
+        already = await session.scalar(
+            select(Outbox.id)
+            .join(Delivery, Delivery.outbox_id == Outbox.id)
+            .where(Outbox.kind == kind, Delivery.user_id == user_id)
+        )
+        if already is not None:
+            continue
+        outbox = Outbox(
+            kind=kind,
+            topic=Topic.DIGEST,
+            text_key="digest-text",
+            text_params={"lines": "\n".join(items)},
+            status=OutboxStatus.SENDING,
+            total=1,
+            started_at=now,
+        )
+        session.add(outbox)
+        await session.flush()
+        session.add(Delivery(outbox_id=outbox.id, user_id=user_id))
+        sent += 1
+    await session.flush()
+    # The next one comes after this one, whenever this one actually ran.
+    await ensure_scheduled(session, timezone, max(now, job.due_at))
+    return {"digests": sent, "deadlines": len(deadlines)}

@@ -1,0 +1,113 @@
+"""Announcements end to end: written, targeted, previewed, sent through the delivery engine,
+followed on an edited status message; scheduled ones survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from bot.services import bodies, users
+from models import BodyKind, Delivery, Outbox, OutboxStatus
+from models.base import utcnow
+from tests.conftest import ADMIN_ID
+
+
+async def person(running, fake, telegram_id: int, name: str, *, executive: bool = False):
+    async with running.sessionmaker.begin() as session:
+        user = await users.give_consent(session, telegram_id, language="ru", username=None)
+        await users.set_name(session, user, name, max_length=100)
+        await users.complete_registration(session, user)
+        # No quiet hours, so that the test does not depend on the hour it runs at (quiet hours
+        # are tested with a fixed clock in test_delivery).
+        user.quiet_from = user.quiet_to = None
+        if executive:
+            admin = await users.get_user(session, ADMIN_ID)
+            body = await bodies.single(session, BodyKind.EXECUTIVE)
+            await bodies.add_member(session, admin, body.id, user.id)
+    return fake.user(telegram_id, name)
+
+
+async def eventually(check, timeout: float = 10.0) -> None:
+    """Wait for the background delivery worker; fails with the last state if it never comes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the expected state never came")
+        await asyncio.sleep(0.05)
+
+
+async def outbox(running) -> Outbox:
+    async with running.sessionmaker() as session:
+        return await session.scalar(select(Outbox).order_by(Outbox.id.desc()).limit(1))
+
+
+async def test_announcement_to_citizens_with_preview_and_progress(fake, running):
+    author = await person(running, fake, 6001, "Исполком", executive=True)
+    citizens = [await person(running, fake, 6100 + i, f"Житель {i}") for i in range(5)]
+
+    await author.say("/announce")
+    await author.say("<b>Субботник</b> в субботу & чай после")
+    await author.click("⬜ Жители")
+    assert "✅ Жители" in author.button_texts()
+    await author.click("Далее »")
+    replies = await author.click("Сейчас")
+    preview = next(m for m in replies if "Субботник" in m.text)
+    assert preview.text == "<b>Субботник</b> в субботу & чай после"  # as the author typed it
+    summary = replies[-1].text
+    assert "Получатели: житель" in summary and "6 человек" in summary  # the author is a citizen too
+
+    await author.click("📣 Отправить")
+    await eventually(lambda: _finished(running))
+    for citizen in citizens:
+        received = [m for m in citizen.bot_messages if "Субботник" in m.text]
+        assert len(received) == 1
+        assert "&lt;b&gt;" in received[0].html  # the author's text, escaped, not markup
+
+    async def status_done() -> bool:
+        return any("разослано" in m.text for m in author.bot_messages if m.edited)
+
+    await eventually(status_done)
+    listing = (await author.say("/announcements"))[0].text
+    assert "разослано: 6 из 6" in listing
+
+
+async def _finished(running) -> bool:
+    latest = await outbox(running)
+    return latest is not None and latest.status == OutboxStatus.DONE
+
+
+async def test_scheduled_announcement_goes_out_after_a_restart(fake, running):
+    author = await person(running, fake, 6002, "Исполком", executive=True)
+    reader = await person(running, fake, 6200, "Читатель")
+    moment = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Moscow"))
+    await author.say("/announce")
+    await author.say("Собрание завтра")
+    await author.click("⬜ Совет")
+    await author.click("⬜ Жители")
+    await author.click("Далее »")
+    await author.click("Запланировать")
+    replies = await author.say("31.02.2026 10:00")
+    assert "Не понял время" in replies[0].text
+    replies = await author.say(moment.strftime("%d.%m.%Y %H:%M"))
+    assert "Отправка: " in replies[-1].text
+    replies = await author.click("📣 Отправить")
+    assert "запланировано" in replies[-1].text
+
+    await running.restart()
+    assert not any("Собрание завтра" in m.text for m in reader.bot_messages)
+    # The day passes: the deliveries fall due while the bot is up again.
+    async with running.sessionmaker.begin() as session:
+        await session.execute(update(Delivery).values(not_before=utcnow() - timedelta(seconds=1)))
+    await eventually(lambda: _finished(running))
+    assert [m.text for m in reader.bot_messages if "Собрание" in m.text] == ["Собрание завтра"]
+
+
+async def test_announcements_need_the_role(fake, running):
+    citizen = await person(running, fake, 6003, "Житель")
+    replies = await citizen.say("/announce")
+    assert "нет прав" in replies[0].text
+    replies = await citizen.say("/announcements")
+    assert "нет прав" in replies[0].text
