@@ -5,10 +5,13 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import available
+from bot.keyboards.common import district_keyboard
 from bot.middlewares.i18n import LANGUAGE_KEY
+from bot.services import districts
 from bot.texts import SafeHTML, t
 from models import User
 
@@ -27,6 +30,18 @@ def help_text(user: User | None) -> SafeHTML:
     if not registered:
         lines += ["", t("help-register-hint")]
     return SafeHTML("\n".join(lines))
+
+
+async def turn_district_page(
+    query: CallbackQuery, session: AsyncSession, page_number: int, none_label: str
+) -> None:
+    """Show another page of a district picker (the same in every dialog that has one)."""
+    page = await districts.list_districts(session, page_number)
+    markup = district_keyboard(page, none_label)
+    await query.answer()
+    # Telegram refuses an edit that changes nothing (the page counter button is pressable).
+    if query.message.reply_markup != markup:
+        await query.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.message(Command("help"))

@@ -28,7 +28,7 @@ from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts, users
 from bot.services.errors import InvalidInput
 from bot.texts import plain, t
-from handlers.common import help_text
+from handlers.common import help_text, turn_district_page
 from handlers.organizations import INVITE_PREFIX, accept_invite
 from models import User
 
@@ -239,12 +239,7 @@ async def on_telegram_name(
 async def on_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
-    page = await districts.list_districts(session, callback_data.page)
-    await query.answer()
-    markup = district_keyboard(page)
-    # Telegram refuses an edit that changes nothing (the page counter button is pressable).
-    if query.message.reply_markup != markup:
-        await query.message.edit_reply_markup(reply_markup=markup)
+    await turn_district_page(query, session, callback_data.page, "onboarding-district-unknown")
 
 
 @router.callback_query(Onboarding.district, CDDistrict.filter())

@@ -35,6 +35,7 @@ from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
 from bot.texts import SafeHTML, plain, t
+from handlers.common import turn_district_page
 from models import District, Organization, OrganizationKind, OrganizationStatus, Role, User
 
 router = Router(name="organizations")
@@ -218,11 +219,7 @@ async def on_kind(
 async def on_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
-    page = await districts.list_districts(session, callback_data.page)
-    markup = district_keyboard(page, "join-district-none")
-    await query.answer()
-    if query.message.reply_markup != markup:
-        await query.message.edit_reply_markup(reply_markup=markup)
+    await turn_district_page(query, session, callback_data.page, "join-district-none")
 
 
 @router.callback_query(Join.district, CDDistrict.filter())

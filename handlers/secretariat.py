@@ -26,6 +26,7 @@ from bot.notify import notify
 from bot.services import districts, organizations, users
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
+from handlers.common import turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
 from models import District, Organization, Role, User
@@ -262,11 +263,7 @@ async def on_person_name_not_text(message: Message) -> None:
 async def on_person_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
-    page = await districts.list_districts(session, callback_data.page)
-    markup = district_keyboard(page, "onboarding-district-unknown")
-    await query.answer()
-    if query.message.reply_markup != markup:
-        await query.message.edit_reply_markup(reply_markup=markup)
+    await turn_district_page(query, session, callback_data.page, "onboarding-district-unknown")
 
 
 @router.callback_query(RegisterPerson.district, CDDistrict.filter())
