@@ -41,6 +41,7 @@ from bot.delivery_sender import AiogramSender
 from bot.fake_telegram import FakeTelegram
 from bot.services import delivery
 from models import Outbox, User
+from models.base import utcnow
 
 TOKEN = "4242:BENCH-token"
 FIRST_ID = 5_000_000
@@ -138,6 +139,7 @@ async def one_run(recipients: int, rate: float, directory: Path, label: str) -> 
     async with FakeTelegram() as fake, database(directory, label) as url:
         engine = db.create_engine(url)
         sessionmaker = db.create_sessionmaker(engine)
+        registered = utcnow()
         people = [
             {
                 "telegram_id": FIRST_ID + n,
@@ -145,6 +147,7 @@ async def one_run(recipients: int, rate: float, directory: Path, label: str) -> 
                 "muted_topics": [],
                 "quiet_from": None,
                 "quiet_to": None,
+                "registered_at": registered,
             }
             for n in range(recipients)
         ]

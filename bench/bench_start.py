@@ -14,9 +14,11 @@ import os
 import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Chat, Message, MessageEntity, Update, User
+from bench_delivery import database
 
 from bot.app import create_app
 from bot.config import Settings
@@ -85,8 +87,9 @@ async def main() -> None:
     args = parser.parse_args()
     updates = [start_update(i) for i in range(1, args.n + 1)]
     with tempfile.TemporaryDirectory() as tmp:
-        database_url = os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-        ours, our_calls = await assembly(updates, database_url)
+        # A database of its own (a throwaway one on PostgreSQL), as the delivery benchmark does.
+        async with database(Path(tmp), "start") as database_url:
+            ours, our_calls = await assembly(updates, database_url)
     echo, echo_calls = await bare_echo(updates)
     backend = database_url.split(":", 1)[0]
     print(f"updates per side: {args.n}   database: {backend}")
