@@ -36,7 +36,7 @@ from bot.middlewares import (
 )
 from bot.middlewares.menu import MenuMiddleware
 from bot.progress import ProgressReporter
-from bot.services import digest, users
+from bot.services import bodies, digest, users
 from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
 from bot.texts import t
@@ -213,4 +213,4 @@ def job_handlers(settings: Settings) -> dict[str, JobHandler]:
     async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
         return await digest.run(session, job, settings.timezone)
 
-    return {digest.KIND: daily_digest}
+    return {digest.KIND: daily_digest, bodies.EXPIRE_KIND: bodies.expire_term}

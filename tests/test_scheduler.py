@@ -171,3 +171,40 @@ async def test_topics_can_be_muted_but_not_duty(session):
     with pytest.raises(NotAllowed):
         await preferences.toggle_topic(session, user, Topic.DUTY)
     assert preferences.receives(user, Topic.DUTY)
+
+
+async def test_an_elected_term_ends_by_itself(engine):
+    from bot.app import job_handlers
+    from bot.config import Settings
+    from bot.services import bodies, users
+    from models import BodyKind, CouncilCategory, MemberRole, Role
+
+    sessionmaker = db.create_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await users.ensure_admins(session, [1])
+        admin = await users.get_user(session, 1)
+        member = await users.give_consent(session, 2, language="ru", username=None)
+        await users.set_name(session, member, "Избранный", max_length=100)
+        await users.complete_registration(session, member)
+        council = await bodies.single(session, BodyKind.COUNCIL)
+        seat = await bodies.add_member(
+            session,
+            admin,
+            council.id,
+            member.id,
+            MemberRole.MEMBER,
+            CouncilCategory.ELECTED,
+            utcnow() + timedelta(days=365),
+        )
+        assert Role.COUNCIL in member.role_set
+    async with sessionmaker.begin() as session:  # a year passes
+        (await session.get(type(seat), seat.id)).until = utcnow() - timedelta(seconds=1)
+        job = (await schedule.pending_for(session, "membership", seat.id))[0]
+        job.due_at = utcnow() - timedelta(seconds=1)
+    runner = Scheduler(sessionmaker, job_handlers(Settings(_env_file=None)), holder="p")
+    await runner.heartbeat()
+    assert await runner.tick() == 1
+    async with sessionmaker() as session:
+        assert Role.COUNCIL not in (await users.get_user(session, 2)).role_set
+        done = await session.get(ScheduledJob, job.id)
+        assert done.result == {"user_id": member.id, "lost": ["council"]}

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, roles
+from bot.services import audit, roles, schedule
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.permissions import require_role
-from models import Body, BodyKind, CouncilCategory, MemberRole, Membership, Role, User
+from models import (
+    Body,
+    BodyKind,
+    CouncilCategory,
+    MemberRole,
+    Membership,
+    Role,
+    ScheduledJob,
+    User,
+)
 from models.base import utcnow
 from models.bodies import SINGLE_BODIES
 
 SECRETARIAT = (Role.SECRETARIAT,)
 NAME_MAX = 200
 DIRECTION_MAX = 1000
+EXPIRE_KIND = "membership.expire"
 
 
 async def single(session: AsyncSession, kind: BodyKind) -> Body:
@@ -121,8 +132,22 @@ async def add_member(
         category=category.value if category else None,
         until=until.isoformat() if until else None,
     )
+    # An elected term ends on its own: the scheduler takes the role away at `until`.
+    if membership.until is not None:
+        await schedule.schedule(session, EXPIRE_KIND, "membership", membership.id, membership.until)
+    else:
+        await schedule.cancel(session, "membership", membership.id, EXPIRE_KIND)
     await roles.sync_roles(session, user)
     return membership
+
+
+async def expire_term(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+    """Scheduled at a term's end: the person's roles follow their remaining memberships."""
+    membership = await session.get(Membership, job.object_id)
+    if membership is None:
+        return {"skipped": "membership removed"}
+    _, lost = await roles.sync_roles(session, membership.user)
+    return {"user_id": membership.user_id, "lost": sorted(role.value for role in lost)}
 
 
 async def remove_member(
@@ -135,6 +160,7 @@ async def remove_member(
     if membership is None:
         raise NotFound("bodies-member-not-found")
     user = membership.user
+    await schedule.cancel(session, "membership", membership.id, EXPIRE_KIND)
     await session.delete(membership)
     await session.flush()
     await audit.record(session, actor, "body.remove_member", "body", body_id, user_id=user_id)
