@@ -39,7 +39,7 @@ from bot.progress import ProgressReporter
 from bot.services import bodies, digest, users
 from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
-from bot.texts import t
+from bot.texts import plain, t
 from handlers import get_routers
 from models import Outbox, ScheduledJob, User
 from scheduler.runner import JobHandler, Scheduler
@@ -202,7 +202,13 @@ def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User
 
     def render(outbox: Outbox, user: User) -> str:
         with i18n.context(), i18n.use_locale(user.language or default_language):
-            return t(outbox.text_key or "error-generic", **(outbox.text_params or {}))
+            params = {}
+            for name, value in (outbox.text_params or {}).items():
+                if name.endswith("_key"):
+                    params[name.removesuffix("_key")] = plain(value)
+                else:
+                    params[name] = value
+            return t(outbox.text_key or "error-generic", **params)
 
     return render
 

@@ -42,8 +42,7 @@ from bot.keyboards.bodies import (
     secretariat_keyboard,
     skip_direction_keyboard,
 )
-from bot.notify import notify
-from bot.services import bodies, bodies_view
+from bot.services import bodies, bodies_view, notices
 from bot.services.bodies_view import MEMBERS_PER_PAGE, BodyCard
 from bot.services.districts import Page
 from bot.services.permissions import require_role
@@ -469,16 +468,12 @@ async def finish_add(
     )
     await message.answer(card_text(card, zone), reply_markup=body_card_keyboard(card))
     if user is not None and person.id != user.id:
-        await notify(
-            bot,
-            i18n,
+        await notices.notify(
+            session,
             [person],
-            lambda: t(
-                "bodies-you-were-added",
-                body=clip(body_title(body), 400),
-                role=t(f"member-role-{seat.role.value}"),
-            ),
-            default_language=settings.default_language,
+            "bodies-you-were-added",
+            body=body_title(body)[:400],
+            role_key=f"member-role-{seat.role.value}",
         )
 
 
@@ -533,13 +528,7 @@ async def on_grant_person(
     await show(query, t("bodies-granted", name=clip(person.name or "—", 120)), None)
     await query.message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
     if user is not None and person.id != user.id:
-        await notify(
-            bot,
-            i18n,
-            [person],
-            lambda: t("bodies-you-got-secretariat"),
-            default_language=settings.default_language,
-        )
+        await notices.notify(session, [person], "bodies-you-got-secretariat")
 
 
 @router.callback_query(CDSecretariatRevoke.filter(~F.confirm))

@@ -29,8 +29,7 @@ from bot.keyboards.organizations import (
     representatives_keyboard,
     summary_keyboard,
 )
-from bot.notify import notify
-from bot.services import districts, organizations, roles
+from bot.services import districts, notices, organizations, roles
 from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
@@ -311,13 +310,12 @@ async def on_send(
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(t("join-sent", number=organization.id, name=organization.name))
-    secretaries = await roles.holders(session, Role.SECRETARIAT)
-    await notify(
-        bot,
-        i18n,
-        secretaries,
-        lambda: t("organizations-new-application", number=organization.id, name=organization.name),
-        default_language=settings.default_language,
+    await notices.notify(
+        session,
+        await roles.holders(session, Role.SECRETARIAT),
+        "organizations-new-application",
+        number=organization.id,
+        name=organization.name,
     )
 
 
@@ -421,12 +419,12 @@ async def on_answer_text(
     )
     await state.clear()
     await message.answer(t("organizations-answer-sent"))
-    await notify(
-        bot,
-        i18n,
+    await notices.notify(
+        session,
         await roles.holders(session, Role.SECRETARIAT),
-        lambda: t("organizations-answer-arrived", number=organization.id, name=organization.name),
-        default_language=settings.default_language,
+        "organizations-answer-arrived",
+        number=organization.id,
+        name=organization.name,
     )
 
 

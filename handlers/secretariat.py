@@ -18,12 +18,10 @@ from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
 from bot.keyboards.organizations import (
     CDApp,
     CDAppPage,
-    answer_keyboard,
     application_card_keyboard,
     queue_keyboard,
 )
-from bot.notify import notify
-from bot.services import districts, organizations, users
+from bot.services import districts, notices, organizations, users
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.common import turn_district_page
@@ -149,12 +147,11 @@ async def on_approve(
     organization = await organizations.decide(session, user, callback_data.id, approve=True)
     await query.answer(plain("organizations-approved-toast"))
     await show_card(query, session, organization)
-    await notify(
-        bot,
-        i18n,
+    await notices.notify(
+        session,
         organizations.recipients(organization),
-        lambda: t("organizations-approved-notice", name=organization.name),
-        default_language=settings.default_language,
+        "organizations-approved-notice",
+        name=organization.name,
     )
 
 
@@ -193,14 +190,12 @@ async def on_reason(
     current = await state.get_state()
     organization_id = int((await state.get_data()).get("decide_org") or 0)
     text = message.text or ""
-    keyboard = None
     if current == Decide.reject_reason.state:
         organization = await organizations.decide(session, user, organization_id, False, text)
         notice = "organizations-rejected-notice"
     elif current == Decide.question.state:
         organization = await organizations.request_info(session, user, organization_id, text)
         notice = "organizations-question-notice"
-        keyboard = organization.id
     else:
         suspend = current == Decide.suspend_reason.state
         organization = await organizations.set_membership_status(
@@ -212,13 +207,8 @@ async def on_reason(
         SafeHTML(t("organizations-done") + "\n\n" + await full_card(session, organization)),
         reply_markup=application_card_keyboard(organization),
     )
-    await notify(
-        bot,
-        i18n,
-        organizations.recipients(organization),
-        lambda: t(notice, name=organization.name, text=text),
-        (lambda: answer_keyboard(organization.id)) if keyboard else None,
-        default_language=settings.default_language,
+    await notices.notify(
+        session, organizations.recipients(organization), notice, name=organization.name, text=text
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -208,6 +208,28 @@ class RunningBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.app.close()
+
+    async def delivered(self, timeout: float = 10.0) -> None:
+        """Wait until the background delivery worker has sent everything that is due now."""
+        from models import Delivery, DeliveryStatus
+        from models.base import utcnow
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.sessionmaker() as session:
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(
+                        Delivery.status == DeliveryStatus.PENDING, Delivery.not_before <= utcnow()
+                    )
+                )
+            if not pending:
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"{pending} deliveries still pending after {timeout}s")
+            await asyncio.sleep(0.05)
 
     async def restart(self) -> None:
         await self.stop()

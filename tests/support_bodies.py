@@ -18,6 +18,8 @@ async def register(
         user = await users.give_consent(session, telegram_id, language="ru", username=username)
         await users.set_name(session, user, name, max_length=100)
         await users.complete_registration(session, user)
+        # No quiet hours: notices must not depend on the hour the test runs at.
+        user.quiet_from = user.quiet_to = None
         for role in roles:
             await users.grant_role(session, user, role)
         return user.id

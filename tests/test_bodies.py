@@ -155,6 +155,7 @@ async def test_add_a_council_member_by_dialog(fake, running):
         assert seat_.until == datetime(2030, 12, 31, 20, 59, 59, tzinfo=UTC)
     assert Role.COUNCIL in (await db_user(running, petr_id)).role_set
 
+    await running.delivered()
     assert "Вас включили в состав: Совет. Роль: член." in petr.last.text
     replies = await petr.say("/me")
     assert "член совета" in replies[0].text
@@ -175,6 +176,7 @@ async def test_a_seat_in_the_secretariat_body_changes_roles_and_help(fake, runni
     replies = await secretary.click("секретарь")
     assert any("Ольга Смирнова — в составе: Секретариат" in m.text for m in replies)
     assert Role.SECRETARIAT in (await db_user(running, olga_id)).role_set
+    await running.delivered()
     assert "Вас включили в состав: Секретариат. Роль: секретарь." in olga.last.text
     assert "/applications" in (await olga.say("/help"))[0].text
 
@@ -317,6 +319,7 @@ async def test_admin_grants_and_revokes_the_secretariat(fake, running):
     assert any("Ольга Смирнова — теперь в Секретариате" in m.text for m in replies)
     assert "1. Ольга Смирнова" in admin.last.text
     assert Role.SECRETARIAT in (await db_user(running, olga_id)).role_set
+    await running.delivered()
     assert "Вам предоставлена роль Секретариата" in olga.last.text
     assert "/applications" in (await olga.say("/help"))[0].text
 

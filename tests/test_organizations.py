@@ -26,6 +26,8 @@ async def person(running, telegram_id: int, name: str, *, secretary: bool = Fals
         user = await users.give_consent(session, telegram_id, language="ru", username=None)
         await users.set_name(session, user, name, max_length=100)
         await users.complete_registration(session, user)
+        # No quiet hours: notices must not depend on the hour the test runs at.
+        user.quiet_from = user.quiet_to = None
         if secretary:
             admin = await users.get_user(session, ADMIN_ID)
             await bodies.set_secretariat(session, admin, user.id, grant=True)
@@ -67,6 +69,7 @@ async def test_application_approval_gives_the_role_and_new_commands(fake, runnin
 
     replies = await applicant.click("📨 Отправить заявку")
     assert any("отправлена в Секретариат" in m.text for m in replies)
+    await running.delivered()
     assert any("Новая заявка" in m.text for m in secretary.bot_messages)
 
     replies = await secretary.say("/applications")
@@ -76,6 +79,7 @@ async def test_application_approval_gives_the_role_and_new_commands(fake, runnin
     await secretary.click("✅ Принять")
     assert "член Ассамблеи" in secretary.last.text
 
+    await running.delivered()
     assert any("принята в Ассамблею" in m.text for m in applicant.bot_messages)
     async with running.sessionmaker() as session:
         saved = await users.get_user(session, 3001)
@@ -99,6 +103,7 @@ async def test_rejection_sends_the_reason(fake, running):
     replies = await secretary.say("   ")  # Telegram strips it; a blank reason is refused anyway
     replies = await secretary.say("Нет устава <script>")
     assert any("отклонена" in m.text for m in replies)
+    await running.delivered()
     notice = next(m for m in applicant.bot_messages if "отклонена Секретариатом" in m.text)
     assert "Нет устава <script>" in notice.text and "&lt;script&gt;" in notice.html
     assert (await organization(running)).status == OrganizationStatus.REJECTED
@@ -116,10 +121,13 @@ async def test_more_information_round_trip(fake, running):
     await secretary.click("❓ Запросить сведения")
     await secretary.say("Сколько жителей участвует?")
 
-    question = next(m for m in applicant.bot_messages if "Секретариат спрашивает" in m.text)
-    await applicant.click("💬 Ответить Секретариату", message_id=question.message_id)
+    await running.delivered()
+    assert any("Секретариат спрашивает" in m.text for m in applicant.bot_messages)
+    mine = (await applicant.say("/my_orgs"))[0]
+    await applicant.click("💬 Ответить Секретариату", message_id=mine.message_id)
     replies = await applicant.say("Около двухсот человек")
     assert any("передан в Секретариат" in m.text for m in replies)
+    await running.delivered()
     assert any("Пришёл ответ" in m.text for m in secretary.bot_messages)
 
     queue = (await secretary.say("/applications"))[0]

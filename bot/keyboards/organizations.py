@@ -127,19 +127,6 @@ def my_organization_keyboard(
     return markup if markup.inline_keyboard else None
 
 
-def answer_keyboard(organization_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=plain("organizations-answer-button"),
-                    callback_data=CDOrg(id=organization_id, action="answer").pack(),
-                )
-            ]
-        ]
-    )
-
-
 def leave_confirm_keyboard(organization_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(

@@ -276,7 +276,7 @@ def _balance(layout: _Layout, ranges: list[tuple[int, int]]) -> list[str]:
 
 # --- Audiences -----------------------------------------------------------------------------------
 
-AUDIENCE_KEYS = frozenset({"everyone", "roles", "districts", "bodies"})
+AUDIENCE_KEYS = frozenset({"everyone", "roles", "districts", "bodies", "users"})
 
 
 def audience_query(
@@ -300,6 +300,9 @@ def audience_query(
         parts.append(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(wanted))))
     if districts := audience.get("districts"):
         parts.append(User.district_id.in_([int(d) for d in districts]))
+    if people := audience.get("users"):
+        # Named people: a notice about their own application, membership, vote.
+        parts.append(User.id.in_([int(u) for u in people]))
     if bodies := audience.get("bodies"):
         current = or_(Membership.until.is_(None), Membership.until > now)
         members = select(Membership.user_id).where(
