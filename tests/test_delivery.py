@@ -584,3 +584,15 @@ async def test_keyed_texts_are_rendered_for_each_recipient(sessionmaker, fake, b
     assert progressed == [outbox.id]
     finished = await outbox_of(sessionmaker, outbox.id)
     assert finished.status == OutboxStatus.DONE and finished.finished_at is not None
+
+
+async def test_duty_goes_before_a_large_announcement(sessionmaker, fake, bot):
+    people = await add_people(sessionmaker, fake, 30)
+    crowd = await send_out(sessionmaker, text="Большое объявление")
+    ballot = await send_out(
+        sessionmaker, audience={"users": [people[-1]]}, text="Бюллетень", topic=Topic.DUTY
+    )
+    worker = make_worker(sessionmaker, bot, batch=5)
+    await worker.run_once()
+    assert (await rows(sessionmaker, ballot))[people[-1]].status == DeliveryStatus.SENT
+    assert (await progress_of(sessionmaker, crowd)).sent == 4  # the batch's other places

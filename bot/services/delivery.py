@@ -719,26 +719,41 @@ class DeliveryWorker:
     async def _claim(self) -> list[_Item]:
         now = self.clock()
         free = or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now)
+        # Duty and urgent messages go first: a council member's ballot must not wait behind a
+        # ten-thousand-person announcement.
+        first = select(Outbox.id).where(
+            or_(Outbox.urgent.is_(True), Outbox.topic == Topic.DUTY),
+            Outbox.status.in_([OutboxStatus.SENDING, OutboxStatus.SCHEDULED]),
+        )
+        rows: list[Any] = []
         async with self.sessionmaker() as session:
-            due = (
-                select(Delivery.id)
-                .where(Delivery.status == DeliveryStatus.PENDING, Delivery.not_before <= now, free)
-                .order_by(Delivery.not_before, Delivery.id)
-                .limit(self.batch)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                # Rows another worker is claiming right now are passed over, not waited for.
-                due = due.with_for_update(skip_locked=True)
-            # SQLite runs the statement as one write, so the condition is checked and the claim
-            # set atomically: of two workers racing for a row, only one gets it back.
-            claim = (
-                update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()), free)
-                .values(claimed_by=self.worker_id, claimed_until=now + self.lease)
-                .returning(Delivery.id, Delivery.outbox_id, Delivery.user_id, Delivery.attempts)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.execute(claim)).all()
+            for only in (Delivery.outbox_id.in_(first), true()):
+                if len(rows) >= self.batch:
+                    break
+                due = (
+                    select(Delivery.id)
+                    .where(
+                        Delivery.status == DeliveryStatus.PENDING,
+                        Delivery.not_before <= now,
+                        free,
+                        only,
+                    )
+                    .order_by(Delivery.not_before, Delivery.id)
+                    .limit(self.batch - len(rows))
+                )
+                if session.get_bind().dialect.name == "postgresql":
+                    # Rows another worker is claiming right now are passed over, not waited for.
+                    due = due.with_for_update(skip_locked=True)
+                # SQLite runs the statement as one write, so the condition is checked and the
+                # claim set atomically: of two workers racing for a row, only one gets it back.
+                claim = (
+                    update(Delivery)
+                    .where(Delivery.id.in_(due.scalar_subquery()), free)
+                    .values(claimed_by=self.worker_id, claimed_until=now + self.lease)
+                    .returning(Delivery.id, Delivery.outbox_id, Delivery.user_id, Delivery.attempts)
+                    .execution_options(synchronize_session=False)
+                )
+                rows += (await session.execute(claim)).all()
             if rows:
                 await session.execute(
                     update(Outbox)
