@@ -29,13 +29,13 @@ from bot.keyboards.organizations import (
     representatives_keyboard,
     summary_keyboard,
 )
-from bot.services import districts, notices, organizations, roles
+from bot.services import districts, notices, organizations, roles, users
 from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
 from bot.texts import SafeHTML, plain, t
 from handlers.common import turn_district_page
-from models import District, Organization, OrganizationKind, OrganizationStatus, Role, User
+from models import Organization, OrganizationKind, OrganizationStatus, Role, User
 
 router = Router(name="organizations")
 
@@ -135,7 +135,7 @@ async def advance(message: Message, state: FSMContext, session: AsyncSession) ->
     draft.pop("editing", None)
     await _save_draft(state, draft)
     await state.set_state(Join.summary)
-    district = await session.get(District, draft["district"]) if draft["district"] else None
+    district = await districts.find(session, draft["district"])
     text = card(
         name=draft["name"],
         kind=draft["kind"],
@@ -225,7 +225,7 @@ async def on_district_page(
 async def on_district(
     query: CallbackQuery, callback_data: CDDistrict, state: FSMContext, session: AsyncSession
 ) -> None:
-    district = await session.get(District, callback_data.id) if callback_data.id else None
+    district = await districts.find(session, callback_data.id)
     if callback_data.id and district is None:
         await query.answer(plain("districts-not-found"), show_alert=True)
         return
@@ -289,7 +289,9 @@ async def on_send(
         await query.answer(plain("error-stale-button"), show_alert=True)
         return
     on_behalf = draft.get("on_behalf")
-    applicant = await session.get(User, on_behalf) if on_behalf else require_registered(user)
+    applicant = (
+        await users.find_registered(session, on_behalf) if on_behalf else require_registered(user)
+    )
     if applicant is None:
         await query.answer(plain("error-not-found"), show_alert=True)
         return
@@ -330,8 +332,12 @@ async def cmd_register_org(
     """The Secretariat files an application for a person (from paper or a phone call)."""
     require_role(user, Role.SECRETARIAT)
     number = (command.args or "").strip().lstrip("#")
-    person = await session.get(User, int(number)) if number.isdigit() and len(number) < 10 else None
-    if person is None or not person.is_registered:
+    person = (
+        await users.find_registered(session, int(number))
+        if number.isdigit() and len(number) < 10
+        else None
+    )
+    if person is None:
         await message.answer(t("secretariat-org-usage"))
         return
     await state.set_state(None)

@@ -24,7 +24,7 @@ from bot.services import districts, export, organizations
 from bot.services.permissions import has_any_role
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.organizations import organization_card
-from models import District, OrganizationKind, OrganizationStatus, Role, User
+from models import OrganizationKind, OrganizationStatus, Role, User
 
 router = Router(name="registry")
 
@@ -56,7 +56,7 @@ async def directory_view(
         page=filters.page,
         per_page=PER_PAGE,
     )
-    district = await session.get(District, district_id) if district_id else None
+    district = await districts.find(session, district_id)
     lines = [tn("registry-found", page.total)]
     conditions = []
     if query:

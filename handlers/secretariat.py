@@ -27,7 +27,7 @@ from bot.texts import SafeHTML, plain, t, tn
 from handlers.common import turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
-from models import District, Organization, Role, User
+from models import Organization, Role, User
 
 router = Router(name="secretariat")
 
@@ -271,7 +271,7 @@ async def on_person_district(
         session, user, name, callback_data.id or None, max_length=settings.name_max_length
     )
     await state.clear()
-    district = await session.get(District, callback_data.id) if callback_data.id else None
+    district = await districts.find(session, callback_data.id)
     link = await create_start_link(bot, TAKEOVER_PREFIX + invite.token)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)

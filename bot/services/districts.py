@@ -37,6 +37,11 @@ def page_bounds(page: int, total: int, per_page: int) -> tuple[int, int]:
     return min(max(page, 0), pages - 1), pages
 
 
+async def find(session: AsyncSession, district_id: int | None) -> District | None:
+    """A district by id; None for none chosen (0) or one that no longer exists."""
+    return await session.get(District, district_id) if district_id else None
+
+
 async def count_districts(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(District)) or 0
 

@@ -34,6 +34,12 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
+async def find_registered(session: AsyncSession, user_id: int) -> User | None:
+    """A registered, not erased person by internal number (as the Secretariat sees it)."""
+    user = await session.get(User, user_id)
+    return user if user is not None and user.is_registered else None
+
+
 async def get_or_create_user(session: AsyncSession, telegram_id: int) -> User:
     user = await get_user(session, telegram_id)
     if user is None:
