@@ -13,20 +13,16 @@ from bot.services import bodies, users
 from models import BodyKind, Delivery, Outbox, OutboxStatus
 from models.base import utcnow
 from tests.conftest import ADMIN_ID
+from tests.support import register
 
 
 async def person(running, fake, telegram_id: int, name: str, *, executive: bool = False):
-    async with running.sessionmaker.begin() as session:
-        user = await users.give_consent(session, telegram_id, language="ru", username=None)
-        await users.set_name(session, user, name, max_length=100)
-        await users.complete_registration(session, user)
-        # No quiet hours, so that the test does not depend on the hour it runs at (quiet hours
-        # are tested with a fixed clock in test_delivery).
-        user.quiet_from = user.quiet_to = None
-        if executive:
+    user_id = await register(running, telegram_id, name)
+    if executive:
+        async with running.sessionmaker.begin() as session:
             admin = await users.get_user(session, ADMIN_ID)
             body = await bodies.single(session, BodyKind.EXECUTIVE)
-            await bodies.add_member(session, admin, body.id, user.id)
+            await bodies.add_member(session, admin, body.id, user_id)
     return fake.user(telegram_id, name)
 
 

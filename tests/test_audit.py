@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from bot.services import bodies
 from models import AuditEntry, BodyKind, User
 from tests.conftest import ADMIN_ID
-from tests.support_bodies import make_secretary, register
+from tests.support import make_secretary, register
 
 
 async def history(running) -> list[AuditEntry]:

@@ -18,7 +18,7 @@ from bot.keyboards.bodies import (
 from bot.services import bodies, users
 from models import AuditEntry, Body, BodyKind, CouncilCategory, MemberRole, Membership, Role
 from tests.conftest import ADMIN_ID
-from tests.support_bodies import count, db_user, make_secretary, register
+from tests.support import count, db_user, make_secretary, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
 

@@ -15,7 +15,7 @@ from bot.keyboards.districts import (
 from bot.services import districts
 from models import AuditEntry, District, Organization, OrganizationKind, OrganizationStatus
 from models.base import utcnow
-from tests.support_bodies import count, make_secretary, register
+from tests.support import count, make_secretary, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
 

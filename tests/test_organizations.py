@@ -10,10 +10,10 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
-from bot.services import bodies, districts, users
-from models import AuditEntry, Invite, Organization, OrganizationStatus, Role, User
+from bot.services import districts, users
+from models import AuditEntry, Invite, Organization, OrganizationStatus, Role
 from models.base import utcnow
-from tests.conftest import ADMIN_ID
+from tests.support import make_secretary, register
 
 PROPOSALS = (
     "Предлагаем провести субботник во дворах Заречья, собрать заявки жителей на ремонт освещения "
@@ -21,17 +21,15 @@ PROPOSALS = (
 )
 
 
-async def person(running, telegram_id: int, name: str, *, secretary: bool = False) -> User:
-    async with running.sessionmaker.begin() as session:
-        user = await users.give_consent(session, telegram_id, language="ru", username=None)
-        await users.set_name(session, user, name, max_length=100)
-        await users.complete_registration(session, user)
-        # No quiet hours: notices must not depend on the hour the test runs at.
-        user.quiet_from = user.quiet_to = None
-        if secretary:
-            admin = await users.get_user(session, ADMIN_ID)
-            await bodies.set_secretariat(session, admin, user.id, grant=True)
-        return user
+async def person(running, telegram_id: int, name: str, *, secretary: bool = False) -> int:
+    return await (make_secretary if secretary else register)(running, telegram_id, name)
+
+
+async def open_application(secretary, label: str = "#1 · ТОС «Заречье»") -> int:
+    """The Secretariat's queue, then the card of one application; returns the card's message."""
+    queue = (await secretary.say("/applications"))[0]
+    await secretary.click(label, message_id=queue.message_id)
+    return queue.message_id
 
 
 async def apply(fake, telegram_id: int, name: str = "ТОС «Заречье»"):
@@ -97,8 +95,7 @@ async def test_rejection_sends_the_reason(fake, running):
     applicant = await apply(fake, 3002)
     await applicant.click("📨 Отправить заявку")
     secretary = fake.user(3100, "Ольга")
-    queue = (await secretary.say("/applications"))[0]
-    await secretary.click("#1 · ТОС «Заречье»", message_id=queue.message_id)
+    await open_application(secretary)
     await secretary.click("❌ Отклонить")
     replies = await secretary.say("   ")  # Telegram strips it; a blank reason is refused anyway
     replies = await secretary.say("Нет устава <script>")
@@ -116,8 +113,7 @@ async def test_more_information_round_trip(fake, running):
     applicant = await apply(fake, 3003)
     await applicant.click("📨 Отправить заявку")
     secretary = fake.user(3100, "Ольга")
-    queue = (await secretary.say("/applications"))[0]
-    await secretary.click("#1 · ТОС «Заречье»", message_id=queue.message_id)
+    await open_application(secretary)
     await secretary.click("❓ Запросить сведения")
     await secretary.say("Сколько жителей участвует?")
 
@@ -130,9 +126,8 @@ async def test_more_information_round_trip(fake, running):
     await running.delivered()
     assert any("Пришёл ответ" in m.text for m in secretary.bot_messages)
 
-    queue = (await secretary.say("/applications"))[0]
-    replies = await secretary.click("#1 · ТОС «Заречье»", message_id=queue.message_id)
-    card = replies[-1].text
+    await open_application(secretary)
+    card = secretary.last.text
     assert "Сколько жителей участвует?" in card and "Около двухсот человек" in card
 
 
@@ -146,9 +141,7 @@ async def test_second_press_on_a_decided_card_changes_nothing(fake, running):
     olga, pavel = fake.user(3100, "Ольга"), fake.user(3101, "Павел")
     cards = {}
     for secretary in (olga, pavel):
-        queue = (await secretary.say("/applications"))[0]
-        await secretary.click("#1 · ТОС «Заречье»", message_id=queue.message_id)
-        cards[secretary.id] = queue.message_id
+        cards[secretary.id] = await open_application(secretary)
     await olga.click("✅ Принять")
     # Pavel's card still shows the buttons of a pending application.
     await pavel.click("❌ Отклонить", message_id=cards[3101])
@@ -228,8 +221,7 @@ async def test_invite_link_works_once_and_expires(fake, running):
     applicant = await apply(fake, 3010)
     await applicant.click("📨 Отправить заявку")
     secretary = fake.user(3100, "Ольга")
-    queue = (await secretary.say("/applications"))[0]
-    await secretary.click("#1 · ТОС «Заречье»", message_id=queue.message_id)
+    await open_application(secretary)
     await secretary.click("✅ Принять")
 
     replies = await applicant.say("/invite")
@@ -281,8 +273,7 @@ async def test_registry_search_and_export(fake, running):
     applicant = await apply(fake, 3015, name='=HYPERLINK("x") Клуб')
     await applicant.click("📨 Отправить заявку")
     secretary = fake.user(3100, "Ольга")
-    queue = (await secretary.say("/applications"))[0]
-    await secretary.click('#1 · =HYPERLINK("x") Клуб', message_id=queue.message_id)
+    await open_application(secretary, '#1 · =HYPERLINK("x") Клуб')
     await secretary.click("✅ Принять")
 
     visitor = fake.user(3099, "Гость")

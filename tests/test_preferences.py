@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from bot.services import users
+from tests.support import register
 
 
-async def registered(running, telegram_id: int):
-    async with running.sessionmaker.begin() as session:
-        user = await users.give_consent(session, telegram_id, language="ru", username=None)
-        await users.set_name(session, user, "Нина", max_length=100)
-        await users.complete_registration(session, user)
+async def registered(running, telegram_id: int) -> None:
+    await register(running, telegram_id, "Нина", quiet_hours=True)
 
 
 async def saved(running, telegram_id: int):

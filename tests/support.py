@@ -1,5 +1,5 @@
-"""Shared by the end-to-end tests of bodies, the Secretariat, the audit log and districts:
-people made directly through the services."""
+"""Shared by the end-to-end tests: people made directly through the services, as if they had
+done /start."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ from tests.conftest import ADMIN_ID
 
 
 async def register(
-    running, telegram_id: int, name: str, *roles: Role, username: str | None = None
+    running,
+    telegram_id: int,
+    name: str,
+    *roles: Role,
+    username: str | None = None,
+    quiet_hours: bool = False,
 ) -> int:
     """A registered person (as if they had done /start); returns their internal id."""
     async with running.sessionmaker.begin() as session:
         user = await users.give_consent(session, telegram_id, language="ru", username=username)
         await users.set_name(session, user, name, max_length=100)
         await users.complete_registration(session, user)
-        # No quiet hours: notices must not depend on the hour the test runs at.
-        user.quiet_from = user.quiet_to = None
+        if not quiet_hours:
+            # Notices must not depend on the hour the test runs at.
+            user.quiet_from = user.quiet_to = None
         for role in roles:
             await users.grant_role(session, user, role)
         return user.id
