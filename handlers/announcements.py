@@ -60,9 +60,7 @@ async def cmd_announce(message: Message, state: FSMContext, user: User | None) -
 
 @router.message(Announce.content, TEXT_INPUT)
 @router.message(Announce.content, F.photo | F.document)
-async def on_content(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
-) -> None:
+async def on_content(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *announcements.AUTHORS)
     draft: dict = {"audience": {}}
     if message.photo:

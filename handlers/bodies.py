@@ -7,13 +7,12 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -366,11 +365,9 @@ async def on_add_person(
 async def on_add_role(
     query: CallbackQuery,
     callback_data: CDMemberRole,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
     settings: Settings,
 ) -> None:
     data = await state.get_data()
@@ -382,7 +379,7 @@ async def on_add_role(
         await show(query, t("bodies-add-ask-category"), category_keyboard())
         return
     # The callback is answered after the change: a refusal is shown as its alert.
-    await finish_add(query.message, bot, state, session, user, i18n, settings)
+    await finish_add(query.message, state, session, user, settings)
     await query.answer()
     await show(
         query, t("bodies-chosen", choice=plain(f"member-role-{callback_data.role.value}")), None
@@ -393,11 +390,9 @@ async def on_add_role(
 async def on_add_category(
     query: CallbackQuery,
     callback_data: CDCategory,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
     settings: Settings,
 ) -> None:
     require_role(user, *SECRETARIAT)
@@ -407,7 +402,7 @@ async def on_add_category(
         await query.answer()
         await show(query, t("bodies-add-ask-term"), None)
         return
-    await finish_add(query.message, bot, state, session, user, i18n, settings)
+    await finish_add(query.message, state, session, user, settings)
     await query.answer()
     label = plain(f"council-category-{callback_data.category.value}")
     await show(query, t("bodies-chosen", choice=label), None)
@@ -416,16 +411,14 @@ async def on_add_category(
 @router.message(AddMember.term, TEXT_INPUT)
 async def on_add_term(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
     settings: Settings,
 ) -> None:
     require_role(user, *SECRETARIAT)
     until = bodies_view.parse_term_end(message.text or "", settings.timezone)
-    await finish_add(message, bot, state, session, user, i18n, settings, until)
+    await finish_add(message, state, session, user, settings, until)
 
 
 @router.message(AddMember.term, NOT_TEXT)
@@ -435,11 +428,9 @@ async def on_add_term_not_text(message: Message) -> None:
 
 async def finish_add(
     message: Message | InaccessibleMessage | None,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
     settings: Settings,
     until: datetime | None = None,
 ) -> None:
@@ -513,12 +504,9 @@ async def on_grant_search(message: Message, session: AsyncSession, user: User | 
 async def on_grant_person(
     query: CallbackQuery,
     callback_data: CDPerson,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
-    settings: Settings,
 ) -> None:
     person = await bodies_view.person(session, user, callback_data.id, *ADMINS)
     person = await bodies.set_secretariat(session, user, person.id, grant=True)

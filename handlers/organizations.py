@@ -11,10 +11,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
 from bot.keyboards.organizations import (
@@ -277,12 +275,9 @@ async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(Join.summary, CDJoin.filter(F.action == "send"))
 async def on_send(
     query: CallbackQuery,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
-    settings: Settings,
 ) -> None:
     draft = await _draft(state)
     if not all(field in draft for field in ORDER):
@@ -412,12 +407,9 @@ async def on_answer(
 @router.message(AnswerInfo.text, TEXT_INPUT)
 async def on_answer_text(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
-    settings: Settings,
 ) -> None:
     organization_id = int((await state.get_data()).get("answer_org") or 0)
     organization = await organizations.answer_info(

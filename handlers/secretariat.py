@@ -9,7 +9,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
-from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -138,11 +137,8 @@ async def on_open(
 async def on_approve(
     query: CallbackQuery,
     callback_data: CDApp,
-    bot: Bot,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
-    settings: Settings,
 ) -> None:
     organization = await organizations.decide(session, user, callback_data.id, approve=True)
     await query.answer(plain("organizations-approved-toast"))
@@ -180,12 +176,9 @@ async def on_reason_action(
 @router.message(Decide.restore_reason, TEXT_INPUT)
 async def on_reason(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    i18n: I18n,
-    settings: Settings,
 ) -> None:
     current = await state.get_state()
     organization_id = int((await state.get_data()).get("decide_org") or 0)

@@ -86,6 +86,8 @@ async def test_application_approval_gives_the_role_and_new_commands(fake, runnin
     assert "invite" in menu
     help_text = (await applicant.say("/help"))[0].text
     assert "/invite" in help_text
+    profile = (await applicant.say("/me"))[0].text
+    assert "Организации: ТОС «Заречье»" in profile
 
 
 async def test_rejection_sends_the_reason(fake, running):

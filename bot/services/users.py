@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit, invites
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.permissions import require_role
-from models import District, Invite, InviteKind, Role, User, UserRole
+from models import (
+    District,
+    Invite,
+    InviteKind,
+    Organization,
+    OrganizationStatus,
+    Representative,
+    Role,
+    User,
+    UserRole,
+)
 from models.base import utcnow
 
 # Session-info key: ids of users whose roles this transaction changed (their menus follow).
@@ -154,11 +164,20 @@ class Profile:
 
 async def profile(session: AsyncSession, user: User) -> Profile:
     """What the person sees about themselves in /me."""
+    names = await session.scalars(
+        select(Organization.name)
+        .join(Representative, Representative.organization_id == Organization.id)
+        .where(
+            Representative.user_id == user.id,
+            Organization.status.in_([OrganizationStatus.APPROVED, OrganizationStatus.SUSPENDED]),
+        )
+        .order_by(Organization.name)
+    )
     return Profile(
         name=user.name,
         district=user.district.name if user.district else None,
         roles=sorted(user.role_set, key=list(Role).index),
-        organizations=[],
+        organizations=list(names),
         registered=user.is_registered,
     )
 
