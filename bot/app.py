@@ -21,10 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
+from bot import db, vote_files
 from bot.config import Settings
 from bot.delivery_sender import AiogramSender
 from bot.i18n import PoI18n, create_i18n
+from bot.keyboards.votes import ballot_rows
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
     DbSessionMiddleware,
@@ -36,12 +37,12 @@ from bot.middlewares import (
 )
 from bot.middlewares.menu import MenuMiddleware
 from bot.progress import ProgressReporter
-from bot.services import bodies, digest, users
+from bot.services import bodies, digest, recommendations, users, votes
 from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
 from bot.texts import plain, t
 from handlers import get_routers
-from models import Outbox, ScheduledJob, User
+from models import Outbox, ScheduledJob, User, Vote
 from scheduler.runner import JobHandler, Scheduler
 
 logger = logging.getLogger("bot")
@@ -185,10 +186,11 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         AiogramSender(bot),
         rate=settings.broadcast_rate,
         render=make_renderer(i18n, settings.default_language),
+        render_label=make_label_renderer(i18n, settings.default_language),
         on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),
         quiet_timezone=settings.timezone,
     )
-    scheduler = Scheduler(sessionmaker, job_handlers(settings), timezone=settings.timezone)
+    scheduler = Scheduler(sessionmaker, job_handlers(settings, i18n), timezone=settings.timezone)
     app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)
     dp["app"] = app
     dp.startup.register(on_startup)
@@ -213,10 +215,55 @@ def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User
     return render
 
 
-def job_handlers(settings: Settings) -> dict[str, JobHandler]:
+def make_label_renderer(i18n: PoI18n, default_language: str) -> Callable[[str, User | None], str]:
+    """Button labels stored as catalogue keys, in each recipient's language."""
+
+    def render(key: str, user: User | None) -> str:
+        language = (user.language if user else None) or default_language
+        with i18n.context(), i18n.use_locale(language):
+            return plain(key)
+
+    return render
+
+
+def job_handlers(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobHandler]:
     """What each kind of scheduled job does; features add theirs here."""
+    i18n = i18n or create_i18n(settings.default_language)
+    timezone = settings.timezone
 
     async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await digest.run(session, job, settings.timezone)
+        return await digest.run(session, job, timezone)
 
-    return {digest.KIND: daily_digest, bodies.EXPIRE_KIND: bodies.expire_term}
+    def chart(vote: Vote) -> bytes:
+        # One image for every recipient: drawn in the Assembly's own language.
+        with i18n.context(), i18n.use_locale(settings.default_language):
+            return vote_files.chart(vote)
+
+    async def close_vote(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await votes.run_close(
+            session,
+            job,
+            timezone=timezone,
+            reply_days=settings.recommendation_reply_days,
+            chart=chart,
+        )
+
+    async def remind_voters(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await votes.run_reminder(session, job, timezone=timezone, buttons=ballot_rows)
+
+    async def reply_soon(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await recommendations.run_remind(session, job, timezone)
+
+    async def reply_overdue(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await recommendations.run_overdue(session, job, timezone)
+
+    handlers: dict[str, JobHandler] = {
+        digest.KIND: daily_digest,
+        bodies.EXPIRE_KIND: bodies.expire_term,
+        votes.CLOSE_KIND: close_vote,
+        recommendations.REMIND_KIND: reply_soon,
+        recommendations.OVERDUE_KIND: reply_overdue,
+    }
+    for kind in votes.REMINDERS:
+        handlers[kind] = remind_voters
+    return handlers

@@ -24,6 +24,8 @@ REGISTERED: frozenset[Role] = frozenset()
 SECRETARIAT = frozenset({Role.SECRETARIAT})
 ADMINS = frozenset({Role.ADMIN})
 AUTHORS = frozenset({Role.EXECUTIVE, Role.PRESIDIUM, Role.SECRETARIAT})
+# Committee chairs and secretaries organize their committee's votes (checked per body).
+ORGANIZERS = frozenset({Role.PRESIDIUM, Role.COMMITTEE})
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", ANYONE),
@@ -47,6 +49,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("import_districts", SECRETARIAT),
     CommandSpec("announce", AUTHORS),
     CommandSpec("announcements", AUTHORS),
+    CommandSpec("votes", REGISTERED),
+    CommandSpec("receipt", REGISTERED),
+    CommandSpec("recommendations", ANYONE),
+    CommandSpec("new_vote", ORGANIZERS),
     CommandSpec("bodies", SECRETARIAT),
     CommandSpec("new_body", SECRETARIAT),
     CommandSpec("secretariat", ADMINS),

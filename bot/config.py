@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     throttle_burst: int = 8
     throttle_rate: float = 2.0
     name_max_length: int = 100
+    # Days local government has to answer an adopted recommendation.
+    recommendation_reply_days: int = Field(default=30, ge=1, le=365)
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -13,9 +16,21 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import Message
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+)
 
-from bot.services.delivery import SendBlocked, SendFailed, SendNetworkError, SendRetryAfter
+from bot.services.delivery import (
+    Buttons,
+    SendBlocked,
+    SendFailed,
+    SendNetworkError,
+    SendRetryAfter,
+)
 
 
 class AiogramSender:
@@ -23,6 +38,9 @@ class AiogramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # A file the bot made is uploaded once; every later recipient gets it by its file id.
+        self._uploaded: dict[bytes, str] = {}
+        self._uploading: dict[bytes, asyncio.Lock] = {}
 
     async def send(
         self,
@@ -31,9 +49,18 @@ class AiogramSender:
         *,
         media_kind: str | None = None,
         media_file_id: str | None = None,
+        media_data: bytes | None = None,
+        media_name: str | None = None,
+        buttons: Buttons | None = None,
     ) -> int:
+        markup = _markup(buttons)
         try:
-            message = await self._send(chat_id, text, media_kind, media_file_id)
+            if media_data is not None and media_file_id is None:
+                message = await self._upload(
+                    chat_id, text, media_kind, media_data, media_name, markup
+                )
+            else:
+                message = await self._send(chat_id, text, media_kind, media_file_id, markup)
         except TelegramRetryAfter as exc:
             raise SendRetryAfter(float(exc.retry_after)) from exc
         except TelegramForbiddenError as exc:
@@ -49,20 +76,62 @@ class AiogramSender:
             raise SendFailed(exc.message) from exc
         return message.message_id
 
+    async def _upload(
+        self,
+        chat_id: int,
+        text: str,
+        media_kind: str | None,
+        data: bytes,
+        name: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        key = hashlib.sha256(data).digest()
+        # The first send uploads; the others wait for its file id rather than upload again.
+        async with self._uploading.setdefault(key, asyncio.Lock()):
+            file_id = self._uploaded.get(key)
+            if file_id is not None:
+                return await self._send(chat_id, text, media_kind, file_id, markup)
+            upload = BufferedInputFile(data, filename=name or "file")
+            message = await self._send(chat_id, text, media_kind, upload, markup)
+            sent = message.photo[-1].file_id if message.photo else None
+            if message.document is not None:
+                sent = message.document.file_id
+            if sent is not None:
+                self._uploaded[key] = sent
+            return message
+
     async def _send(
-        self, chat_id: int, text: str, media_kind: str | None, media_file_id: str | None
+        self,
+        chat_id: int,
+        text: str,
+        media_kind: str | None,
+        media: str | InputFile | None,
+        markup: InlineKeyboardMarkup | None,
     ) -> Message:
         if media_kind is None:
-            return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-        if media_file_id is None:
+            return await self.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        if media is None:
             raise SendFailed(f"{media_kind} without a file")
         caption = text or None
         if media_kind == "photo":
             return await self.bot.send_photo(
-                chat_id, media_file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, media, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         if media_kind == "document":
             return await self.bot.send_document(
-                chat_id, media_file_id, caption=caption, parse_mode=ParseMode.HTML
+                chat_id, media, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         raise SendFailed(f"unknown media kind: {media_kind}")
+
+
+def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )

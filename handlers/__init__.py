@@ -31,8 +31,10 @@ def get_routers() -> list[Router]:
         organizations,
         preferences,
         profile,
+        recommendations,
         registry,
         secretariat,
+        votes,
     )
 
     # Dialog steps take only non-command text, so a command typed mid-dialog reaches its router.
@@ -47,6 +49,8 @@ def get_routers() -> list[Router]:
         registry,
         announcements,
         bodies,
+        votes,
+        recommendations,
         audit,
         fallback,
     )

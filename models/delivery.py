@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
@@ -48,6 +57,11 @@ class Outbox(Base):
     text_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     media_kind: Mapped[str | None] = mapped_column(String(16))  # "photo" | "document"
     media_file_id: Mapped[str | None] = mapped_column(String(256))
+    # A file the bot made itself (a chart, a protocol): uploaded once, then resent by file id.
+    media_data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    media_name: Mapped[str | None] = mapped_column(String(100))
+    # Inline buttons under the (last part of the) message: rows of {"text" | "text_key", "data"}.
+    buttons: Mapped[list[list[dict[str, str]]] | None] = mapped_column(JSON)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[OutboxStatus] = mapped_column(

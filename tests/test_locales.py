@@ -18,12 +18,19 @@ from bot.services.preferences import MUTABLE_TOPICS
 from models import (
     BodyKind,
     CouncilCategory,
+    FollowUp,
+    Majority,
     MemberRole,
+    OptionKind,
     OrganizationKind,
     OrganizationStatus,
     OutboxStatus,
+    Outcome,
+    Quorum,
     RepresentativeRole,
     Role,
+    VoteKind,
+    VoteStatus,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +75,14 @@ def key_families() -> set[str]:
     keys |= {f"announcements-pick-{part}" for part in ("districts", "bodies", "roles")}
     keys |= {f"member-role-{role.value}" for role in MemberRole}
     keys |= {f"council-category-{category.value}" for category in CouncilCategory}
+    keys |= {f"votes-option-{kind.value}" for kind in OptionKind}
+    keys |= {f"votes-status-{status.value}" for status in VoteStatus}
+    keys |= {f"votes-quorum-{quorum.value}" for quorum in Quorum}
+    keys |= {f"votes-majority-{majority.value}" for majority in Majority}
+    keys |= {f"votes-outcome-{outcome.value}" for outcome in Outcome}
+    keys |= {f"votes-kind-{kind.value}" for kind in VoteKind}
+    keys |= {f"votes-sure-{action}" for action in ("open", "close", "cancel", "delete", "announce")}
+    keys |= {f"recommendations-status-{status.value}" for status in FollowUp}
     for field in organizations.LIMITS:
         keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
     return keys

@@ -15,7 +15,7 @@ import uuid
 from bisect import bisect_right
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from html import unescape
 from time import monotonic
@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import raiseload, undefer
 
 from bot.services import preferences
 from models import (
@@ -73,6 +73,10 @@ INLINE_RETRIES = 3
 
 
 # --- What a Sender may raise ---------------------------------------------------------------------
+
+
+# Rows of inline buttons, each (label, callback data).
+Buttons = list[list[tuple[str, str]]]
 
 
 class SendError(Exception):
@@ -115,8 +119,13 @@ class Sender(Protocol):
         *,
         media_kind: str | None = None,
         media_file_id: str | None = None,
+        media_data: bytes | None = None,
+        media_name: str | None = None,
+        buttons: Buttons | None = None,
     ) -> int:
-        """Send one message (or media with `text` as its caption); returns its message id."""
+        """Send one message (or media with `text` as its caption), with inline `buttons` (rows of
+        (label, callback data)); media is a Telegram file id, or a file's bytes to upload.
+        Returns the message id."""
         ...
 
 
@@ -595,6 +604,9 @@ class _Part:
     text: str
     media_kind: str | None = None
     media_file_id: str | None = None
+    media_data: bytes | None = None
+    media_name: str | None = None
+    buttons: Buttons | None = None
 
 
 @dataclass(frozen=True)
@@ -634,6 +646,7 @@ class DeliveryWorker:
         batch: int = 100,
         lease_seconds: float = 60,
         render: Callable[[Outbox, User], str] | None = None,
+        render_label: Callable[[str, User | None], str] | None = None,
         on_progress: Callable[[int], Awaitable[None]] | None = None,
         quiet_timezone: str = "Europe/Moscow",
         concurrency: int = 8,
@@ -645,6 +658,7 @@ class DeliveryWorker:
         self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
         self.render = render
+        self.render_label = render_label
         self.on_progress = on_progress
         ZoneInfo(quiet_timezone)  # an unknown zone fails here, not at the first delivery
         self.quiet_timezone = quiet_timezone
@@ -773,10 +787,12 @@ class DeliveryWorker:
     async def _load(self, items: list[_Item]) -> tuple[dict[int, Outbox], dict[int, User]]:
         async with self.sessionmaker() as session:
             outbox_ids = {item.outbox_id for item in items}
-            found = await session.scalars(select(Outbox).where(Outbox.id.in_(outbox_ids)))
+            found = await session.scalars(
+                select(Outbox).where(Outbox.id.in_(outbox_ids)).options(undefer(Outbox.media_data))
+            )
             outboxes = {outbox.id: outbox for outbox in found}
             users: dict[int, User] = {}
-            rendered = {o.id for o in outboxes.values() if o.text_key}
+            rendered = {o.id for o in outboxes.values() if o.text_key or o.buttons}
             wanted = {item.user_id for item in items if item.outbox_id in rendered}
             if wanted:
                 people = await session.scalars(select(User).where(User.id.in_(wanted)))
@@ -959,14 +975,39 @@ class DeliveryWorker:
         else:
             text = outbox.text or ""
         parts = [_Part(part) for part in split_text(text)]
-        if outbox.media_kind and outbox.media_file_id:
-            media = {"media_kind": outbox.media_kind, "media_file_id": outbox.media_file_id}
+        if outbox.media_kind and (outbox.media_file_id or outbox.media_data):
+            media = _Part(
+                "",
+                media_kind=outbox.media_kind,
+                media_file_id=outbox.media_file_id,
+                media_data=outbox.media_data,
+                media_name=outbox.media_name,
+            )
             if parts and visible_length(parts[0].text) <= CAPTION_LIMIT:
-                return [_Part(parts[0].text, **media), *parts[1:]]
-            return [_Part("", **media), *parts]
+                parts = [replace(media, text=parts[0].text), *parts[1:]]
+            else:
+                parts = [media, *parts]
         if not parts:
             raise SendFailed("nothing to send")
+        if outbox.buttons:
+            # The buttons go under the last part: the message a person answers is the one below.
+            parts[-1] = replace(parts[-1], buttons=self._buttons(outbox.buttons, user))
         return parts
+
+    def _buttons(self, rows: list[list[dict[str, str]]], user: User | None) -> Buttons:
+        rendered: Buttons = []
+        for row in rows:
+            line = []
+            for button in row:
+                if "text_key" in button:
+                    if self.render_label is None:
+                        raise SendFailed(f"no renderer for {button['text_key']}")
+                    label = self.render_label(button["text_key"], user)
+                else:
+                    label = button["text"]
+                line.append((label, button["data"]))
+            rendered.append(line)
+        return rendered
 
     async def _deliver(self, item: _Item, outbox: Outbox, user: User | None) -> None:
         # The turn is taken before the first await, in queue order: one person's messages go
@@ -1017,6 +1058,9 @@ class DeliveryWorker:
                         part.text,
                         media_kind=part.media_kind,
                         media_file_id=part.media_file_id,
+                        media_data=part.media_data,
+                        media_name=part.media_name,
+                        buttons=part.buttons,
                     )
                 except SendRetryAfter as exc:
                     self._limiter.release()

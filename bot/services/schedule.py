@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import JobStatus, Lease, ScheduledJob
 from models.base import utcnow
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    """A moment as people in the Assembly's town read it: 25.11.2026 18:00."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y %H:%M")
 
 
 async def schedule(

@@ -1,0 +1,162 @@
+"""The recommendations registry: adopted recommendations to local government, numbered, and what
+became of them (sent → answered → implemented), with the reply deadline watched by the
+scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit, notices, roles, schedule
+from bot.services.districts import Page, page_bounds
+from bot.services.errors import InvalidInput, NotFound
+from bot.services.permissions import require_role
+from models import FollowUp, Recommendation, Role, ScheduledJob, Vote
+from models.base import utcnow
+
+REMIND_KIND = "recommendation.remind"
+OVERDUE_KIND = "recommendation.overdue"
+REMIND_BEFORE = timedelta(days=5)
+ANSWER_MAX = 3000
+PER_PAGE = 8
+SECRETARIAT = (Role.SECRETARIAT,)
+
+
+async def register(
+    session: AsyncSession, vote: Vote, now: datetime, reply_days: int
+) -> Recommendation:
+    """Enter an adopted recommendation under the next number; the reply deadline is watched."""
+    for _ in range(5):
+        number = (await session.scalar(select(func.max(Recommendation.number))) or 0) + 1
+        recommendation = Recommendation(
+            number=number,
+            vote_id=vote.id,
+            adopted_at=now,
+            addressee=vote.addressee or "—",
+            reply_due=now + timedelta(days=reply_days),
+        )
+        try:
+            async with session.begin_nested():
+                session.add(recommendation)
+        except IntegrityError:
+            continue  # another close took this number at the same moment
+        break
+    else:
+        raise RuntimeError("could not number the recommendation")
+    remind_at = recommendation.reply_due - REMIND_BEFORE
+    if remind_at > now:
+        await schedule.schedule(
+            session, REMIND_KIND, "recommendation", recommendation.id, remind_at
+        )
+    await schedule.schedule(
+        session, OVERDUE_KIND, "recommendation", recommendation.id, recommendation.reply_due
+    )
+    await audit.record(
+        session, None, "recommendation.register", "recommendation", recommendation.id, number=number
+    )
+    return recommendation
+
+
+async def for_vote(session: AsyncSession, vote_id: int) -> Recommendation | None:
+    return await session.scalar(select(Recommendation).where(Recommendation.vote_id == vote_id))
+
+
+async def get(session: AsyncSession, recommendation_id: int) -> Recommendation:
+    found = await session.get(Recommendation, recommendation_id)
+    if found is None:
+        raise NotFound("recommendations-not-found")
+    return found
+
+
+async def page(session: AsyncSession, number: int, per_page: int = PER_PAGE) -> Page:
+    """Newest first; anyone may browse."""
+    total = await session.scalar(select(func.count()).select_from(Recommendation)) or 0
+    number, pages = page_bounds(number, total, per_page)
+    rows = await session.scalars(
+        select(Recommendation)
+        .order_by(Recommendation.number.desc())
+        .offset(number * per_page)
+        .limit(per_page)
+    )
+    return Page(list(rows), number, pages, total)
+
+
+async def mark_answered(
+    session: AsyncSession, actor: Any, recommendation_id: int, answer: str
+) -> Recommendation:
+    """The Secretariat records local government's answer; the deadline watch ends."""
+    actor = require_role(actor, *SECRETARIAT)
+    recommendation = await get(session, recommendation_id)
+    answer = answer.strip()
+    if not answer or len(answer) > ANSWER_MAX:
+        raise InvalidInput("recommendations-bad-answer", max=ANSWER_MAX)
+    if recommendation.status == FollowUp.IMPLEMENTED:
+        raise InvalidInput("recommendations-already-implemented")
+    recommendation.status = FollowUp.ANSWERED
+    recommendation.answer = answer
+    recommendation.answered_at = utcnow()
+    recommendation.overdue = False
+    recommendation.updated_by_id = actor.id
+    await schedule.cancel(session, "recommendation", recommendation.id)
+    await session.flush()
+    await audit.record(
+        session, actor, "recommendation.answered", "recommendation", recommendation.id
+    )
+    return recommendation
+
+
+async def mark_implemented(
+    session: AsyncSession, actor: Any, recommendation_id: int
+) -> Recommendation:
+    actor = require_role(actor, *SECRETARIAT)
+    recommendation = await get(session, recommendation_id)
+    if recommendation.status != FollowUp.ANSWERED:
+        raise InvalidInput("recommendations-answer-first")
+    recommendation.status = FollowUp.IMPLEMENTED
+    recommendation.implemented_at = utcnow()
+    recommendation.updated_by_id = actor.id
+    await session.flush()
+    await audit.record(
+        session, actor, "recommendation.implemented", "recommendation", recommendation.id
+    )
+    return recommendation
+
+
+async def run_remind(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[str, Any]:
+    """Days before the reply deadline: the Secretariat is reminded to chase the answer."""
+    recommendation = await session.get(Recommendation, job.object_id)
+    if recommendation is None or recommendation.status != FollowUp.SENT:
+        return {"skipped": "answered"}
+    people = await roles.holders(session, Role.SECRETARIAT)
+    await notices.notify(
+        session,
+        people,
+        "recommendations-reply-soon",
+        number=recommendation.number,
+        addressee=recommendation.addressee,
+        due=schedule.local_time(recommendation.reply_due, timezone),
+    )
+    return {"notified": len(people)}
+
+
+async def run_overdue(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[str, Any]:
+    """The deadline passed without an answer: flagged in the registry, the Secretariat told."""
+    recommendation = await session.get(Recommendation, job.object_id)
+    if recommendation is None or recommendation.status != FollowUp.SENT:
+        return {"skipped": "answered"}
+    recommendation.overdue = True
+    await session.flush()
+    people = await roles.holders(session, Role.SECRETARIAT)
+    await notices.notify(
+        session,
+        people,
+        "recommendations-overdue",
+        number=recommendation.number,
+        addressee=recommendation.addressee,
+    )
+    await audit.record(session, None, "recommendation.overdue", "recommendation", recommendation.id)
+    return {"overdue": recommendation.number}

@@ -1,0 +1,148 @@
+"""The recommendations registry: anyone browses it; the Secretariat records answers."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.votes import CDRec, recommendation_keyboard, registry_keyboard
+from bot.services import recommendations, schedule
+from bot.services.permissions import has_any_role, require_role
+from bot.texts import SafeHTML, clip, plain, t
+from models import FollowUp, Recommendation, Role, User
+
+router = Router(name="recommendations")
+
+
+class Answer(StatesGroup):
+    text = State()
+
+
+async def _registry_text(session: AsyncSession, number: int) -> tuple[SafeHTML, object]:
+    page = await recommendations.page(session, number)
+    if not page.items:
+        return t("recommendations-empty"), None
+    text = t("recommendations-title", total=page.total)
+    return text, registry_keyboard(page.items, page.page, page.pages)
+
+
+@router.message(Command("recommendations"))
+async def cmd_recommendations(message: Message, session: AsyncSession) -> None:
+    text, markup = await _registry_text(session, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(CDRec.filter(F.action == "page"))
+async def on_page(query: CallbackQuery, callback_data: CDRec, session: AsyncSession) -> None:
+    text, markup = await _registry_text(session, callback_data.page)
+    await query.answer()
+    await query.message.edit_text(text, reply_markup=markup)
+
+
+def card_text(item: Recommendation, timezone: str) -> SafeHTML:
+    counts = (item.vote.result or {}).get("counts", {})
+    status = plain(f"recommendations-status-{item.status.value}")
+    lines = [
+        t("recommendations-card-title", number=item.number, question=item.vote.question),
+        t(
+            "recommendations-card-facts",
+            date=schedule.local_time(item.adopted_at, timezone),
+            addressee=item.addressee,
+            status=status,
+            due=schedule.local_time(item.reply_due, timezone),
+        ),
+        t(
+            "recommendations-card-decided",
+            yes=counts.get("0", 0),
+            no=counts.get("1", 0),
+            abstain=counts.get("2", 0),
+            eligible=(item.vote.result or {}).get("eligible", 0),
+        ),
+    ]
+    if item.overdue and item.status == FollowUp.SENT:
+        lines.append(t("recommendations-card-overdue"))
+    if item.vote.text:
+        lines.append(SafeHTML(clip(item.vote.text, 1500)))
+    if item.answer:
+        lines.append(t("recommendations-card-answer", answer=item.answer[:1500]))
+    return SafeHTML("\n".join(lines))
+
+
+@router.callback_query(CDRec.filter(F.action == "show"))
+async def on_show(
+    query: CallbackQuery,
+    callback_data: CDRec,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    item = await recommendations.get(session, callback_data.id)
+    await query.answer()
+    await query.message.edit_text(
+        card_text(item, settings.timezone),
+        reply_markup=recommendation_keyboard(
+            item, callback_data.page, has_any_role(user, Role.SECRETARIAT)
+        ),
+    )
+
+
+@router.callback_query(CDRec.filter(F.action == "answer"))
+async def on_answer(
+    query: CallbackQuery,
+    callback_data: CDRec,
+    session: AsyncSession,
+    state: FSMContext,
+    user: User | None,
+) -> None:
+    require_role(user, Role.SECRETARIAT)
+    item = await recommendations.get(session, callback_data.id)
+    await state.set_state(Answer.text)
+    await state.update_data(recommendation_id=item.id)
+    await query.answer()
+    await query.message.answer(t("recommendations-ask-answer", number=item.number))
+
+
+@router.message(Answer.text, TEXT_INPUT)
+async def on_answer_text(
+    message: Message,
+    session: AsyncSession,
+    state: FSMContext,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    item = await recommendations.mark_answered(
+        session, user, int(data.get("recommendation_id", 0)), message.text or ""
+    )
+    await state.clear()
+    await message.answer(
+        card_text(item, settings.timezone),
+        reply_markup=recommendation_keyboard(item, 0, True),
+    )
+
+
+@router.message(Answer.text, NOT_TEXT)
+async def on_answer_not_text(message: Message) -> None:
+    await message.answer(t("recommendations-text-expected"))
+
+
+@router.callback_query(CDRec.filter(F.action == "done"))
+async def on_done(
+    query: CallbackQuery,
+    callback_data: CDRec,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    item = await recommendations.mark_implemented(session, user, callback_data.id)
+    await query.answer(plain("recommendations-marked-done"))
+    await query.message.edit_text(
+        card_text(item, settings.timezone),
+        reply_markup=recommendation_keyboard(item, callback_data.page, True),
+    )

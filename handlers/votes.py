@@ -1,0 +1,681 @@
+"""Votes: drafting (/new_vote), the organizer's card (open, who is waiting, close, cancel,
+protocol, announce), the ballot's buttons, /votes and /receipt."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import vote_files
+from bot.config import Settings
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.bodies import body_title
+from bot.keyboards.votes import (
+    ADDRESSEES,
+    DURATIONS,
+    CDBallot,
+    CDDraft,
+    CDVote,
+    addressee_keyboard,
+    ballot_keyboard,
+    ballot_rows,
+    bits,
+    bodies_keyboard,
+    card_keyboard,
+    confirm_action_keyboard,
+    confirm_keyboard,
+    counted_keyboard,
+    kind_keyboard,
+    list_keyboard,
+    option_label,
+    settings_keyboard,
+)
+from bot.services import schedule, votes
+from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.permissions import has_any_role, require_registered
+from bot.texts import SafeHTML, clip, plain, t, tn
+from models import Majority, Quorum, Role, User, Vote, VoteKind, VoteStatus
+from models.base import utcnow
+
+router = Router(name="votes")
+
+DRAFT_KEY = "vote_draft"
+QUORUMS = [q.value for q in Quorum]
+MAJORITIES = [m.value for m in Majority]
+
+
+class NewVote(StatesGroup):
+    body = State()
+    kind = State()
+    question = State()
+    text = State()
+    options = State()
+    seats = State()
+    addressee = State()
+    settings = State()
+
+
+async def _draft(state: FSMContext) -> dict:
+    return dict((await state.get_data()).get(DRAFT_KEY) or {})
+
+
+async def _save(state: FSMContext, draft: dict) -> None:
+    await state.update_data({DRAFT_KEY: draft})
+
+
+# --- Drafting ------------------------------------------------------------------------------------
+
+
+@router.message(Command("new_vote"))
+async def cmd_new_vote(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    bodies = await votes.organizable_bodies(session, user)
+    if not bodies:
+        raise NotAllowed()
+    await state.set_state(NewVote.body)
+    await _save(state, {})
+    if len(bodies) == 1:
+        await _chosen_body(message, state, bodies[0].id)
+        return
+    titles = {body.id: body_title(body) for body in bodies}
+    await message.answer(t("votes-ask-body"), reply_markup=bodies_keyboard(bodies, titles))
+
+
+async def _chosen_body(message: Message, state: FSMContext, body_id: int) -> None:
+    await _save(state, {"body_id": body_id})
+    await state.set_state(NewVote.kind)
+    await message.answer(t("votes-ask-kind"), reply_markup=kind_keyboard())
+
+
+@router.callback_query(NewVote.body, CDDraft.filter(F.field == "body"))
+async def on_body(
+    query: CallbackQuery,
+    callback_data: CDDraft,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    allowed = {body.id for body in await votes.organizable_bodies(session, user)}
+    body_id = int(callback_data.value) if callback_data.value.isdigit() else -1
+    if body_id not in allowed:
+        raise NotAllowed()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _chosen_body(query.message, state, body_id)
+
+
+@router.callback_query(NewVote.kind, CDDraft.filter(F.field == "kind"))
+async def on_kind(query: CallbackQuery, callback_data: CDDraft, state: FSMContext) -> None:
+    if callback_data.value not in {kind.value for kind in VoteKind}:
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    draft = await _draft(state)
+    draft["kind"] = callback_data.value
+    await _save(state, draft)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(NewVote.question)
+    await query.message.answer(t("votes-ask-question", max=votes.QUESTION_MAX))
+
+
+@router.message(NewVote.question, TEXT_INPUT)
+async def on_question(message: Message, state: FSMContext) -> None:
+    question = votes.check_question(message.text or "")
+    draft = await _draft(state)
+    draft["question"] = question
+    await _save(state, draft)
+    await state.set_state(NewVote.text)
+    await message.answer(t("votes-ask-text"))
+
+
+@router.message(NewVote.text, TEXT_INPUT)
+async def on_text(message: Message, state: FSMContext) -> None:
+    raw = message.text or ""
+    text = "" if raw.strip() in ("-", "—") else votes.check_text(raw)
+    draft = await _draft(state)
+    draft["text"] = text
+    await _save(state, draft)
+    await _after_text(message, state, draft)
+
+
+async def _after_text(message: Message, state: FSMContext, draft: dict) -> None:
+    if draft.get("kind") == VoteKind.RECOMMENDATION.value:
+        await state.set_state(NewVote.addressee)
+        await message.answer(t("votes-ask-addressee"), reply_markup=addressee_keyboard())
+        return
+    await state.set_state(NewVote.options)
+    key = (
+        "votes-ask-candidates"
+        if draft.get("kind") == VoteKind.ELECTION.value
+        else "votes-ask-options"
+    )
+    await message.answer(t(key, max=votes.OPTIONS_MAX))
+
+
+@router.message(NewVote.options, TEXT_INPUT)
+async def on_options(message: Message, state: FSMContext, settings: Settings) -> None:
+    options = votes.check_options((message.text or "").splitlines())
+    draft = await _draft(state)
+    draft["options"] = options
+    await _save(state, draft)
+    if draft.get("kind") == VoteKind.ELECTION.value:
+        await state.set_state(NewVote.seats)
+        await message.answer(t("votes-ask-seats", max=len(options) - 1))
+        return
+    await _show_settings(message, state, settings)
+
+
+@router.message(NewVote.seats, TEXT_INPUT)
+async def on_seats(message: Message, state: FSMContext, settings: Settings) -> None:
+    draft = await _draft(state)
+    limit = len(draft.get("options", [])) - 1
+    value = (message.text or "").strip()
+    if not value.isdigit() or not 1 <= int(value) <= limit:
+        raise InvalidInput("votes-bad-seats", max=limit)
+    draft["seats"] = int(value)
+    await _save(state, draft)
+    await _show_settings(message, state, settings)
+
+
+@router.callback_query(NewVote.addressee, CDDraft.filter(F.field == "addressee"))
+async def on_addressee_button(
+    query: CallbackQuery, callback_data: CDDraft, state: FSMContext, settings: Settings
+) -> None:
+    index = int(callback_data.value) if callback_data.value.isdigit() else -1
+    if not 0 <= index < len(ADDRESSEES):
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _set_addressee(query.message, state, settings, plain(ADDRESSEES[index]))
+
+
+@router.message(NewVote.addressee, TEXT_INPUT)
+async def on_addressee(message: Message, state: FSMContext, settings: Settings) -> None:
+    await _set_addressee(message, state, settings, message.text or "")
+
+
+async def _set_addressee(
+    message: Message, state: FSMContext, settings: Settings, addressee: str
+) -> None:
+    addressee = " ".join(addressee.split())
+    if not addressee or len(addressee) > votes.ADDRESSEE_MAX:
+        raise InvalidInput("votes-bad-addressee", max=votes.ADDRESSEE_MAX)
+    draft = await _draft(state)
+    draft["addressee"] = addressee
+    await _save(state, draft)
+    await _show_settings(message, state, settings)
+
+
+@router.message(
+    StateFilter(NewVote.question, NewVote.text, NewVote.options, NewVote.seats, NewVote.addressee),
+    NOT_TEXT,
+)
+async def on_not_text(message: Message) -> None:
+    await message.answer(t("votes-text-expected"))
+
+
+def _default_close(settings: Settings) -> datetime:
+    # Three days from now, on the hour: easy to say aloud at a meeting.
+    moment = (utcnow() + timedelta(days=3)).astimezone(ZoneInfo(settings.timezone))
+    return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+async def _show_settings(message: Message, state: FSMContext, settings: Settings) -> None:
+    draft = await _draft(state)
+    draft.setdefault("closes_at", _default_close(settings).isoformat())
+    await _save(state, draft)
+    await state.set_state(NewVote.settings)
+    await message.answer(_settings_text(draft, settings), reply_markup=settings_keyboard(draft))
+
+
+def _settings_text(draft: dict, settings: Settings) -> SafeHTML:
+    closes = schedule.local_time(datetime.fromisoformat(draft["closes_at"]), settings.timezone)
+    return t("votes-settings", question=draft.get("question", ""), closes=closes)
+
+
+@router.callback_query(NewVote.settings, CDDraft.filter())
+async def on_setting(
+    query: CallbackQuery,
+    callback_data: CDDraft,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    draft = await _draft(state)
+    field = callback_data.field
+    if field == "save":
+        await _save_draft(query, state, session, user, settings, draft)
+        return
+    if field == "secret":
+        draft["secret"] = not draft.get("secret", False)
+    elif field == "changeable":
+        draft["changeable"] = not draft.get("changeable", True)
+    elif field == "quorum":
+        current = draft.get("quorum", Quorum.MORE_THAN_HALF.value)
+        draft["quorum"] = QUORUMS[(QUORUMS.index(current) + 1) % len(QUORUMS)]
+    elif field == "majority":
+        current = draft.get("majority", Majority.OF_CAST.value)
+        draft["majority"] = MAJORITIES[(MAJORITIES.index(current) + 1) % len(MAJORITIES)]
+    elif (
+        field == "days" and callback_data.value.isdigit() and int(callback_data.value) in DURATIONS
+    ):
+        moment = utcnow() + timedelta(days=int(callback_data.value))
+        local = moment.astimezone(ZoneInfo(settings.timezone)).replace(second=0, microsecond=0)
+        draft["closes_at"] = local.isoformat()
+    else:
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    await _save(state, draft)
+    await query.answer()
+    await query.message.edit_text(
+        _settings_text(draft, settings), reply_markup=settings_keyboard(draft)
+    )
+
+
+@router.message(NewVote.settings, TEXT_INPUT)
+async def on_close_time(message: Message, state: FSMContext, settings: Settings) -> None:
+    try:
+        local = datetime.strptime((message.text or "").strip(), "%d.%m.%Y %H:%M")
+    except ValueError:
+        await message.answer(t("votes-time-format"))
+        return
+    closes_at = votes.check_closes_at(local.replace(tzinfo=ZoneInfo(settings.timezone)))
+    draft = await _draft(state)
+    draft["closes_at"] = closes_at.isoformat()
+    await _save(state, draft)
+    await message.answer(_settings_text(draft, settings), reply_markup=settings_keyboard(draft))
+
+
+async def _save_draft(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+    draft: dict,
+) -> None:
+    data = votes.DraftInput(
+        body_id=draft.get("body_id"),
+        kind=VoteKind(draft.get("kind", VoteKind.RECOMMENDATION.value)),
+        question=draft.get("question", ""),
+        closes_at=datetime.fromisoformat(draft["closes_at"]),
+        text=draft.get("text", ""),
+        options=draft.get("options", []),
+        max_choices=draft.get("seats", 1),
+        addressee=draft.get("addressee"),
+        secret=draft.get("secret", False),
+        changeable=draft.get("changeable", True),
+        quorum=Quorum(draft.get("quorum", Quorum.MORE_THAN_HALF.value)),
+        majority=Majority(draft.get("majority", Majority.OF_CAST.value)),
+    )
+    vote = await votes.create_draft(session, user, data)
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("votes-draft-saved", number=vote.id))
+    await _send_card(query.message, session, user, vote, settings)
+
+
+@router.callback_query(CDDraft.filter(F.field == "abort"))
+async def on_abort(query: CallbackQuery, state: FSMContext) -> None:
+    if not (await state.get_state() or "").startswith("NewVote:"):
+        await query.answer(plain("error-stale-button"), show_alert=True)
+        return
+    await state.clear()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("votes-draft-aborted"))
+
+
+# --- The card --------------------------------------------------------------------------------
+
+
+async def _card_text(
+    session: AsyncSession, vote: Vote, settings: Settings, organizer: bool
+) -> SafeHTML:
+    lines = [
+        t("votes-card-title", number=vote.id, status=plain(f"votes-status-{vote.status.value}")),
+        t("votes-card-question", question=vote.question),
+    ]
+    if vote.text:
+        lines.append(SafeHTML(clip(vote.text, 600)))
+    if vote.addressee:
+        lines.append(t("votes-card-addressee", addressee=vote.addressee))
+    options = ", ".join(option_label(vote, option.position) for option in vote.options)
+    lines.append(t("votes-card-options", options=options))
+    if vote.max_choices > 1:
+        lines.append(tn("votes-card-seats", vote.max_choices))
+    lines.append(
+        t(
+            "votes-card-rules",
+            secret=plain("votes-secret" if vote.secret else "votes-open"),
+            quorum=plain(f"votes-quorum-{vote.quorum.value}"),
+            majority=plain(f"votes-majority-{vote.majority.value}"),
+        )
+    )
+    lines.append(
+        t("votes-card-closes", time=schedule.local_time(vote.closes_at, settings.timezone))
+    )
+    if vote.status == VoteStatus.OPEN:
+        count = await votes.turnout(session, vote.id)
+        lines.append(t("votes-card-turnout", voted=count.voted, eligible=count.eligible))
+    if vote.status == VoteStatus.CLOSED and vote.result:
+        lines.append(
+            t(
+                "votes-card-result",
+                outcome=plain(
+                    f"votes-outcome-{vote.outcome.value if vote.outcome else 'rejected'}"
+                ),
+                cast=vote.result.get("cast", 0),
+                eligible=vote.result.get("eligible", 0),
+            )
+        )
+        for label, count_ in vote_files.tally_bars(vote):
+            lines.append(SafeHTML(f"• {clip(label, 100)}: {count_}"))
+    return SafeHTML("\n".join(lines))
+
+
+async def _access(session: AsyncSession, user: User | None, vote: Vote) -> tuple[bool, bool]:
+    """(organizer, may see): organizers see everything, voters and the Secretariat the card."""
+    try:
+        await votes.get_for_organizer(session, user, vote.id)
+        return True, True
+    except NotAllowed:
+        pass
+    seen = await votes.is_voter(session, user, vote.id) or has_any_role(user, Role.SECRETARIAT)
+    if vote.status == VoteStatus.DRAFT or not seen:
+        raise NotAllowed()
+    return False, True
+
+
+async def _send_card(
+    message: Message, session: AsyncSession, user: User | None, vote: Vote, settings: Settings
+) -> None:
+    organizer, _ = await _access(session, user, vote)
+    await message.answer(
+        await _card_text(session, vote, settings, organizer),
+        reply_markup=card_keyboard(
+            vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
+        ),
+    )
+
+
+@router.callback_query(CDVote.filter(F.action == "card"))
+async def on_card(
+    query: CallbackQuery,
+    callback_data: CDVote,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    vote = await votes.get(session, callback_data.id)
+    organizer, _ = await _access(session, user, vote)
+    await query.answer()
+    text = await _card_text(session, vote, settings, organizer)
+    markup = card_keyboard(
+        vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
+    )
+    await query.message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(CDVote.filter(F.action.in_({"open", "close", "cancel", "delete"})))
+async def on_ask_sure(
+    query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
+) -> None:
+    vote = await votes.get_for_organizer(session, user, callback_data.id)
+    await query.answer()
+    await query.message.edit_reply_markup(
+        reply_markup=confirm_action_keyboard(vote, callback_data.action)
+    )
+
+
+@router.callback_query(CDVote.filter(F.action == "open!"))
+async def on_open(
+    query: CallbackQuery,
+    callback_data: CDVote,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    vote = await votes.get_for_organizer(session, user, callback_data.id)
+    document = vote_files.text_document(vote) if votes.needs_document(vote) else None
+    vote = await votes.open_vote(
+        session,
+        user,
+        vote.id,
+        timezone=settings.timezone,
+        buttons=ballot_rows,
+        document=document,
+    )
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(tn("votes-opened", vote.eligible_count, number=vote.id))
+
+
+@router.callback_query(CDVote.filter(F.action == "close!"))
+async def on_close(
+    query: CallbackQuery,
+    callback_data: CDVote,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    vote = await votes.close_early(
+        session,
+        user,
+        callback_data.id,
+        timezone=settings.timezone,
+        reply_days=settings.recommendation_reply_days,
+        chart=vote_files.chart,
+    )
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        t("votes-closed-early", number=vote.id, outcome=plain(f"votes-outcome-{vote.outcome}"))
+    )
+
+
+@router.callback_query(CDVote.filter(F.action == "cancel!"))
+async def on_cancel(
+    query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
+) -> None:
+    vote = await votes.cancel(session, user, callback_data.id)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("votes-cancelled-done", number=vote.id))
+
+
+@router.callback_query(CDVote.filter(F.action == "delete!"))
+async def on_delete(
+    query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
+) -> None:
+    await votes.delete_draft(session, user, callback_data.id)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(t("votes-deleted", number=callback_data.id))
+
+
+@router.callback_query(CDVote.filter(F.action == "waiting"))
+async def on_waiting(
+    query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
+) -> None:
+    waiting = await votes.non_voters(session, user, callback_data.id)
+    await query.answer()
+    if not waiting:
+        await query.message.answer(t("votes-everyone-voted", number=callback_data.id))
+        return
+    names = [f"• {clip(name, 80)}" for _, name in waiting[:100]]
+    more = len(waiting) - len(names)
+    text = tn("votes-waiting", len(waiting), number=callback_data.id) + "\n" + "\n".join(names)
+    if more > 0:
+        text += "\n" + tn("votes-waiting-more", more)
+    await query.message.answer(SafeHTML(text))
+
+
+@router.callback_query(CDVote.filter(F.action == "protocol"))
+async def on_protocol(
+    query: CallbackQuery,
+    callback_data: CDVote,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    vote = await votes.get(session, callback_data.id)
+    await _access(session, user, vote)
+    if vote.status != VoteStatus.CLOSED:
+        raise InvalidInput("votes-not-closed")
+    data = await vote_files.protocol(session, vote, settings.timezone)
+    await query.answer()
+    await query.message.answer_document(
+        BufferedInputFile(data, filename=f"protocol-{vote.id}.docx"),
+        caption=t("votes-protocol-caption", number=vote.id),
+    )
+
+
+@router.callback_query(CDVote.filter(F.action == "announce"))
+async def on_announce(
+    query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
+) -> None:
+    vote = await votes.get(session, callback_data.id)
+    if not has_any_role(user, *votes.ORGANIZER_ROLES):
+        raise NotAllowed()
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=confirm_action_keyboard(vote, "announce"))
+
+
+@router.callback_query(CDVote.filter(F.action == "announce!"))
+async def on_announce_sure(
+    query: CallbackQuery,
+    callback_data: CDVote,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    outbox = await votes.announce_results(session, user, callback_data.id, settings.timezone)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(tn("votes-announced", outbox.total, number=callback_data.id))
+
+
+# --- /votes and /receipt ---------------------------------------------------------------------
+
+
+@router.message(Command("votes"))
+async def cmd_votes(
+    message: Message, session: AsyncSession, user: User | None, settings: Settings
+) -> None:
+    user = require_registered(user)
+    mine = await votes.open_for_voter(session, user)
+    organized = await votes.organized(session, user)
+    closed = await votes.recent_closed_for(session, user)
+    if not mine and not organized and not closed:
+        await message.answer(t("votes-none"))
+        return
+    if mine:
+        lines = [t("votes-mine-title")]
+        for item in mine:
+            key = "votes-mine-voted" if item.voted else "votes-mine-waiting"
+            closes = schedule.local_time(item.vote.closes_at, settings.timezone)
+            lines.append(t(key, number=item.vote.id, question=item.vote.question, closes=closes))
+        await message.answer(
+            SafeHTML("\n".join(lines)), reply_markup=list_keyboard([i.vote for i in mine])
+        )
+    listed = [vote for vote in organized if vote.id not in {i.vote.id for i in mine}]
+    listed += [v for v in closed if v.id not in {x.id for x in listed}]
+    if listed:
+        await message.answer(t("votes-others-title"), reply_markup=list_keyboard(listed[:20]))
+
+
+@router.message(Command("receipt"))
+async def cmd_receipt(
+    message: Message, command: CommandObject, session: AsyncSession, user: User | None
+) -> None:
+    require_registered(user)
+    code = (command.args or "").strip()
+    if not code:
+        await message.answer(t("votes-receipt-usage"))
+        return
+    receipt = await votes.check_receipt(session, code)
+    vote = receipt.vote
+    choice = ", ".join(option_label(vote, position) for position in receipt.positions)
+    await message.answer(
+        t(
+            "votes-receipt-found",
+            number=vote.id,
+            question=vote.question,
+            choice=choice,
+            status=plain(f"votes-status-{vote.status.value}"),
+        )
+    )
+
+
+# --- The ballot ------------------------------------------------------------------------------
+
+
+@router.callback_query(CDBallot.filter(F.act == "shown"))
+async def on_shown(query: CallbackQuery) -> None:
+    await query.answer(plain("votes-already-counted"), show_alert=True)
+
+
+@router.callback_query(CDBallot.filter(F.act.in_({"pick", "tick", "back"})))
+async def on_pick(
+    query: CallbackQuery, callback_data: CDBallot, session: AsyncSession, user: User | None
+) -> None:
+    vote = await votes.check_voter(session, user, callback_data.vote)
+    if callback_data.act == "back":
+        markup = ballot_keyboard(vote)
+    elif callback_data.act == "tick":
+        if len(bits(callback_data.mask)) > vote.max_choices:
+            await query.answer(plain("votes-too-many", n=vote.max_choices), show_alert=True)
+            return
+        markup = ballot_keyboard(vote, callback_data.mask)
+    elif not vote.changeable:
+        # A ballot that cannot be changed is confirmed before it is cast.
+        markup = confirm_keyboard(vote, callback_data.mask)
+    else:
+        await _cast(query, session, user, vote, callback_data.mask)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=markup)
+
+
+@router.callback_query(CDBallot.filter(F.act == "cast"))
+async def on_cast(
+    query: CallbackQuery, callback_data: CDBallot, session: AsyncSession, user: User | None
+) -> None:
+    vote = await votes.get(session, callback_data.vote)
+    if not callback_data.mask:
+        await query.answer(plain("votes-choose-something"), show_alert=True)
+        return
+    await _cast(query, session, user, vote, callback_data.mask)
+
+
+async def _cast(
+    query: CallbackQuery, session: AsyncSession, user: User | None, vote: Vote, mask: int
+) -> None:
+    cast = await votes.cast(session, user, vote.id, bits(mask))
+    choice = ", ".join(option_label(vote, position) for position in cast.positions)
+    if cast.receipt is None and not cast.changed:
+        await query.answer(plain("votes-already-counted"))
+        return
+    await query.answer(plain("votes-counted-short"))
+    if vote.changeable:
+        markup = ballot_keyboard(vote, voted=cast.positions)
+    else:
+        markup = counted_keyboard(vote, cast.positions)
+    await query.message.edit_reply_markup(reply_markup=markup)
+    if cast.changed:
+        await query.message.answer(t("votes-changed", number=vote.id, choice=choice))
+        return
+    key = "votes-counted-changeable" if vote.changeable else "votes-counted-final"
+    await query.message.answer(t(key, number=vote.id, choice=choice, receipt=cast.receipt or ""))
