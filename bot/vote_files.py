@@ -1,4 +1,4 @@
-"""A vote's chart, protocol and long text as files, written in the current language (the caller
+"""A vote's chart and protocol as files, written in the current language (the caller
 sets the i18n context: the reader's in a handler, the default one in a scheduled close)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.keyboards.bodies import body_title
 from bot.keyboards.votes import option_label
 from bot.services import schedule, votes
-from bot.services.vote_documents import Protocol, bar_chart, protocol_docx, text_docx
+from bot.services.vote_documents import Protocol, bar_chart, protocol_docx
 from bot.texts import plain
 from models import Body, Vote
 
@@ -26,12 +26,6 @@ def chart(vote: Vote) -> bytes:
     highlight = [index for index, option in enumerate(vote.options) if option.position in winners]
     title = plain("votes-chart-title", number=vote.id, question=vote.question)
     return bar_chart(title, tally_bars(vote), highlight)
-
-
-def text_document(vote: Vote) -> bytes:
-    return text_docx(
-        plain("votes-document-title", number=vote.id, question=vote.question), vote.text
-    )
 
 
 async def protocol(session: AsyncSession, vote: Vote, timezone: str) -> bytes:

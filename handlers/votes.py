@@ -447,19 +447,13 @@ async def on_open(
     user: User | None,
     settings: Settings,
 ) -> None:
-    vote = await votes.get_for_organizer(session, user, callback_data.id)
-    document = vote_files.text_document(vote) if votes.needs_document(vote) else None
     vote = await votes.open_vote(
-        session,
-        user,
-        vote.id,
-        timezone=settings.timezone,
-        buttons=ballot_rows,
-        document=document,
+        session, user, callback_data.id, timezone=settings.timezone, buttons=ballot_rows
     )
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(tn("votes-opened", vote.eligible_count, number=vote.id))
+    await _send_card(query.message, session, user, vote, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "close!"))
@@ -483,6 +477,7 @@ async def on_close(
     await query.message.answer(
         t("votes-closed-early", number=vote.id, outcome=plain(f"votes-outcome-{vote.outcome}"))
     )
+    await _send_card(query.message, session, user, vote, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "cancel!"))

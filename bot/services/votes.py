@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit, delivery, notices, recommendations, schedule
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import has_any_role
+from bot.services.vote_documents import text_docx
 from models import (
     Ballot,
     BallotChoice,
@@ -409,11 +410,10 @@ async def open_vote(
     *,
     timezone: str,
     buttons: BallotButtons,
-    document: bytes | None = None,
     now: datetime | None = None,
 ) -> Vote:
     """Fix the roll, send each voter a ballot through the delivery engine, and put the close and
-    the reminders in the schedule. `document` is the full text as a file, for a long text."""
+    the reminders in the schedule. A long text goes with the ballot as a document."""
     now = now or utcnow()
     vote = await get_for_organizer(session, actor, vote_id)
     if vote.status != VoteStatus.DRAFT:
@@ -435,9 +435,9 @@ async def open_vote(
         buttons=buttons(vote),
         author_id=actor.id if actor else None,
     )
-    if document is not None and needs_document(vote):
+    if needs_document(vote):
         outbox.media_kind = "document"
-        outbox.media_data = document
+        outbox.media_data = text_docx(vote.question, vote.text)
         outbox.media_name = f"vote-{vote.id}.docx"
     await delivery.enqueue(session, outbox, {"users": await _roll_user_ids(session, vote.id)})
     await audit.record(
