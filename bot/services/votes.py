@@ -589,7 +589,16 @@ async def cast(
     _check_open(vote, now)
     options = _chosen(vote, positions)
     user_id = actor.id if actor is not None and actor.deleted_at is None else -1
-    # The first write of the transaction: presses of the same voter queue here, one at a time.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Presses of one voter queue on their roll row before anything else is locked, so the
+        # locks are always taken in one order (roll row, ballot, audit head): no deadlock.
+        await session.execute(
+            select(VoteVoter.id)
+            .where(VoteVoter.vote_id == vote.id, VoteVoter.user_id == user_id)
+            .with_for_update()
+        )
+    # On SQLite this is the transaction's first write: presses queue on the database lock.
     seat_id = await session.scalar(
         update(VoteVoter)
         .where(
@@ -624,10 +633,7 @@ async def cast(
         raise NotAllowed("votes-not-eligible")
     if vote.secret or not vote.changeable:
         raise InvalidInput("votes-already-voted")
-    ballot_query = select(Ballot).where(Ballot.voter_id == seat.id)
-    if session.get_bind().dialect.name == "postgresql":
-        ballot_query = ballot_query.with_for_update()
-    ballot = await session.scalar(ballot_query)
+    ballot = await session.scalar(select(Ballot).where(Ballot.voter_id == seat.id))
     if ballot is None:  # the roll says voted but no ballot: cannot happen inside a transaction
         raise InvalidInput("votes-already-voted")
     current = await ballot_positions(session, ballot.id)
