@@ -230,6 +230,7 @@ async def test_council_vote_from_draft_to_registry(fake, running):
     # The organizer sees who is still to vote — not how anyone voted — and cannot close early.
     replies = await organizer.click("🔄 Обновить")
     assert "Проголосовали: 1 из 3" in replies[-1].text
+    assert "За:" not in replies[-1].text and "• За" not in replies[-1].text  # no running tally
     replies = await organizer.click("⏳ Кто ещё не голосовал")
     waiting = replies[-1].text
     assert "Борис Волков" in waiting and "Вера Глебова" in waiting and "Анна" not in waiting
@@ -261,6 +262,12 @@ async def test_council_vote_from_draft_to_registry(fake, running):
     for expected in ("Рекомендовать <b>ремонт</b> сквера", "Имели право голоса", "Анна Белова"):
         assert expected in text
     assert "Поимённое голосование" in text and "Воздержался" in text
+
+    # The presidium announces the result beyond the council.
+    await organizer.click("📣 Объявить итоги всем")
+    await organizer.click("Да, объявить всем")
+    await running.delivered()
+    assert any("Итоги голосования" in (m.text or "") for m in outsider.bot_messages)
 
     # Anyone browses the registry and sees how it was decided.
     replies = await outsider.say("/recommendations")
@@ -558,3 +565,33 @@ async def test_a_long_text_goes_to_voters_as_a_document(fake, running):
     assert ballot.document is not None and ballot.document["file_name"] == f"vote-{vote_id}.docx"
     assert reader.button_texts(ballot) == ["За", "Против", "Воздержался"]
     assert "Пункт рекомендации." in docx_text(fake.file(ballot.document["file_id"]).content)
+
+
+async def test_a_committee_chair_organizes_only_their_committee(running):
+    from models import MemberRole
+
+    chair_id = await register(running, 7951, "Председатель комитета")
+    async with running.sessionmaker.begin() as session:
+        admin = await users.get_user(session, ADMIN_ID)
+        committee = await bodies.create(
+            session, admin, BodyKind.COMMITTEE, "Экология", "Чистый город"
+        )
+        other = await bodies.create(session, admin, BodyKind.COMMITTEE, "Культура", "")
+        await bodies.add_member(session, admin, committee.id, chair_id, role=MemberRole.CHAIR)
+        chair = await users.get_user(session, 7951)
+        assert [b.id for b in await votes.organizable_bodies(session, chair)] == [committee.id]
+        draft = votes.DraftInput(
+            body_id=committee.id,
+            kind=VoteKind.QUESTION,
+            question="Где провести субботник?",
+            closes_at=utcnow() + timedelta(days=1),
+            options=["В парке", "У реки"],
+        )
+        vote = await votes.create_draft(session, chair, draft)
+        await votes.open_vote(
+            session, chair, vote.id, timezone="Europe/Moscow", buttons=ballot_rows
+        )
+        assert vote.eligible_count == 1
+        draft.body_id = other.id
+        with pytest.raises(NotAllowed):
+            await votes.create_draft(session, chair, draft)
