@@ -428,6 +428,13 @@ async def on_card(
     await query.message.answer(text, reply_markup=markup)
 
 
+async def _done(query: CallbackQuery, text: SafeHTML) -> None:
+    """An action on the card is done: its buttons go (they would be stale), the outcome is said."""
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(text)
+
+
 @router.callback_query(CDVote.filter(F.action.in_({"open", "close", "cancel", "delete"})))
 async def on_ask_sure(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
@@ -450,9 +457,7 @@ async def on_open(
     vote = await votes.open_vote(
         session, user, callback_data.id, timezone=settings.timezone, buttons=ballot_rows
     )
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(tn("votes-opened", vote.eligible_count, number=vote.id))
+    await _done(query, tn("votes-opened", vote.eligible_count, number=vote.id))
     await _send_card(query.message, session, user, vote, settings)
 
 
@@ -472,11 +477,8 @@ async def on_close(
         reply_days=settings.recommendation_reply_days,
         chart=vote_files.chart,
     )
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(
-        t("votes-closed-early", number=vote.id, outcome=plain(f"votes-outcome-{vote.outcome}"))
-    )
+    outcome = plain(f"votes-outcome-{vote.outcome}")
+    await _done(query, t("votes-closed-early", number=vote.id, outcome=outcome))
     await _send_card(query.message, session, user, vote, settings)
 
 
@@ -485,9 +487,7 @@ async def on_cancel(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     vote = await votes.cancel(session, user, callback_data.id)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("votes-cancelled-done", number=vote.id))
+    await _done(query, t("votes-cancelled-done", number=vote.id))
 
 
 @router.callback_query(CDVote.filter(F.action == "delete!"))
@@ -495,9 +495,7 @@ async def on_delete(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     await votes.delete_draft(session, user, callback_data.id)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("votes-deleted", number=callback_data.id))
+    await _done(query, t("votes-deleted", number=callback_data.id))
 
 
 @router.callback_query(CDVote.filter(F.action == "waiting"))
@@ -557,9 +555,7 @@ async def on_announce_sure(
     settings: Settings,
 ) -> None:
     outbox = await votes.announce_results(session, user, callback_data.id, settings.timezone)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(tn("votes-announced", outbox.total, number=callback_data.id))
+    await _done(query, tn("votes-announced", outbox.total, number=callback_data.id))
 
 
 # --- /votes and /receipt ---------------------------------------------------------------------

@@ -3,6 +3,8 @@ done /start."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from bot.services import bodies, users
@@ -50,3 +52,12 @@ async def db_user(running, user_id: int) -> User:
 async def count(running, model) -> int:
     async with running.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def eventually(check, timeout: float = 10.0) -> None:
+    """Wait for background work (the delivery worker, the scheduler); fails if it never comes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the expected state never came")
+        await asyncio.sleep(0.05)

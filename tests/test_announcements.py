@@ -3,7 +3,6 @@ followed on an edited status message; scheduled ones survive a restart."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,7 @@ from bot.services import bodies, users
 from models import BodyKind, Delivery, Outbox, OutboxStatus
 from models.base import utcnow
 from tests.conftest import ADMIN_ID
-from tests.support import register
+from tests.support import eventually, register
 
 
 async def person(running, fake, telegram_id: int, name: str, *, executive: bool = False):
@@ -24,15 +23,6 @@ async def person(running, fake, telegram_id: int, name: str, *, executive: bool 
             body = await bodies.single(session, BodyKind.EXECUTIVE)
             await bodies.add_member(session, admin, body.id, user_id)
     return fake.user(telegram_id, name)
-
-
-async def eventually(check, timeout: float = 10.0) -> None:
-    """Wait for the background delivery worker; fails with the last state if it never comes."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the expected state never came")
-        await asyncio.sleep(0.05)
 
 
 async def outbox(running) -> Outbox:

@@ -36,7 +36,7 @@ from models import (
 )
 from models.base import utcnow
 from tests.conftest import ADMIN_ID
-from tests.support import make_secretary, register
+from tests.support import eventually, make_secretary, register
 
 YES_NO = [(0, OptionKind.FOR), (1, OptionKind.AGAINST), (2, OptionKind.ABSTAIN)]
 CHOICES = [(i, OptionKind.CHOICE) for i in range(4)]
@@ -124,14 +124,6 @@ async def open_vote(running, organizer_tg: int, **overrides) -> int:
             session, organizer, vote.id, timezone="Europe/Moscow", buttons=ballot_rows
         )
         return vote.id
-
-
-async def eventually(check, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the expected state never came")
-        await asyncio.sleep(0.05)
 
 
 def ballot_of(person, vote_id: int):

@@ -8,6 +8,7 @@ ballot carries neither the voter nor a time (see models/votes.py).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
@@ -666,18 +667,6 @@ async def ballot_positions(session: AsyncSession, ballot_id: str) -> tuple[int, 
     return tuple(rows)
 
 
-async def my_choice(session: AsyncSession, actor: User, vote: Vote) -> tuple[int, ...] | None:
-    """An open vote's own current choice (None for a secret vote or before voting)."""
-    if vote.secret:
-        return None
-    ballot_id = await session.scalar(
-        select(Ballot.id)
-        .join(VoteVoter, VoteVoter.id == Ballot.voter_id)
-        .where(VoteVoter.vote_id == vote.id, VoteVoter.user_id == actor.id)
-    )
-    return None if ballot_id is None else await ballot_positions(session, ballot_id)
-
-
 @dataclass(frozen=True)
 class Receipt:
     vote: Vote
@@ -798,7 +787,8 @@ async def close(
     if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
         recommendation = await recommendations.register(session, vote, now, reply_days)
     outbox = results_outbox(vote, timezone, recommendation_number=recommendation)
-    image = chart(vote) if chart is not None else None
+    # Drawing takes a moment: in a thread, so the bot keeps answering meanwhile.
+    image = await asyncio.to_thread(chart, vote) if chart is not None else None
     if image:
         outbox.media_kind, outbox.media_data = "photo", image
         outbox.media_name = f"vote-{vote.id}.png"
@@ -1035,9 +1025,18 @@ async def roll_call(session: AsyncSession, vote: Vote) -> list[RollEntry]:
         .where(VoteVoter.vote_id == vote.id)
         .order_by(User.name, VoteVoter.id)
     )
+    choices: dict[str, list[int]] = {}
+    rows = await session.execute(
+        select(BallotChoice.ballot_id, VoteOption.position)
+        .join(VoteOption, VoteOption.id == BallotChoice.option_id)
+        .where(BallotChoice.vote_id == vote.id)
+        .order_by(VoteOption.position)
+    )
+    for ballot_id, position in rows:
+        choices.setdefault(ballot_id, []).append(position)
     entries = []
     for _seat, name, organization, ballot_id in seats:
         shown = f"{organization} ({name})" if organization else (name or "—")
-        positions = await ballot_positions(session, ballot_id) if ballot_id else None
+        positions = tuple(choices.get(ballot_id, ())) if ballot_id else None
         entries.append(RollEntry(shown, positions))
     return entries
