@@ -587,3 +587,23 @@ async def test_a_committee_chair_organizes_only_their_committee(running):
         draft.body_id = other.id
         with pytest.raises(NotAllowed):
             await votes.create_draft(session, chair, draft)
+
+
+async def test_votes_list_and_a_called_off_vote(fake, running):
+    await presidium_member(running, 7961, "Президиум")
+    await council_member(running, 7962, "Член")
+    member = fake.user(7962, "Член")
+    vote_id = await open_vote(running, 7961)
+    await running.delivered()
+    replies = await member.say("/votes")
+    assert f"№{vote_id}" in replies[0].text and "ждёт вашего голоса" in replies[0].text
+
+    async with running.sessionmaker.begin() as session:
+        organizer = await users.get_user(session, 7961)
+        await votes.cancel(session, organizer, vote_id)
+    await running.delivered()
+    assert any("отменено организаторами" in m.text for m in member.bot_messages)
+    await member.click("За", message_id=ballot_of(member, vote_id).message_id)
+    assert "отменено" in member.callback_answers[-1].text
+    async with running.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Ballot)) == 0
