@@ -1,0 +1,279 @@
+"""The tally of a vote with many ballots, its turnout and the list of those who have not voted,
+timed through the real service code, with the query plans the database chose.
+
+A naive count — every choice loaded into Python and counted there — runs in the same process on
+the same data, and the ratio is printed beside it. A second, smaller vote shares the tables, so
+the plans must pick one vote's rows out by index.
+
+    python bench/bench_votes.py                       # 100,000 ballots on SQLite (temp file)
+    python bench/bench_votes.py -n 20000 -m 5000 -r 3
+    DATABASE_URL=postgresql://postgres@127.0.0.1/test python bench/bench_votes.py
+
+On PostgreSQL the run gets a throwaway database next to the one named in DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+
+from bot import db
+from bot.config import Settings
+from bot.services import votes
+from models import (
+    Ballot,
+    BallotChoice,
+    Body,
+    BodyKind,
+    OptionKind,
+    User,
+    Vote,
+    VoteKind,
+    VoteOption,
+    VoteStatus,
+    VoteVoter,
+)
+from models.base import utcnow
+
+CHUNK = 5_000
+SMALL_VOTE_BALLOTS = 10_000
+
+
+@contextlib.asynccontextmanager
+async def database(directory: Path) -> AsyncIterator[str]:
+    configured = os.environ.get("DATABASE_URL")
+    if not configured:
+        url = f"sqlite+aiosqlite:///{directory / 'bench-votes.sqlite3'}"
+        engine = db.create_engine(url)
+        await db.upgrade(engine)
+        await engine.dispose()
+        yield url
+        return
+    base = make_url(Settings(_env_file=None, database_url=configured).async_database_url)
+    name = f"bench_votes_{uuid.uuid4().hex[:10]}"
+    admin = db.create_engine(
+        base.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = db.create_engine(url)
+        await db.upgrade(engine)
+        await engine.dispose()
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def insert_chunked(conn, table, rows) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await conn.execute(insert(table), rows[start : start + CHUNK])
+
+
+async def fill(engine, ballots: int, waiting: int) -> tuple[int, Counter]:
+    """Two votes: the big one (ballots + waiting voters) and a small one; returns the big one's
+    id and its expected tally by option position."""
+    now = utcnow()
+    people = ballots + waiting
+    expected: Counter = Counter()
+    async with engine.begin() as conn:
+        await insert_chunked(
+            conn,
+            User.__table__,
+            [
+                {
+                    "telegram_id": 7_000_000 + i,
+                    "name": f"Член {i:06d}",
+                    "created_at": now,
+                    "muted_topics": [],
+                    "registered_at": now,
+                }
+                for i in range(people)
+            ],
+        )
+        body_id = (
+            await conn.execute(insert(Body).values(kind=BodyKind.COUNCIL, created_at=now))
+        ).inserted_primary_key[0]
+        user_ids = list((await conn.execute(select(User.id).order_by(User.id))).scalars())
+        vote_ids = []
+        for label, size in (("big", people), ("small", SMALL_VOTE_BALLOTS)):
+            vote_id = (
+                await conn.execute(
+                    insert(Vote).values(
+                        kind=VoteKind.RECOMMENDATION,
+                        body_id=body_id,
+                        unit="person",
+                        question=f"bench {label}",
+                        text="",
+                        secret=False,
+                        changeable=False,
+                        max_choices=1,
+                        quorum="half",
+                        majority="cast",
+                        status=VoteStatus.OPEN,
+                        closes_at=now + timedelta(days=1),
+                        created_at=now,
+                        eligible_count=size,
+                    )
+                )
+            ).inserted_primary_key[0]
+            vote_ids.append(vote_id)
+            option_ids = []
+            for position, kind in enumerate(
+                (OptionKind.FOR, OptionKind.AGAINST, OptionKind.ABSTAIN)
+            ):
+                option_ids.append(
+                    (
+                        await conn.execute(
+                            insert(VoteOption).values(vote_id=vote_id, position=position, kind=kind)
+                        )
+                    ).inserted_primary_key[0]
+                )
+            voted = ballots if label == "big" else size
+            await insert_chunked(
+                conn,
+                VoteVoter.__table__,
+                [
+                    {"vote_id": vote_id, "user_id": user_ids[i], "voted": i < voted}
+                    for i in range(size)
+                ],
+            )
+            ballot_rows, choice_rows = [], []
+            for i in range(voted):
+                ballot_id = secrets.token_hex(16)
+                # Secret-vote ballots: no voter, no time.
+                ballot_rows.append(
+                    {
+                        "id": ballot_id,
+                        "vote_id": vote_id,
+                        "voter_id": None,
+                        "receipt_hash": hashlib.sha256(f"{label}{i}".encode()).hexdigest(),
+                    }
+                )
+                position = 0 if i % 5 < 3 else (1 if i % 5 == 3 else 2)
+                choice_rows.append(
+                    {"ballot_id": ballot_id, "option_id": option_ids[position], "vote_id": vote_id}
+                )
+                if label == "big":
+                    expected[position] += 1
+            await insert_chunked(conn, Ballot.__table__, ballot_rows)
+            await insert_chunked(conn, BallotChoice.__table__, choice_rows)
+    # What autovacuum does in production soon after a bulk load: statistics, and on PostgreSQL
+    # the visibility map that lets the tally read the index alone.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(
+            text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+        )
+    return vote_ids[0], expected
+
+
+async def timed(repeat: int, work) -> tuple[float, float, int]:
+    samples, rows = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = await work()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), min(samples), rows
+
+
+async def plan(engine, statement) -> str:
+    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(prefix + sql))).all()
+    lines = [str(row[-1]) for row in rows]
+    return "\n".join(f"    {line}" for line in lines)
+
+
+def verdict(plan_text: str, index: str, table: str) -> str:
+    full_scan = f"SCAN {table}\n" in plan_text + "\n" or f"Seq Scan on {table}" in plan_text
+    uses = index in plan_text
+    return "uses " + index if uses and not full_scan else f"CHECK: {index} not used or full scan"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--ballots", type=int, default=100_000)
+    parser.add_argument("-m", "--non-voters", type=int, default=20_000)
+    parser.add_argument("-r", "--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with database(Path(tmp)) as url:
+            engine = db.create_engine(url)
+            sessionmaker = db.create_sessionmaker(engine)
+            started = time.perf_counter()
+            vote_id, expected = await fill(engine, args.ballots, args.non_voters)
+            print(
+                f"{engine.dialect.name}: {args.ballots:,} ballots, {args.non_voters:,} non-voters,"
+                f" plus a vote of {SMALL_VOTE_BALLOTS:,}; filled in"
+                f" {time.perf_counter() - started:.1f} s"
+            )
+            async with sessionmaker() as session:
+                vote = await session.get(Vote, vote_id)
+
+                async def tally() -> int:
+                    counts = await votes.tally(session, vote)
+                    assert counts == dict(expected), counts
+                    return len(counts)
+
+                async def turnout() -> int:
+                    found = await votes.turnout(session, vote_id)
+                    assert found.voted == args.ballots, found
+                    return 1
+
+                async def waiting() -> int:
+                    rows = (await session.execute(votes.non_voters_query(vote_id))).all()
+                    assert len(rows) == args.non_voters
+                    return len(rows)
+
+                async def naive() -> int:
+                    rows = await session.scalars(
+                        select(BallotChoice.option_id).where(BallotChoice.vote_id == vote_id)
+                    )
+                    counts = Counter(rows)
+                    assert sum(counts.values()) == args.ballots
+                    return len(counts)
+
+                results = {
+                    "tally (GROUP BY in the database)": await timed(args.repeat, tally),
+                    "turnout": await timed(args.repeat, turnout),
+                    "non-voters listed": await timed(args.repeat, waiting),
+                    "naive tally (rows into Python)": await timed(args.repeat, naive),
+                }
+            print(f"{'operation':<34} {'median ms':>10} {'min ms':>10} {'rows':>8}")
+            for name, (median, fastest, rows) in results.items():
+                print(f"{name:<34} {median:>10.1f} {fastest:>10.1f} {rows:>8,}")
+            tally_ms = results["tally (GROUP BY in the database)"][0]
+            naive_ms = results["naive tally (rows into Python)"][0]
+            print(f"naive / tally: {naive_ms / tally_ms:.1f}x")
+            tally_plan = await plan(engine, votes.tally_query(vote_id))
+            waiting_plan = await plan(engine, votes.non_voters_query(vote_id))
+            print("plan of the tally:\n" + tally_plan)
+            print("  -> " + verdict(tally_plan, "ix_ballot_choices_tally", "ballot_choices"))
+            print("plan of the non-voters:\n" + waiting_plan)
+            print("  -> " + verdict(waiting_plan, "ix_vote_voters_turnout", "vote_voters"))
+            await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
