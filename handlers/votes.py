@@ -242,7 +242,7 @@ def _settings_text(draft: dict, settings: Settings) -> SafeHTML:
     return t("votes-settings", question=draft.get("question", ""), closes=closes)
 
 
-@router.callback_query(NewVote.settings, CDDraft.filter())
+@router.callback_query(NewVote.settings, CDDraft.filter(F.field != "abort"))
 async def on_setting(
     query: CallbackQuery,
     callback_data: CDDraft,

@@ -607,3 +607,27 @@ async def test_votes_list_and_a_called_off_vote(fake, running):
     assert "отменено" in member.callback_answers[-1].text
     async with running.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Ballot)) == 0
+
+
+async def test_a_draft_can_be_abandoned_and_bad_input_is_explained(fake, running):
+    await presidium_member(running, 7971, "Президиум")
+    organizer = fake.user(7971, "Президиум")
+    await organizer.say("/new_vote")
+    await organizer.click("Совет")
+    await organizer.click("Вопрос со своими вариантами")
+    replies = await organizer.say("x" * 400)
+    assert "не длиннее 300" in replies[-1].text
+    await organizer.say("Где провести отчётную конференцию?")
+    replies = await organizer.say_sticker()
+    assert "нужен текст" in replies[-1].text
+    await organizer.say("-")
+    replies = await organizer.say("ДК «Мир»\nдк «мир»")
+    assert "повторяются" in replies[-1].text
+    replies = await organizer.say("ДК «Мир»\nБиблиотека")
+    assert "Настройки голосования" in replies[-1].text
+    replies = await organizer.say("01.01.2020 10:00")
+    assert "хотя бы 10 минут" in replies[-1].text
+    replies = await organizer.click("✖ Отменить")
+    assert "Черновик не сохранён" in replies[-1].text
+    async with running.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Vote)) == 0

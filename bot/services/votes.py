@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, delivery, notices, recommendations, schedule
+from bot.services import audit, bodies, delivery, notices, recommendations, schedule
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import has_any_role
 from bot.services.vote_documents import text_docx
@@ -166,6 +166,7 @@ async def organizable_bodies(session: AsyncSession, user: User | None) -> list[B
     if user is None:
         return []
     if has_any_role(user, *ORGANIZER_ROLES):
+        await bodies.single(session, BodyKind.COUNCIL)  # the council is always there to choose
         rows = await session.scalars(
             select(Body)
             .where(Body.kind.not_in([BodyKind.SECRETARIAT, BodyKind.EXECUTIVE]))
@@ -977,8 +978,7 @@ async def open_for_voter(session: AsyncSession, user: User) -> list[MyVote]:
 
 async def organized(session: AsyncSession, user: User | None, limit: int = 20) -> list[Vote]:
     """Recent votes of the bodies this person organizes, newest first."""
-    bodies = await organizable_bodies(session, user)
-    ids = [body.id for body in bodies]
+    ids = [body.id for body in await organizable_bodies(session, user)]
     query = select(Vote).order_by(Vote.id.desc()).limit(limit)
     if has_any_role(user, *ORGANIZER_ROLES):
         rows = await session.scalars(query)
