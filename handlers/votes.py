@@ -340,9 +340,7 @@ async def on_abort(query: CallbackQuery, state: FSMContext) -> None:
 # --- The card --------------------------------------------------------------------------------
 
 
-async def _card_text(
-    session: AsyncSession, vote: Vote, settings: Settings, organizer: bool
-) -> SafeHTML:
+async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> SafeHTML:
     lines = [
         t("votes-card-title", number=vote.id, status=plain(f"votes-status-{vote.status.value}")),
         t("votes-card-question", question=vote.question),
@@ -385,25 +383,26 @@ async def _card_text(
     return SafeHTML("\n".join(lines))
 
 
-async def _access(session: AsyncSession, user: User | None, vote: Vote) -> tuple[bool, bool]:
-    """(organizer, may see): organizers see everything, voters and the Secretariat the card."""
+async def _access(session: AsyncSession, user: User | None, vote: Vote) -> bool:
+    """Whether this person organizes the vote; voters and the Secretariat may see its card (not
+    a draft's), anyone else is refused."""
     try:
         await votes.get_for_organizer(session, user, vote.id)
-        return True, True
+        return True
     except NotAllowed:
         pass
     seen = await votes.is_voter(session, user, vote.id) or has_any_role(user, Role.SECRETARIAT)
     if vote.status == VoteStatus.DRAFT or not seen:
         raise NotAllowed()
-    return False, True
+    return False
 
 
 async def _send_card(
     message: Message, session: AsyncSession, user: User | None, vote: Vote, settings: Settings
 ) -> None:
-    organizer, _ = await _access(session, user, vote)
+    organizer = await _access(session, user, vote)
     await message.answer(
-        await _card_text(session, vote, settings, organizer),
+        await _card_text(session, vote, settings),
         reply_markup=card_keyboard(
             vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
         ),
@@ -419,13 +418,8 @@ async def on_card(
     settings: Settings,
 ) -> None:
     vote = await votes.get(session, callback_data.id)
-    organizer, _ = await _access(session, user, vote)
+    await _send_card(query.message, session, user, vote, settings)
     await query.answer()
-    text = await _card_text(session, vote, settings, organizer)
-    markup = card_keyboard(
-        vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
-    )
-    await query.message.answer(text, reply_markup=markup)
 
 
 async def _done(query: CallbackQuery, text: SafeHTML) -> None:
