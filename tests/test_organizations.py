@@ -226,8 +226,11 @@ async def test_invite_link_works_once_and_expires(fake, running):
     await open_application(secretary)
     await secretary.click("✅ Принять")
 
+    # The approval notice comes through the delivery worker: let it arrive first, so that the
+    # reply to /invite is not mistaken for it.
+    await running.delivered()
     replies = await applicant.say("/invite")
-    payload = re.search(r"start=(inv_[\w-]+)", replies[0].text).group(1)
+    payload = re.search(r"start=(inv_[\w-]+)", replies[-1].text).group(1)
     assert len(payload) <= 64
     colleague = fake.user(3011, "Коллега")
     replies = await colleague.say(f"/start {payload}")
@@ -237,7 +240,7 @@ async def test_invite_link_works_once_and_expires(fake, running):
     assert any("уже воспользовались" in m.text for m in replies)
 
     replies = await applicant.say("/invite")
-    second = re.search(r"start=(inv_[\w-]+)", replies[0].text).group(1)
+    second = re.search(r"start=(inv_[\w-]+)", replies[-1].text).group(1)
     async with running.sessionmaker.begin() as session:
         await session.execute(
             update(Invite)
