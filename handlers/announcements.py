@@ -4,7 +4,6 @@ progress (and stop it), list past announcements."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -14,6 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.announcements import (
     CDAnn,
@@ -24,7 +24,7 @@ from bot.keyboards.announcements import (
     when_keyboard,
 )
 from bot.keyboards.bodies import body_title
-from bot.services import announcements, bodies, districts
+from bot.services import announcements, bodies, districts, schedule
 from bot.services.delivery import Progress
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
@@ -32,7 +32,7 @@ from models import Outbox, User
 
 router = Router(name="announcements")
 
-DRAFT_KEY = "announcement"
+DRAFT = StoredDraft("announcement")
 
 
 class Announce(StatesGroup):
@@ -42,19 +42,11 @@ class Announce(StatesGroup):
     confirm = State()
 
 
-async def _draft(state: FSMContext) -> dict:
-    return dict((await state.get_data()).get(DRAFT_KEY) or {})
-
-
-async def _save(state: FSMContext, draft: dict) -> None:
-    await state.update_data({DRAFT_KEY: draft})
-
-
 @router.message(Command("announce"))
 async def cmd_announce(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *announcements.AUTHORS)
     await state.set_state(Announce.content)
-    await state.update_data({DRAFT_KEY: {}})
+    await DRAFT.save(state, {})
     await message.answer(t("announcements-ask-content"))
 
 
@@ -69,7 +61,7 @@ async def on_content(message: Message, state: FSMContext, user: User | None) -> 
         draft.update(media_kind="document", media_file_id=message.document.file_id)
     # The author's formatting is kept: html_text rebuilds it from the entities, escaped.
     draft["html"] = message.html_text if (message.text or message.caption) else ""
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await state.set_state(Announce.audience)
     await message.answer(t("announcements-ask-audience"), reply_markup=audience_keyboard({}))
 
@@ -88,7 +80,7 @@ async def on_audience(
     user: User | None,
 ) -> None:
     require_role(user, *announcements.AUTHORS)
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     audience = draft.get("audience", {})
     if callback_data.part == "next":
         if announcements.is_empty(audience):
@@ -112,7 +104,7 @@ async def on_audience(
         draft["audience"] = audience
         menu = draft.get("menu", "")  # a toggle keeps the list it was made in open
     draft["menu"] = menu
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     markup = audience_keyboard(
         audience,
@@ -142,9 +134,9 @@ async def on_when(
     if callback_data.action == "later":
         await query.message.answer(t("announcements-ask-time"))
         return
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft.pop("send_at", None)
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await preview(query.message, state, session, bot, settings)
 
 
@@ -158,16 +150,14 @@ async def on_time(
     settings: Settings,
 ) -> None:
     require_role(user, *announcements.AUTHORS)
-    try:
-        local = datetime.strptime((message.text or "").strip(), "%d.%m.%Y %H:%M")
-    except ValueError:
+    send_at = schedule.parse_local_time(message.text or "", settings.timezone)
+    if send_at is None:
         await message.answer(t("announcements-time-format"))
         return
-    send_at = local.replace(tzinfo=ZoneInfo(settings.timezone))
     announcements.check_send_at(send_at)
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["send_at"] = send_at.isoformat()
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await preview(message, state, session, bot, settings)
 
 
@@ -196,7 +186,7 @@ async def send_copy(bot: Bot, chat_id: int, draft: dict) -> None:
 async def preview(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     recipients = await announcements.count(session, draft["audience"])
     await state.set_state(Announce.confirm)
     await message.answer(t("announcements-preview-title"))
@@ -220,7 +210,7 @@ async def preview(
 
 def _local(moment: str | datetime, timezone: str) -> str:
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return value.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y %H:%M")
+    return schedule.local_time(value, timezone)
 
 
 @router.callback_query(Announce.confirm, CDAnn.filter(F.action == "send"))
@@ -231,7 +221,7 @@ async def on_send(
     user: User | None,
     settings: Settings,
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     send_at = datetime.fromisoformat(draft["send_at"]) if draft.get("send_at") else None
     outbox = await announcements.publish(
         session,

@@ -3,8 +3,6 @@ colleagues, answering the Secretariat, leaving."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -13,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
 from bot.keyboards.organizations import (
@@ -37,7 +36,7 @@ from models import Organization, OrganizationKind, OrganizationStatus, Role, Use
 
 router = Router(name="organizations")
 
-DRAFT_KEY = "join"
+DRAFT = StoredDraft("join")
 # Deep-link payloads: `/start inv_<token>` joins an organization as a co-representative.
 INVITE_PREFIX = "inv_"
 
@@ -65,14 +64,6 @@ ASK_KEYS = {
     "contacts": "join-ask-contacts",
     "proposals": "join-ask-proposals",
 }
-
-
-async def _draft(state: FSMContext) -> dict[str, Any]:
-    return dict((await state.get_data()).get(DRAFT_KEY) or {})
-
-
-async def _save_draft(state: FSMContext, draft: dict[str, Any]) -> None:
-    await state.update_data({DRAFT_KEY: draft})
 
 
 def card(
@@ -125,13 +116,13 @@ async def ask(message: Message, state: FSMContext, session: AsyncSession, field:
 
 async def advance(message: Message, state: FSMContext, session: AsyncSession) -> None:
     """Ask the first missing field, or show the summary when all are there (or one was edited)."""
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     missing = [field for field in ORDER if field not in draft]
     if missing and not draft.get("editing"):
         await ask(message, state, session, missing[0])
         return
     draft.pop("editing", None)
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await state.set_state(Join.summary)
     district = await districts.find(session, draft["district"])
     text = card(
@@ -153,7 +144,7 @@ async def cmd_join(
 ) -> None:
     require_registered(user)
     await state.set_state(None)
-    await state.update_data({DRAFT_KEY: {}})
+    await DRAFT.save(state, {})
     await message.answer(t("join-intro"))
     await advance(message, state, session)
 
@@ -164,9 +155,9 @@ async def _take_text(
     value = organizations.clean_field(field, message.text or "")
     if field == "name":
         await organizations.check_name_free(session, value)
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft[field] = value
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await advance(message, state, session)
 
 
@@ -202,9 +193,9 @@ async def on_not_text(message: Message) -> None:
 async def on_kind(
     query: CallbackQuery, callback_data: CDKind, state: FSMContext, session: AsyncSession
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["kind"] = callback_data.kind
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     await query.message.edit_text(
         t("join-chosen", value=plain(f"organizations-kind-{callback_data.kind}"))
@@ -227,9 +218,9 @@ async def on_district(
     if callback_data.id and district is None:
         await query.answer(plain("districts-not-found"), show_alert=True)
         return
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["district"] = district.id if district else None
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     label = district.name if district else plain("join-district-none")
     await query.message.edit_text(t("join-chosen", value=label))
@@ -238,9 +229,9 @@ async def on_district(
 
 @router.callback_query(Join.agree, CDJoin.filter(F.action == "agree"))
 async def on_agree(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["agree"] = True
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     await query.message.edit_text(t("join-agreed"))
     await advance(query.message, state, session)
@@ -253,9 +244,9 @@ async def on_edit(
     if callback_data.field not in ORDER:
         await query.answer(plain("error-stale-button"), show_alert=True)
         return
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["editing"] = True
-    await _save_draft(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await ask(query.message, state, session, callback_data.field)
@@ -279,7 +270,7 @@ async def on_send(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     if not all(field in draft for field in ORDER):
         await query.answer(plain("error-stale-button"), show_alert=True)
         return
@@ -336,7 +327,7 @@ async def cmd_register_org(
         await message.answer(t("secretariat-org-usage"))
         return
     await state.set_state(None)
-    await state.update_data({DRAFT_KEY: {"on_behalf": person.id}})
+    await DRAFT.save(state, {"on_behalf": person.id})
     await message.answer(t("secretariat-org-intro", name=person.name or ""))
     await advance(message, state, session)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import vote_files
 from bot.config import Settings
+from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.bodies import body_title
 from bot.keyboards.votes import (
@@ -38,15 +39,15 @@ from bot.keyboards.votes import (
     settings_keyboard,
 )
 from bot.services import schedule, votes
-from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.errors import NotAllowed
 from bot.services.permissions import has_any_role, require_registered
 from bot.texts import SafeHTML, clip, plain, t, tn
-from models import Majority, Quorum, Role, User, Vote, VoteKind, VoteStatus
+from models import Majority, Quorum, User, Vote, VoteKind, VoteStatus
 from models.base import utcnow
 
 router = Router(name="votes")
 
-DRAFT_KEY = "vote_draft"
+DRAFT = StoredDraft("vote_draft")
 QUORUMS = [q.value for q in Quorum]
 MAJORITIES = [m.value for m in Majority]
 
@@ -62,14 +63,6 @@ class NewVote(StatesGroup):
     settings = State()
 
 
-async def _draft(state: FSMContext) -> dict:
-    return dict((await state.get_data()).get(DRAFT_KEY) or {})
-
-
-async def _save(state: FSMContext, draft: dict) -> None:
-    await state.update_data({DRAFT_KEY: draft})
-
-
 # --- Drafting ------------------------------------------------------------------------------------
 
 
@@ -81,7 +74,7 @@ async def cmd_new_vote(
     if not bodies:
         raise NotAllowed()
     await state.set_state(NewVote.body)
-    await _save(state, {})
+    await DRAFT.save(state, {})
     if len(bodies) == 1:
         await _chosen_body(message, state, bodies[0].id)
         return
@@ -90,7 +83,7 @@ async def cmd_new_vote(
 
 
 async def _chosen_body(message: Message, state: FSMContext, body_id: int) -> None:
-    await _save(state, {"body_id": body_id})
+    await DRAFT.save(state, {"body_id": body_id})
     await state.set_state(NewVote.kind)
     await message.answer(t("votes-ask-kind"), reply_markup=kind_keyboard())
 
@@ -117,9 +110,9 @@ async def on_kind(query: CallbackQuery, callback_data: CDDraft, state: FSMContex
     if callback_data.value not in {kind.value for kind in VoteKind}:
         await query.answer(plain("error-stale-button"), show_alert=True)
         return
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["kind"] = callback_data.value
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_state(NewVote.question)
@@ -129,9 +122,9 @@ async def on_kind(query: CallbackQuery, callback_data: CDDraft, state: FSMContex
 @router.message(NewVote.question, TEXT_INPUT)
 async def on_question(message: Message, state: FSMContext) -> None:
     question = votes.check_question(message.text or "")
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["question"] = question
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await state.set_state(NewVote.text)
     await message.answer(t("votes-ask-text"))
 
@@ -140,9 +133,9 @@ async def on_question(message: Message, state: FSMContext) -> None:
 async def on_text(message: Message, state: FSMContext) -> None:
     raw = message.text or ""
     text = "" if raw.strip() in ("-", "—") else votes.check_text(raw)
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["text"] = text
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await _after_text(message, state, draft)
 
 
@@ -163,9 +156,9 @@ async def _after_text(message: Message, state: FSMContext, draft: dict) -> None:
 @router.message(NewVote.options, TEXT_INPUT)
 async def on_options(message: Message, state: FSMContext, settings: Settings) -> None:
     options = votes.check_options((message.text or "").splitlines())
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft["options"] = options
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     if draft.get("kind") == VoteKind.ELECTION.value:
         await state.set_state(NewVote.seats)
         await message.answer(t("votes-ask-seats", max=len(options) - 1))
@@ -175,13 +168,9 @@ async def on_options(message: Message, state: FSMContext, settings: Settings) ->
 
 @router.message(NewVote.seats, TEXT_INPUT)
 async def on_seats(message: Message, state: FSMContext, settings: Settings) -> None:
-    draft = await _draft(state)
-    limit = len(draft.get("options", [])) - 1
-    value = (message.text or "").strip()
-    if not value.isdigit() or not 1 <= int(value) <= limit:
-        raise InvalidInput("votes-bad-seats", max=limit)
-    draft["seats"] = int(value)
-    await _save(state, draft)
+    draft = await DRAFT.load(state)
+    draft["seats"] = votes.check_seats(message.text or "", len(draft.get("options", [])))
+    await DRAFT.save(state, draft)
     await _show_settings(message, state, settings)
 
 
@@ -206,12 +195,9 @@ async def on_addressee(message: Message, state: FSMContext, settings: Settings) 
 async def _set_addressee(
     message: Message, state: FSMContext, settings: Settings, addressee: str
 ) -> None:
-    addressee = " ".join(addressee.split())
-    if not addressee or len(addressee) > votes.ADDRESSEE_MAX:
-        raise InvalidInput("votes-bad-addressee", max=votes.ADDRESSEE_MAX)
-    draft = await _draft(state)
-    draft["addressee"] = addressee
-    await _save(state, draft)
+    draft = await DRAFT.load(state)
+    draft["addressee"] = votes.check_addressee(addressee)
+    await DRAFT.save(state, draft)
     await _show_settings(message, state, settings)
 
 
@@ -230,9 +216,9 @@ def _default_close(settings: Settings) -> datetime:
 
 
 async def _show_settings(message: Message, state: FSMContext, settings: Settings) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     draft.setdefault("closes_at", _default_close(settings).isoformat())
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await state.set_state(NewVote.settings)
     await message.answer(_settings_text(draft, settings), reply_markup=settings_keyboard(draft))
 
@@ -251,7 +237,7 @@ async def on_setting(
     user: User | None,
     settings: Settings,
 ) -> None:
-    draft = await _draft(state)
+    draft = await DRAFT.load(state)
     field = callback_data.field
     if field == "save":
         await _save_draft(query, state, session, user, settings, draft)
@@ -275,7 +261,7 @@ async def on_setting(
     else:
         await query.answer(plain("error-stale-button"), show_alert=True)
         return
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await query.answer()
     await query.message.edit_text(
         _settings_text(draft, settings), reply_markup=settings_keyboard(draft)
@@ -284,15 +270,14 @@ async def on_setting(
 
 @router.message(NewVote.settings, TEXT_INPUT)
 async def on_close_time(message: Message, state: FSMContext, settings: Settings) -> None:
-    try:
-        local = datetime.strptime((message.text or "").strip(), "%d.%m.%Y %H:%M")
-    except ValueError:
+    typed = schedule.parse_local_time(message.text or "", settings.timezone)
+    if typed is None:
         await message.answer(t("votes-time-format"))
         return
-    closes_at = votes.check_closes_at(local.replace(tzinfo=ZoneInfo(settings.timezone)))
-    draft = await _draft(state)
+    closes_at = votes.check_closes_at(typed)
+    draft = await DRAFT.load(state)
     draft["closes_at"] = closes_at.isoformat()
-    await _save(state, draft)
+    await DRAFT.save(state, draft)
     await message.answer(_settings_text(draft, settings), reply_markup=settings_keyboard(draft))
 
 
@@ -323,7 +308,7 @@ async def _save_draft(
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(t("votes-draft-saved", number=vote.id))
-    await _send_card(query.message, session, user, vote, settings)
+    await _send_card(query.message, session, user, vote.id, settings)
 
 
 @router.callback_query(CDDraft.filter(F.field == "abort"))
@@ -383,24 +368,10 @@ async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> S
     return SafeHTML("\n".join(lines))
 
 
-async def _access(session: AsyncSession, user: User | None, vote: Vote) -> bool:
-    """Whether this person organizes the vote; voters and the Secretariat may see its card (not
-    a draft's), anyone else is refused."""
-    try:
-        await votes.get_for_organizer(session, user, vote.id)
-        return True
-    except NotAllowed:
-        pass
-    seen = await votes.is_voter(session, user, vote.id) or has_any_role(user, Role.SECRETARIAT)
-    if vote.status == VoteStatus.DRAFT or not seen:
-        raise NotAllowed()
-    return False
-
-
 async def _send_card(
-    message: Message, session: AsyncSession, user: User | None, vote: Vote, settings: Settings
+    message: Message, session: AsyncSession, user: User | None, vote_id: int, settings: Settings
 ) -> None:
-    organizer = await _access(session, user, vote)
+    vote, organizer = await votes.get_for_viewer(session, user, vote_id)
     await message.answer(
         await _card_text(session, vote, settings),
         reply_markup=card_keyboard(
@@ -417,8 +388,7 @@ async def on_card(
     user: User | None,
     settings: Settings,
 ) -> None:
-    vote = await votes.get(session, callback_data.id)
-    await _send_card(query.message, session, user, vote, settings)
+    await _send_card(query.message, session, user, callback_data.id, settings)
     await query.answer()
 
 
@@ -452,7 +422,7 @@ async def on_open(
         session, user, callback_data.id, timezone=settings.timezone, buttons=ballot_rows
     )
     await _done(query, tn("votes-opened", vote.eligible_count, number=vote.id))
-    await _send_card(query.message, session, user, vote, settings)
+    await _send_card(query.message, session, user, vote.id, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "close!"))
@@ -473,7 +443,7 @@ async def on_close(
     )
     outcome = plain(f"votes-outcome-{vote.outcome}")
     await _done(query, t("votes-closed-early", number=vote.id, outcome=outcome))
-    await _send_card(query.message, session, user, vote, settings)
+    await _send_card(query.message, session, user, vote.id, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "cancel!"))
@@ -517,10 +487,7 @@ async def on_protocol(
     user: User | None,
     settings: Settings,
 ) -> None:
-    vote = await votes.get(session, callback_data.id)
-    await _access(session, user, vote)
-    if vote.status != VoteStatus.CLOSED:
-        raise InvalidInput("votes-not-closed")
+    vote = await votes.closed_for_viewer(session, user, callback_data.id)
     data = await vote_files.protocol(session, vote, settings.timezone)
     await query.answer()
     await query.message.answer_document(

@@ -25,6 +25,15 @@ def local_time(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y %H:%M")
 
 
+def parse_local_time(text: str, timezone: str) -> datetime | None:
+    """A moment typed as 25.11.2026 18:00 in the Assembly's town; None if it cannot be read."""
+    try:
+        local = datetime.strptime(text.strip(), "%d.%m.%Y %H:%M")
+    except ValueError:
+        return None
+    return local.replace(tzinfo=ZoneInfo(timezone))
+
+
 async def schedule(
     session: AsyncSession,
     kind: str,

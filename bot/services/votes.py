@@ -250,6 +250,21 @@ def check_options(lines: Sequence[str]) -> list[str]:
     return options
 
 
+def check_addressee(value: str) -> str:
+    value = _clean_line(value)
+    if not value or len(value) > ADDRESSEE_MAX:
+        raise InvalidInput("votes-bad-addressee", max=ADDRESSEE_MAX)
+    return value
+
+
+def check_seats(value: int | str, options: int) -> int:
+    """How many candidates each voter may tick: at least one, fewer than the candidates."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) < options:
+        raise InvalidInput("votes-bad-seats", max=options - 1)
+    return int(text)
+
+
 def check_closes_at(closes_at: datetime, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     if closes_at.tzinfo is None or closes_at < now + MIN_DURATION:
@@ -292,10 +307,7 @@ async def create_draft(session: AsyncSession, actor: User | None, data: DraftInp
         created_by_id=actor.id if actor else None,
     )
     if data.kind == VoteKind.RECOMMENDATION:
-        addressee = _clean_line(data.addressee or "")
-        if not addressee or len(addressee) > ADDRESSEE_MAX:
-            raise InvalidInput("votes-bad-addressee", max=ADDRESSEE_MAX)
-        vote.addressee = addressee
+        vote.addressee = check_addressee(data.addressee or "")
         vote.options = [
             VoteOption(position=index, kind=kind) for index, kind in enumerate(DEFAULT_OPTIONS)
         ]
@@ -305,9 +317,7 @@ async def create_draft(session: AsyncSession, actor: User | None, data: DraftInp
         vote.options = [VoteOption(position=i, label=label) for i, label in enumerate(labels)]
         vote.max_choices = 1
         if data.kind == VoteKind.ELECTION:
-            if not 1 <= data.max_choices < len(labels):
-                raise InvalidInput("votes-bad-seats", max=len(labels) - 1)
-            vote.max_choices = data.max_choices
+            vote.max_choices = check_seats(data.max_choices, len(labels))
     session.add(vote)
     await session.flush()
     await audit.record(session, actor, "vote.draft", "vote", vote.id, question=question)
@@ -324,6 +334,31 @@ async def get(session: AsyncSession, vote_id: int) -> Vote:
 async def get_for_organizer(session: AsyncSession, actor: User | None, vote_id: int) -> Vote:
     vote = await get(session, vote_id)
     await _require_organizer(session, actor, vote)
+    return vote
+
+
+async def get_for_viewer(
+    session: AsyncSession, actor: User | None, vote_id: int
+) -> tuple[Vote, bool]:
+    """The vote and whether this person organizes it. Voters and the Secretariat may see a vote
+    that is not a draft; anyone else is refused."""
+    vote = await get(session, vote_id)
+    try:
+        await _require_organizer(session, actor, vote)
+        return vote, True
+    except NotAllowed:
+        pass
+    seen = await is_voter(session, actor, vote.id) or has_any_role(actor, Role.SECRETARIAT)
+    if vote.status == VoteStatus.DRAFT or not seen:
+        raise NotAllowed()
+    return vote, False
+
+
+async def closed_for_viewer(session: AsyncSession, actor: User | None, vote_id: int) -> Vote:
+    """A vote whose protocol this person may have: closed, and theirs to see."""
+    vote, _ = await get_for_viewer(session, actor, vote_id)
+    if vote.status != VoteStatus.CLOSED:
+        raise InvalidInput("votes-not-closed")
     return vote
 
 
