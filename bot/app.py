@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -16,16 +15,17 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.token import TokenValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db, vote_files
+from bot import db
+from bot.capabilities import JobContext, Registry
 from bot.config import Settings
 from bot.delivery_sender import AiogramSender
 from bot.i18n import PoI18n, create_i18n
-from bot.keyboards.votes import ballot_rows
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
     DbSessionMiddleware,
@@ -37,12 +37,12 @@ from bot.middlewares import (
 )
 from bot.middlewares.menu import MenuMiddleware
 from bot.progress import ProgressReporter
-from bot.services import bodies, digest, recommendations, users, votes
+from bot.services import users
 from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
 from bot.texts import plain, t
-from handlers import get_routers
-from models import Outbox, ScheduledJob, User, Vote
+from handlers import CAPABILITIES
+from models import Outbox, User
 from scheduler.runner import JobHandler, Scheduler
 
 logger = logging.getLogger("bot")
@@ -131,37 +131,49 @@ def create_storage(
 
 
 def create_dispatcher(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], i18n: PoI18n
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: PoI18n,
+    registry: Registry = CAPABILITIES,
 ) -> Dispatcher:
     storage, isolation = create_storage(settings, sessionmaker)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["settings"] = settings
+    dp["capabilities"] = registry
     # Order matters: menus are refreshed after the commit, so their middleware wraps the
     # session's; then the user (needs the session), then the language (needs the user).
-    dp.update.outer_middleware(MenuMiddleware(sessionmaker, i18n, settings.default_language))
+    dp.update.outer_middleware(
+        MenuMiddleware(sessionmaker, i18n, registry, settings.default_language)
+    )
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(UserI18nMiddleware(i18n))
     throttling = ThrottlingMiddleware(settings.throttle_burst, settings.throttle_rate)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttling)
+    # Every press is answered exactly once, after its handler, with what the handler (or a
+    # refused rule) set; so the answer must wrap the domain errors' middleware.
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    for observer in (dp.message, dp.callback_query):
         observer.middleware(DomainErrorMiddleware())
     dp.errors.register(make_error_handler(i18n, settings.default_language))
-    dp.include_routers(*get_routers())
+    dp.include_routers(*registry.routers())
     return dp
 
 
 async def on_startup(bot: Bot, app: App) -> None:
     """Register the command menus; a failure here must not stop the bot from answering."""
     try:
-        await set_default_menu(bot, app.i18n, app.settings.default_language)
+        await set_default_menu(bot, app.i18n, CAPABILITIES, app.settings.default_language)
         async with app.sessionmaker() as session:
             for telegram_id in app.settings.admin_ids:
                 user = await users.get_user(session, telegram_id)
                 if user is None:
                     continue
                 language = user.language or app.settings.default_language
-                await set_personal_menu(bot, app.i18n, telegram_id, user.role_set, language)
+                await set_personal_menu(
+                    bot, app.i18n, CAPABILITIES, telegram_id, user.role_set, language
+                )
     except Exception:  # menus are a convenience: log it and go on answering
         logger.exception("could not set the command menus")
 
@@ -177,8 +189,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
-        # Before any update is taken: the next digest is always in the schedule.
-        await digest.ensure_scheduled(session, settings.timezone)
+        await CAPABILITIES.startup(session, settings)
     i18n = create_i18n(settings.default_language)
     dp = create_dispatcher(settings, sessionmaker, i18n)
     worker = DeliveryWorker(
@@ -227,43 +238,6 @@ def make_label_renderer(i18n: PoI18n, default_language: str) -> Callable[[str, U
 
 
 def job_handlers(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobHandler]:
-    """What each kind of scheduled job does; features add theirs here."""
-    i18n = i18n or create_i18n(settings.default_language)
-    timezone = settings.timezone
-
-    async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await digest.run(session, job, timezone)
-
-    def chart(vote: Vote) -> bytes:
-        # One image for every recipient: drawn in the Assembly's own language.
-        with i18n.context(), i18n.use_locale(settings.default_language):
-            return vote_files.chart(vote)
-
-    async def close_vote(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await votes.run_close(
-            session,
-            job,
-            timezone=timezone,
-            reply_days=settings.recommendation_reply_days,
-            chart=chart,
-        )
-
-    async def remind_voters(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await votes.run_reminder(session, job, timezone=timezone, buttons=ballot_rows)
-
-    async def reply_soon(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await recommendations.run_remind(session, job, timezone)
-
-    async def reply_overdue(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await recommendations.run_overdue(session, job, timezone)
-
-    handlers: dict[str, JobHandler] = {
-        digest.KIND: daily_digest,
-        bodies.EXPIRE_KIND: bodies.expire_term,
-        votes.CLOSE_KIND: close_vote,
-        recommendations.REMIND_KIND: reply_soon,
-        recommendations.OVERDUE_KIND: reply_overdue,
-    }
-    for kind in votes.REMINDERS:
-        handlers[kind] = remind_voters
-    return handlers
+    """What each kind of scheduled job does, as the capabilities declare it."""
+    context = JobContext(settings, i18n or create_i18n(settings.default_language))
+    return CAPABILITIES.job_handlers(context)

@@ -4,18 +4,23 @@ progress (and stop it), list past announcements."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import alert, callback_message
+from bot.capabilities import AUTHORS, Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.announcements import (
+    QUICK_ROLES,
     CDAnn,
     CDAud,
     audience_keyboard,
@@ -24,13 +29,12 @@ from bot.keyboards.announcements import (
     when_keyboard,
 )
 from bot.keyboards.bodies import body_title
-from bot.services import announcements, bodies, districts, schedule
+from bot.services import announcements, bodies, digest, districts, schedule
 from bot.services.delivery import Progress
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
-from models import Outbox, User
-
-router = Router(name="announcements")
+from models import Outbox, OutboxStatus, ScheduledJob, User
+from scheduler.runner import JobHandler
 
 DRAFT = StoredDraft("announcement")
 
@@ -42,7 +46,6 @@ class Announce(StatesGroup):
     confirm = State()
 
 
-@router.message(Command("announce"))
 async def cmd_announce(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *announcements.AUTHORS)
     await state.set_state(Announce.content)
@@ -50,8 +53,6 @@ async def cmd_announce(message: Message, state: FSMContext, user: User | None) -
     await message.answer(t("announcements-ask-content"))
 
 
-@router.message(Announce.content, TEXT_INPUT)
-@router.message(Announce.content, F.photo | F.document)
 async def on_content(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *announcements.AUTHORS)
     draft: dict = {"audience": {}}
@@ -66,34 +67,33 @@ async def on_content(message: Message, state: FSMContext, user: User | None) -> 
     await message.answer(t("announcements-ask-audience"), reply_markup=audience_keyboard({}))
 
 
-@router.message(Announce.content, NOT_TEXT)
 async def on_content_unsupported(message: Message) -> None:
     await message.answer(t("announcements-content-unsupported"))
 
 
-@router.callback_query(Announce.audience, CDAud.filter())
 async def on_audience(
     query: CallbackQuery,
     callback_data: CDAud,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     require_role(user, *announcements.AUTHORS)
     draft = await DRAFT.load(state)
     audience = draft.get("audience", {})
     if callback_data.part == "next":
         if announcements.is_empty(audience):
-            await query.answer(plain("announcements-choose-someone"), show_alert=True)
+            alert(callback_answer, "announcements-choose-someone")
             return
-        await query.answer()
-        await query.message.edit_reply_markup(reply_markup=None)
+        await message.edit_reply_markup(reply_markup=None)
         await state.set_state(Announce.when)
-        await query.message.answer(t("announcements-ask-when"), reply_markup=when_keyboard())
+        await message.answer(t("announcements-ask-when"), reply_markup=when_keyboard())
         return
     if callback_data.part == "menu":
         if callback_data.value not in ("", "districts", "bodies", "roles"):
-            await query.answer(plain("error-stale-button"), show_alert=True)
+            alert(callback_answer, "error-stale-button")
             return
         menu = callback_data.value  # "" goes back to the main choices
     else:
@@ -105,7 +105,6 @@ async def on_audience(
         menu = draft.get("menu", "")  # a toggle keeps the list it was made in open
     draft["menu"] = menu
     await DRAFT.save(state, draft)
-    await query.answer()
     markup = audience_keyboard(
         audience,
         menu,
@@ -114,11 +113,10 @@ async def on_audience(
         else None,
         bodies=await bodies.all_bodies(session) if menu == "bodies" else None,
     )
-    if query.message.reply_markup != markup:
-        await query.message.edit_reply_markup(reply_markup=markup)
+    if message.reply_markup != markup:
+        await message.edit_reply_markup(reply_markup=markup)
 
 
-@router.callback_query(Announce.when, CDAnn.filter(F.action.in_({"now", "later"})))
 async def on_when(
     query: CallbackQuery,
     callback_data: CDAnn,
@@ -128,19 +126,18 @@ async def on_when(
     bot: Bot,
     settings: Settings,
 ) -> None:
+    message = callback_message(query)
     require_role(user, *announcements.AUTHORS)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     if callback_data.action == "later":
-        await query.message.answer(t("announcements-ask-time"))
+        await message.answer(t("announcements-ask-time"))
         return
     draft = await DRAFT.load(state)
     draft.pop("send_at", None)
     await DRAFT.save(state, draft)
-    await preview(query.message, state, session, bot, settings)
+    await preview(message, state, session, bot, settings)
 
 
-@router.message(Announce.when, TEXT_INPUT)
 async def on_time(
     message: Message,
     state: FSMContext,
@@ -213,7 +210,6 @@ def _local(moment: str | datetime, timezone: str) -> str:
     return schedule.local_time(value, timezone)
 
 
-@router.callback_query(Announce.confirm, CDAnn.filter(F.action == "send"))
 async def on_send(
     query: CallbackQuery,
     state: FSMContext,
@@ -221,6 +217,7 @@ async def on_send(
     user: User | None,
     settings: Settings,
 ) -> None:
+    message = callback_message(query)
     draft = await DRAFT.load(state)
     send_at = datetime.fromisoformat(draft["send_at"]) if draft.get("send_at") else None
     outbox = await announcements.publish(
@@ -233,33 +230,36 @@ async def on_send(
         send_at=send_at,
     )
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     if send_at is not None:
         text = tn("announcements-scheduled", outbox.total, time=_local(send_at, settings.timezone))
     else:
         text = status_text(outbox, Progress(outbox.total, 0, 0, 0, 0, outbox.total))
-    status = await query.message.answer(text, reply_markup=stop_keyboard(outbox.id))
+    status = await message.answer(text, reply_markup=stop_keyboard(outbox.id))
     await announcements.attach_status(session, outbox, status.chat.id, status.message_id)
 
 
-@router.callback_query(CDAnn.filter(F.action == "cancel"))
-async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
+async def on_cancel(
+    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
+) -> None:
+    message = callback_message(query)
     if not (await state.get_state() or "").startswith("Announce:"):
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("announcements-cancelled"))
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("announcements-cancelled"))
 
 
-@router.callback_query(CDAnn.filter(F.action == "stop"))
 async def on_stop(
-    query: CallbackQuery, callback_data: CDAnn, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDAnn,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     stopped = await announcements.stop(session, user, callback_data.id)
-    await query.answer(plain("announcements-stopped", n=stopped), show_alert=True)
+    alert(callback_answer, "announcements-stopped", n=stopped)
 
 
 def status_text(outbox: Outbox, progress: Progress) -> SafeHTML:
@@ -275,7 +275,6 @@ def status_text(outbox: Outbox, progress: Progress) -> SafeHTML:
     )
 
 
-@router.message(Command("announcements"))
 async def cmd_announcements(
     message: Message, session: AsyncSession, user: User | None, settings: Settings
 ) -> None:
@@ -299,3 +298,58 @@ async def cmd_announcements(
             )
         )
     await message.answer(SafeHTML("\n".join(lines)))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="announcements")
+    router.message.register(cmd_announce, Command("announce"))
+    router.message.register(on_content, Announce.content, F.photo | F.document)
+    router.message.register(on_content, Announce.content, TEXT_INPUT)
+    router.message.register(on_content_unsupported, Announce.content, NOT_TEXT)
+    router.callback_query.register(on_audience, Announce.audience, CDAud.filter())
+    router.callback_query.register(
+        on_when,
+        Announce.when,
+        CDAnn.filter(F.action.in_({"now", "later"})),
+    )
+    router.message.register(on_time, Announce.when, TEXT_INPUT)
+    router.callback_query.register(on_send, Announce.confirm, CDAnn.filter(F.action == "send"))
+    router.callback_query.register(on_cancel, CDAnn.filter(F.action == "cancel"))
+    router.callback_query.register(on_stop, CDAnn.filter(F.action == "stop"))
+    router.message.register(cmd_announcements, Command("announcements"))
+    return router
+
+
+def _keys() -> set[str]:
+    keys = {f"announcements-status-{status.value}" for status in OutboxStatus}
+    keys |= {f"announcements-role-{role.value}" for role in QUICK_ROLES}
+    keys |= {f"announcements-pick-{part}" for part in ("districts", "bodies", "roles")}
+    return keys
+
+
+def _jobs(context: JobContext) -> dict[str, JobHandler]:
+    timezone = context.settings.timezone
+
+    async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await digest.run(session, job, timezone)
+
+    return {digest.KIND: daily_digest}
+
+
+async def _startup(session: AsyncSession, settings: Settings) -> None:
+    # Before any update is taken: the next digest is always in the schedule.
+    await digest.ensure_scheduled(session, settings.timezone)
+
+
+capability = Capability(
+    name="announcements",
+    setup=setup,
+    commands=(
+        CommandSpec("announce", AUTHORS, HomeGroup.ADMIN),
+        CommandSpec("announcements", AUTHORS, HomeGroup.ADMIN),
+    ),
+    jobs=_jobs,
+    keys=_keys,
+    startup=_startup,
+)

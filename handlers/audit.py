@@ -9,12 +9,11 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
 from bot.services import audit_view
 from bot.texts import SafeHTML, clip, t, tn
-from models import User
-
-router = Router(name="audit")
+from models import Role, User
 
 
 def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
@@ -47,9 +46,22 @@ def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
     return SafeHTML("\n".join(lines))
 
 
-@router.message(Command("audit"))
 async def cmd_audit(
     message: Message, session: AsyncSession, user: User | None, settings: Settings
 ) -> None:
     report = await audit_view.report(session, user)
     await message.answer(report_text(report, ZoneInfo(settings.timezone)))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="audit")
+    router.message.register(cmd_audit, Command("audit"))
+    return router
+
+
+capability = Capability(
+    name="audit",
+    setup=setup,
+    commands=(CommandSpec("audit", frozenset({Role.ADMIN}), HomeGroup.ADMIN),),
+)

@@ -13,8 +13,11 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import callback_message, toast
+from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.bodies import (
@@ -50,7 +53,6 @@ from models import BodyKind, CouncilCategory, MemberRole, Membership, Role, User
 from models.base import utcnow
 
 logger = logging.getLogger("bot.bodies")
-router = Router(name="bodies")
 
 SECRETARIAT = (Role.SECRETARIAT,)
 ADMINS = (Role.ADMIN,)
@@ -127,7 +129,7 @@ def secretariat_text(page: Page[Membership]) -> SafeHTML:
 
 async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Put `text` in place of the message the button was on; an unchanged one stays as it is."""
-    message = query.message
+    message = callback_message(query)
     if not isinstance(message, Message):
         # Too old to edit (Telegram hides it from the bot): a fresh message instead.
         await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
@@ -148,22 +150,18 @@ def zone_of(settings: Settings) -> ZoneInfo:
 # --- the list and the cards ---------------------------------------------------------------------
 
 
-@router.message(Command("bodies"))
 async def cmd_bodies(message: Message, session: AsyncSession, user: User | None) -> None:
     page = await bodies_view.overview(session, user)
     await message.answer(t("bodies-list-title"), reply_markup=bodies_keyboard(page))
 
 
-@router.callback_query(CDBodies.filter())
 async def on_bodies_page(
     query: CallbackQuery, callback_data: CDBodies, session: AsyncSession, user: User | None
 ) -> None:
     page = await bodies_view.overview(session, user, callback_data.page)
-    await query.answer()
     await show(query, t("bodies-list-title"), bodies_keyboard(page))
 
 
-@router.callback_query(CDBody.filter())
 async def on_body(
     query: CallbackQuery,
     callback_data: CDBody,
@@ -172,16 +170,13 @@ async def on_body(
     settings: Settings,
 ) -> None:
     card = await bodies_view.card(session, user, callback_data.id, callback_data.page)
-    await query.answer()
     await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
 
 
-@router.callback_query(CDMemberRemove.filter(~F.confirm))
 async def on_remove_ask(
     query: CallbackQuery, callback_data: CDMemberRemove, session: AsyncSession, user: User | None
 ) -> None:
     seat = await bodies_view.membership(session, user, callback_data.body, callback_data.user)
-    await query.answer()
     text = t(
         "bodies-remove-ask",
         name=clip(seat.user.name or "—", 120),
@@ -194,24 +189,23 @@ async def on_remove_ask(
     await show(query, text, confirm_keyboard("bodies-btn-remove-yes", yes, no))
 
 
-@router.callback_query(CDMemberRemove.filter(F.confirm))
 async def on_remove(
     query: CallbackQuery,
     callback_data: CDMemberRemove,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    callback_answer: CallbackAnswer,
 ) -> None:
     person = await bodies.remove_member(session, user, callback_data.body, callback_data.user)
     card = await bodies_view.card(session, user, callback_data.body, callback_data.page)
-    await query.answer(plain("bodies-removed", name=person.name or "—"))
+    toast(callback_answer, "bodies-removed", name=person.name or "—")
     await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
 
 
 # --- creating a committee, working group or commission -------------------------------------------
 
 
-@router.message(Command("new_body"))
 async def cmd_new_body(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *SECRETARIAT)
     await state.set_state(NewBody.kind)
@@ -219,14 +213,12 @@ async def cmd_new_body(message: Message, state: FSMContext, user: User | None) -
     await message.answer(t("bodies-new-ask-kind"), reply_markup=new_body_keyboard())
 
 
-@router.callback_query(NewBody.kind, CDNewBody.filter())
 async def on_new_kind(
     query: CallbackQuery, callback_data: CDNewBody, state: FSMContext, user: User | None
 ) -> None:
     kind = bodies_view.creatable_kind(user, callback_data.kind)
     await state.update_data(kind=kind.value)
     await state.set_state(NewBody.name)
-    await query.answer()
     await show(
         query,
         t("bodies-new-ask-name", kind=plain(f"body-kind-{kind.value}"), max=bodies.NAME_MAX),
@@ -234,7 +226,6 @@ async def on_new_kind(
     )
 
 
-@router.message(NewBody.name, TEXT_INPUT)
 async def on_new_name(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *SECRETARIAT)
     name = bodies_view.clean_name(message.text or "")
@@ -266,7 +257,6 @@ async def create_body(
     await message.answer(card_text(card, zone_of(settings)), reply_markup=body_card_keyboard(card))
 
 
-@router.message(NewBody.direction, TEXT_INPUT)
 async def on_new_direction(
     message: Message,
     state: FSMContext,
@@ -277,7 +267,6 @@ async def on_new_direction(
     await create_body(message, state, session, user, settings, message.text or "")
 
 
-@router.callback_query(NewBody.direction, CDSkipDirection.filter())
 async def on_new_no_direction(
     query: CallbackQuery,
     state: FSMContext,
@@ -285,20 +274,14 @@ async def on_new_no_direction(
     user: User | None,
     settings: Settings,
 ) -> None:
-    await create_body(query.message, state, session, user, settings, "")
-    await query.answer()
+    await create_body(callback_message(query), state, session, user, settings, "")
     await show(query, t("bodies-new-ask-direction", max=bodies.DIRECTION_MAX), None)
 
 
-@router.message(NewBody.name, NOT_TEXT)
-@router.message(NewBody.direction, NOT_TEXT)
 async def on_new_not_text(message: Message) -> None:
     await message.answer(t("bodies-text-only"))
 
 
-@router.message(NewBody.kind, TEXT_INPUT)
-@router.message(AddMember.role, TEXT_INPUT)
-@router.message(AddMember.category, TEXT_INPUT)
 async def on_buttons_expected(message: Message) -> None:
     await message.answer(t("bodies-use-buttons"))
 
@@ -306,7 +289,6 @@ async def on_buttons_expected(message: Message) -> None:
 # --- adding a member ----------------------------------------------------------------------------
 
 
-@router.callback_query(CDMemberAdd.filter())
 async def on_add_member(
     query: CallbackQuery,
     callback_data: CDMemberAdd,
@@ -317,8 +299,9 @@ async def on_add_member(
     body = await bodies_view.body(session, user, callback_data.body)
     await state.set_state(AddMember.person)
     await state.set_data({"body_id": body.id})
-    await query.answer()
-    await query.message.answer(t("bodies-add-ask-person", body=clip(body_title(body), 400)))
+    await callback_message(query).answer(
+        t("bodies-add-ask-person", body=clip(body_title(body), 400))
+    )
 
 
 async def search(message: Message, session: AsyncSession, user: User | None, *roles: Role) -> None:
@@ -329,18 +312,14 @@ async def search(message: Message, session: AsyncSession, user: User | None, *ro
     await message.answer(t("bodies-person-choose"), reply_markup=people_keyboard(people))
 
 
-@router.message(AddMember.person, TEXT_INPUT)
 async def on_add_search(message: Message, session: AsyncSession, user: User | None) -> None:
     await search(message, session, user, *SECRETARIAT)
 
 
-@router.message(AddMember.person, NOT_TEXT)
-@router.message(GrantSecretariat.person, NOT_TEXT)
 async def on_search_not_text(message: Message) -> None:
     await message.answer(t("bodies-person-text-only"))
 
 
-@router.callback_query(AddMember.person, CDPerson.filter())
 async def on_add_person(
     query: CallbackQuery,
     callback_data: CDPerson,
@@ -352,7 +331,6 @@ async def on_add_person(
     person = await bodies_view.person(session, user, callback_data.id, *SECRETARIAT)
     await state.update_data(person_id=person.id)
     await state.set_state(AddMember.role)
-    await query.answer()
     text = t(
         "bodies-add-ask-role",
         name=clip(person.name or "—", 120),
@@ -361,7 +339,6 @@ async def on_add_person(
     await show(query, text, member_role_keyboard())
 
 
-@router.callback_query(AddMember.role, CDMemberRole.filter())
 async def on_add_role(
     query: CallbackQuery,
     callback_data: CDMemberRole,
@@ -375,18 +352,15 @@ async def on_add_role(
     await state.update_data(role=callback_data.role.value)
     if body.kind == BodyKind.COUNCIL:
         await state.set_state(AddMember.category)
-        await query.answer()
         await show(query, t("bodies-add-ask-category"), category_keyboard())
         return
     # The callback is answered after the change: a refusal is shown as its alert.
-    await finish_add(query.message, state, session, user, settings)
-    await query.answer()
+    await finish_add(callback_message(query), state, session, user, settings)
     await show(
         query, t("bodies-chosen", choice=plain(f"member-role-{callback_data.role.value}")), None
     )
 
 
-@router.callback_query(AddMember.category, CDCategory.filter())
 async def on_add_category(
     query: CallbackQuery,
     callback_data: CDCategory,
@@ -399,16 +373,13 @@ async def on_add_category(
     await state.update_data(category=callback_data.category.value)
     if callback_data.category == CouncilCategory.ELECTED:
         await state.set_state(AddMember.term)
-        await query.answer()
         await show(query, t("bodies-add-ask-term"), None)
         return
-    await finish_add(query.message, state, session, user, settings)
-    await query.answer()
+    await finish_add(callback_message(query), state, session, user, settings)
     label = plain(f"council-category-{callback_data.category.value}")
     await show(query, t("bodies-chosen", choice=label), None)
 
 
-@router.message(AddMember.term, TEXT_INPUT)
 async def on_add_term(
     message: Message,
     state: FSMContext,
@@ -421,7 +392,6 @@ async def on_add_term(
     await finish_add(message, state, session, user, settings, until)
 
 
-@router.message(AddMember.term, NOT_TEXT)
 async def on_add_term_not_text(message: Message) -> None:
     await message.answer(t("bodies-bad-date"))
 
@@ -471,36 +441,29 @@ async def finish_add(
 # --- the Secretariat role -----------------------------------------------------------------------
 
 
-@router.message(Command("secretariat"))
 async def cmd_secretariat(message: Message, session: AsyncSession, user: User | None) -> None:
     page = await bodies_view.secretariat(session, user)
     await message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
 
 
-@router.callback_query(CDSecretariat.filter())
 async def on_secretariat_page(
     query: CallbackQuery, callback_data: CDSecretariat, session: AsyncSession, user: User | None
 ) -> None:
     page = await bodies_view.secretariat(session, user, callback_data.page)
-    await query.answer()
     await show(query, secretariat_text(page), secretariat_keyboard(page))
 
 
-@router.callback_query(CDSecretariatGrant.filter())
 async def on_grant(query: CallbackQuery, state: FSMContext, user: User | None) -> None:
     require_role(user, *ADMINS)
     await state.set_state(GrantSecretariat.person)
     await state.set_data({})
-    await query.answer()
-    await query.message.answer(t("bodies-grant-ask-person"))
+    await callback_message(query).answer(t("bodies-grant-ask-person"))
 
 
-@router.message(GrantSecretariat.person, TEXT_INPUT)
 async def on_grant_search(message: Message, session: AsyncSession, user: User | None) -> None:
     await search(message, session, user, *ADMINS)
 
 
-@router.callback_query(GrantSecretariat.person, CDPerson.filter())
 async def on_grant_person(
     query: CallbackQuery,
     callback_data: CDPerson,
@@ -512,14 +475,14 @@ async def on_grant_person(
     person = await bodies.set_secretariat(session, user, person.id, grant=True)
     await state.clear()
     page = await bodies_view.secretariat(session, user)
-    await query.answer()
     await show(query, t("bodies-granted", name=clip(person.name or "—", 120)), None)
-    await query.message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
+    await callback_message(query).answer(
+        secretariat_text(page), reply_markup=secretariat_keyboard(page)
+    )
     if user is not None and person.id != user.id:
         await notices.notify(session, [person], "bodies-you-got-secretariat")
 
 
-@router.callback_query(CDSecretariatRevoke.filter(~F.confirm))
 async def on_revoke_ask(
     query: CallbackQuery,
     callback_data: CDSecretariatRevoke,
@@ -527,7 +490,6 @@ async def on_revoke_ask(
     user: User | None,
 ) -> None:
     person = await bodies_view.secretariat_member(session, user, callback_data.user)
-    await query.answer()
     yes = CDSecretariatRevoke(user=callback_data.user, page=callback_data.page, confirm=True)
     no = CDSecretariat(page=callback_data.page)
     await show(
@@ -537,15 +499,72 @@ async def on_revoke_ask(
     )
 
 
-@router.callback_query(CDSecretariatRevoke.filter(F.confirm))
 async def on_revoke(
     query: CallbackQuery,
     callback_data: CDSecretariatRevoke,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     person = await bodies_view.secretariat_member(session, user, callback_data.user)
     person = await bodies.set_secretariat(session, user, person.id, grant=False)
     page = await bodies_view.secretariat(session, user, callback_data.page)
-    await query.answer(plain("bodies-revoked", name=person.name or "—"))
+    toast(callback_answer, "bodies-revoked", name=person.name or "—")
     await show(query, secretariat_text(page), secretariat_keyboard(page))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="bodies")
+    router.message.register(cmd_bodies, Command("bodies"))
+    router.callback_query.register(on_bodies_page, CDBodies.filter())
+    router.callback_query.register(on_body, CDBody.filter())
+    router.callback_query.register(on_remove_ask, CDMemberRemove.filter(~F.confirm))
+    router.callback_query.register(on_remove, CDMemberRemove.filter(F.confirm))
+    router.message.register(cmd_new_body, Command("new_body"))
+    router.callback_query.register(on_new_kind, NewBody.kind, CDNewBody.filter())
+    router.message.register(on_new_name, NewBody.name, TEXT_INPUT)
+    router.message.register(on_new_direction, NewBody.direction, TEXT_INPUT)
+    router.callback_query.register(on_new_no_direction, NewBody.direction, CDSkipDirection.filter())
+    router.message.register(on_new_not_text, NewBody.direction, NOT_TEXT)
+    router.message.register(on_new_not_text, NewBody.name, NOT_TEXT)
+    router.message.register(on_buttons_expected, AddMember.category, TEXT_INPUT)
+    router.message.register(on_buttons_expected, AddMember.role, TEXT_INPUT)
+    router.message.register(on_buttons_expected, NewBody.kind, TEXT_INPUT)
+    router.callback_query.register(on_add_member, CDMemberAdd.filter())
+    router.message.register(on_add_search, AddMember.person, TEXT_INPUT)
+    router.message.register(on_search_not_text, GrantSecretariat.person, NOT_TEXT)
+    router.message.register(on_search_not_text, AddMember.person, NOT_TEXT)
+    router.callback_query.register(on_add_person, AddMember.person, CDPerson.filter())
+    router.callback_query.register(on_add_role, AddMember.role, CDMemberRole.filter())
+    router.callback_query.register(on_add_category, AddMember.category, CDCategory.filter())
+    router.message.register(on_add_term, AddMember.term, TEXT_INPUT)
+    router.message.register(on_add_term_not_text, AddMember.term, NOT_TEXT)
+    router.message.register(cmd_secretariat, Command("secretariat"))
+    router.callback_query.register(on_secretariat_page, CDSecretariat.filter())
+    router.callback_query.register(on_grant, CDSecretariatGrant.filter())
+    router.message.register(on_grant_search, GrantSecretariat.person, TEXT_INPUT)
+    router.callback_query.register(on_grant_person, GrantSecretariat.person, CDPerson.filter())
+    router.callback_query.register(on_revoke_ask, CDSecretariatRevoke.filter(~F.confirm))
+    router.callback_query.register(on_revoke, CDSecretariatRevoke.filter(F.confirm))
+    return router
+
+
+def _keys() -> set[str]:
+    keys = {f"body-kind-{kind.value}" for kind in BodyKind}
+    keys |= {f"member-role-{role.value}" for role in MemberRole}
+    keys |= {f"council-category-{category.value}" for category in CouncilCategory}
+    return keys
+
+
+capability = Capability(
+    name="bodies",
+    setup=setup,
+    commands=(
+        CommandSpec("bodies", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
+        CommandSpec("new_body", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
+        CommandSpec("secretariat", frozenset(ADMINS), HomeGroup.ADMIN),
+    ),
+    jobs=lambda context: {bodies.EXPIRE_KIND: bodies.expire_term},
+    keys=_keys,
+)

@@ -1,4 +1,4 @@
-"""Commands that work from anywhere: /help and /cancel."""
+"""What works from anywhere: /cancel, and the district picker every dialog shares."""
 
 from __future__ import annotations
 
@@ -8,48 +8,26 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import available
+from bot.callbacks import callback_message
+from bot.capabilities import ANYONE, Capability, CommandSpec
 from bot.keyboards.common import district_keyboard
 from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts
-from bot.texts import SafeHTML, t
-from models import User
-
-router = Router(name="common")
-
-
-def help_text(user: User | None) -> SafeHTML:
-    """The commands this person can use now, one per line."""
-    registered = user is not None and user.is_registered
-    roles = user.role_set if user is not None else frozenset()
-    lines = [t("help-title")]
-    lines += [
-        f"/{spec.name} — {t(spec.description_key)}"
-        for spec in available(roles, registered=registered)
-    ]
-    if not registered:
-        lines += ["", t("help-register-hint")]
-    return SafeHTML("\n".join(lines))
+from bot.texts import t
 
 
 async def turn_district_page(
     query: CallbackQuery, session: AsyncSession, page_number: int, none_label: str
 ) -> None:
     """Show another page of a district picker (the same in every dialog that has one)."""
+    message = callback_message(query)
     page = await districts.list_districts(session, page_number)
     markup = district_keyboard(page, none_label)
-    await query.answer()
     # Telegram refuses an edit that changes nothing (the page counter button is pressable).
-    if query.message.reply_markup != markup:
-        await query.message.edit_reply_markup(reply_markup=markup)
+    if message.reply_markup != markup:
+        await message.edit_reply_markup(reply_markup=markup)
 
 
-@router.message(Command("help"))
-async def cmd_help(message: Message, user: User | None) -> None:
-    await message.answer(help_text(user))
-
-
-@router.message(Command("cancel"))
 async def cmd_cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(t("cancel-nothing"))
@@ -60,3 +38,17 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     if language:
         await state.update_data({LANGUAGE_KEY: language})
     await message.answer(t("cancel-done"))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="common")
+    router.message.register(cmd_cancel, Command("cancel"))
+    return router
+
+
+capability = Capability(
+    name="common",
+    setup=setup,
+    commands=(CommandSpec("cancel", ANYONE, on_home=False),),
+)

@@ -8,8 +8,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import alert, callback_message, toast
+from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.districts import (
     CDDistrictBase,
@@ -25,11 +28,9 @@ from bot.keyboards.districts import (
 from bot.services import districts
 from bot.services.districts import DistrictCard
 from bot.services.permissions import require_role
-from bot.texts import SafeHTML, clip, plain, t, tn
+from bot.texts import SafeHTML, clip, t, tn
 from handlers.bodies import show
 from models import Role, User
-
-router = Router(name="districts")
 
 DISTRICT_MANAGERS = (Role.SECRETARIAT,)
 CSV_MAX_BYTES = 256 * 1024
@@ -70,32 +71,25 @@ async def list_view(
     return text, districts_keyboard(result)
 
 
-@router.message(Command("districts"))
 async def cmd_districts(message: Message, session: AsyncSession, user: User | None) -> None:
     text, markup = await list_view(session, user, 0)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CDDistricts.filter())
 async def on_districts_page(
     query: CallbackQuery, callback_data: CDDistricts, session: AsyncSession, user: User | None
 ) -> None:
     text, markup = await list_view(session, user, callback_data.page)
-    await query.answer()
     await show(query, text, markup)
 
 
-@router.callback_query(CDDistrictCard.filter())
 async def on_district_card(
     query: CallbackQuery, callback_data: CDDistrictCard, session: AsyncSession, user: User | None
 ) -> None:
     card = await districts.card(session, user, callback_data.id)
-    await query.answer()
     await show(query, card_text(card), district_card_keyboard(card.district, callback_data.page))
 
 
-@router.callback_query(CDDistrictRename.filter())
-@router.callback_query(CDDistrictDescribe.filter())
 async def on_edit(
     query: CallbackQuery,
     callback_data: CDDistrictRename | CDDistrictDescribe,
@@ -114,12 +108,9 @@ async def on_edit(
             "districts-ask-description", number=district.number, max=districts.DESCRIPTION_MAX
         )
     await state.set_data({"district_id": district.id})
-    await query.answer()
-    await query.message.answer(prompt)
+    await callback_message(query).answer(prompt)
 
 
-@router.message(DistrictEdit.name, TEXT_INPUT)
-@router.message(DistrictEdit.description, TEXT_INPUT)
 async def on_edit_text(
     message: Message, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
@@ -137,41 +128,43 @@ async def on_edit_text(
     await message.answer(card_text(card), reply_markup=district_card_keyboard(card.district))
 
 
-@router.message(DistrictEdit.name, NOT_TEXT)
-@router.message(DistrictEdit.description, NOT_TEXT)
 async def on_edit_not_text(message: Message) -> None:
     await message.answer(t("districts-text-only"))
 
 
-@router.callback_query(CDDistrictOrgs.filter())
 async def on_district_orgs(
-    query: CallbackQuery, callback_data: CDDistrictOrgs, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDDistrictOrgs,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     page = await districts.approved_organizations(
         session, user, callback_data.id, callback_data.page, PER_PAGE
     )
     if not page.total:
-        await query.answer(plain("districts-no-organizations"), show_alert=True)
+        alert(callback_answer, "districts-no-organizations")
         return
     card = await districts.card(session, user, callback_data.id)
-    await query.answer()
     text = t(
         "districts-choose-base", number=card.district.number, name=clip(card.district.name, 400)
     )
     await show(query, text, organizations_keyboard(card.district, page))
 
 
-@router.callback_query(CDDistrictBase.filter())
 async def on_district_base(
-    query: CallbackQuery, callback_data: CDDistrictBase, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDDistrictBase,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     await districts.set_base_organization(session, user, callback_data.id, callback_data.org)
     card = await districts.card(session, user, callback_data.id)
-    await query.answer(plain("districts-base-set"))
+    toast(callback_answer, "districts-base-set")
     await show(query, card_text(card), district_card_keyboard(card.district))
 
 
-@router.message(Command("add_district"))
 async def cmd_add_district(
     message: Message, command: CommandObject, session: AsyncSession, user: User | None
 ) -> None:
@@ -184,14 +177,12 @@ async def cmd_add_district(
     await message.answer(t("districts-added", number=district.number, name=district.name))
 
 
-@router.message(Command("import_districts"))
 async def cmd_import_districts(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *DISTRICT_MANAGERS)
     await state.set_state(DistrictImport.file)
     await message.answer(t("districts-import-ask"))
 
 
-@router.message(DistrictImport.file, F.document)
 async def on_import_file(
     message: Message, bot: Bot, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
@@ -219,6 +210,37 @@ async def on_import_file(
     await message.answer(SafeHTML("\n".join(lines)))
 
 
-@router.message(DistrictImport.file)
 async def on_import_not_file(message: Message) -> None:
     await message.answer(t("districts-import-ask"))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="districts")
+    router.message.register(cmd_districts, Command("districts"))
+    router.callback_query.register(on_districts_page, CDDistricts.filter())
+    router.callback_query.register(on_district_card, CDDistrictCard.filter())
+    router.callback_query.register(on_edit, CDDistrictDescribe.filter())
+    router.callback_query.register(on_edit, CDDistrictRename.filter())
+    router.message.register(on_edit_text, DistrictEdit.description, TEXT_INPUT)
+    router.message.register(on_edit_text, DistrictEdit.name, TEXT_INPUT)
+    router.message.register(on_edit_not_text, DistrictEdit.description, NOT_TEXT)
+    router.message.register(on_edit_not_text, DistrictEdit.name, NOT_TEXT)
+    router.callback_query.register(on_district_orgs, CDDistrictOrgs.filter())
+    router.callback_query.register(on_district_base, CDDistrictBase.filter())
+    router.message.register(cmd_add_district, Command("add_district"))
+    router.message.register(cmd_import_districts, Command("import_districts"))
+    router.message.register(on_import_file, DistrictImport.file, F.document)
+    router.message.register(on_import_not_file, DistrictImport.file)
+    return router
+
+
+capability = Capability(
+    name="districts",
+    setup=setup,
+    commands=(
+        CommandSpec("districts", SECRETARIAT, HomeGroup.SECRETARIAT),
+        CommandSpec("add_district", SECRETARIAT, HomeGroup.SECRETARIAT),
+        CommandSpec("import_districts", SECRETARIAT, HomeGroup.SECRETARIAT),
+    ),
+)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.texts import plain, t
-
-router = Router(name="fallback")
-
-
-@router.callback_query()
-async def on_stale_button(query: CallbackQuery) -> None:
-    await query.answer(plain("error-stale-button"), show_alert=True)
+from bot.callbacks import alert
+from bot.capabilities import Capability
+from bot.texts import t
 
 
-@router.message()
+async def on_stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, "error-stale-button")
+
+
 async def on_unknown(message: Message, state: FSMContext) -> None:
     in_dialog = await state.get_state() is not None
     if message.text and message.text.startswith("/"):
@@ -24,3 +23,14 @@ async def on_unknown(message: Message, state: FSMContext) -> None:
     else:
         key = "unknown-message-in-dialog" if in_dialog else "unknown-message"
     await message.answer(t(key))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="fallback")
+    router.callback_query.register(on_stale_button)
+    router.message.register(on_unknown)
+    return router
+
+
+capability = Capability(name="fallback", setup=setup)

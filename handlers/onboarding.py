@@ -7,9 +7,12 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import alert, callback_message, toast
+from bot.capabilities import ANYONE, Capability, CommandSpec, Registry
 from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import (
@@ -28,11 +31,10 @@ from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts, users
 from bot.services.errors import InvalidInput
 from bot.texts import plain, t
-from handlers.common import help_text, turn_district_page
+from handlers.common import turn_district_page
+from handlers.home import home_screen
 from handlers.organizations import INVITE_PREFIX, accept_invite
 from models import User
-
-router = Router(name="onboarding")
 
 PENDING_INVITE_KEY = "pending_invite"
 # `/start own_<token>`: a person registered on paper takes over their account.
@@ -63,6 +65,7 @@ async def ask_next(
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    capabilities: Registry,
     full_name: str = "",
 ) -> None:
     """Move to the first unfinished step and ask its question."""
@@ -71,7 +74,7 @@ async def ask_next(
         return
     if step == Onboarding.district and await districts.count_districts(session) == 0:
         # No district list yet: registration must not be blocked by the Secretariat's backlog.
-        await finish(message, state, session, user)
+        await finish(message, state, session, user, capabilities)
         return
     await state.set_state(step)
     if step == Onboarding.language:
@@ -91,18 +94,27 @@ async def ask_next(
 
 
 async def finish(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    capabilities: Registry,
 ) -> None:
     assert user is not None  # the district step is reached only after consent
     await users.complete_registration(session, user)
     pending = (await state.get_data()).get(PENDING_INVITE_KEY)
     await state.clear()
-    await message.answer(t("onboarding-done", name=user.name or "") + "\n\n" + help_text(user))
+    await greet(message, capabilities, user, "onboarding-done")
     if pending:
         await accept_invite(message, session, user, pending)
 
 
-@router.message(CommandStart())
+async def greet(message: Message, capabilities: Registry, user: User, key: str) -> None:
+    """A greeting followed by the person's home screen, in one message."""
+    home, markup = home_screen(capabilities, user)
+    await message.answer(t(key, name=user.name or "") + "\n\n" + home, reply_markup=markup)
+
+
 async def cmd_start(
     message: Message,
     command: CommandObject,
@@ -110,6 +122,7 @@ async def cmd_start(
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
     payload = command.args or ""
     if payload.startswith(TAKEOVER_PREFIX):
@@ -120,13 +133,11 @@ async def cmd_start(
             payload.removeprefix(TAKEOVER_PREFIX),
         )
         await state.clear()
-        await message.answer(t("start-taken-over", name=user.name or "") + "\n\n" + help_text(user))
+        await greet(message, capabilities, user, "start-taken-over")
         return
     if user is not None and user.is_registered:
         await state.clear()
-        await message.answer(
-            t("start-welcome-back", name=user.name or "") + "\n\n" + help_text(user)
-        )
+        await greet(message, capabilities, user, "start-welcome-back")
         if payload.startswith(INVITE_PREFIX):
             await accept_invite(message, session, user, payload.removeprefix(INVITE_PREFIX))
         return
@@ -134,10 +145,11 @@ async def cmd_start(
         # Registration comes first; the invitation is used when it is finished.
         await state.update_data({PENDING_INVITE_KEY: payload.removeprefix(INVITE_PREFIX)})
     await message.answer(t("start-welcome"))
-    await ask_next(message, state, session, user, settings, message.from_user.full_name)
+    await ask_next(
+        message, state, session, user, settings, capabilities, message.from_user.full_name
+    )
 
 
-@router.callback_query(Onboarding.language, CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)))
 async def on_language(
     query: CallbackQuery,
     callback_data: CDLanguage,
@@ -146,19 +158,19 @@ async def on_language(
     user: User | None,
     i18n: I18n,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
+    message = callback_message(query)
     await state.update_data({LANGUAGE_KEY: callback_data.code})
     if user is not None:
         await users.set_language(session, user, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        await query.answer()
-        await query.message.edit_text(
-            t("language-set", language=LANGUAGE_NAMES[callback_data.code])
+        await message.edit_text(t("language-set", language=LANGUAGE_NAMES[callback_data.code]))
+        await ask_next(
+            message, state, session, user, settings, capabilities, query.from_user.full_name
         )
-        await ask_next(query.message, state, session, user, settings, query.from_user.full_name)
 
 
-@router.callback_query(Onboarding.consent, CDConsent.filter())
 async def on_consent(
     query: CallbackQuery,
     callback_data: CDConsent,
@@ -166,13 +178,15 @@ async def on_consent(
     session: AsyncSession,
     i18n: I18n,
     settings: Settings,
+    callback_answer: CallbackAnswer,
+    capabilities: Registry,
 ) -> None:
-    await query.message.edit_reply_markup(reply_markup=None)
+    message = callback_message(query)
+    await message.edit_reply_markup(reply_markup=None)
     if not callback_data.agree:
         # Declining leaves nothing: the dialog state (the only trace) is removed.
         await state.clear()
-        await query.answer()
-        await query.message.answer(t("onboarding-consent-declined"))
+        await message.answer(t("onboarding-consent-declined"))
         return
     language = (await state.get_data()).get(LANGUAGE_KEY, i18n.current_locale)
     user = await users.give_consent(
@@ -182,9 +196,9 @@ async def on_consent(
     data = await state.get_data()
     data.pop(LANGUAGE_KEY, None)
     await state.set_data(data)
-    await query.answer(plain("onboarding-consent-given"))
-    await query.message.answer(t("onboarding-consent-given"))
-    await ask_next(query.message, state, session, user, settings, query.from_user.full_name)
+    toast(callback_answer, "onboarding-consent-given")
+    await message.answer(t("onboarding-consent-given"))
+    await ask_next(message, state, session, user, settings, capabilities, query.from_user.full_name)
 
 
 async def _save_name(
@@ -194,6 +208,7 @@ async def _save_name(
     user: User,
     raw: str,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
     try:
         await users.set_name(session, user, raw, max_length=settings.name_max_length)
@@ -201,84 +216,116 @@ async def _save_name(
         await message.answer(t(exc.key, **exc.params))
         return
     await message.answer(t("onboarding-name-saved", name=user.name or ""))
-    await ask_next(message, state, session, user, settings)
+    await ask_next(message, state, session, user, settings, capabilities)
 
 
-@router.message(Onboarding.name, TEXT_INPUT)
 async def on_name(
     message: Message,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
     if user is None:
         # The record vanished (erased from another device): start over.
         await state.clear()
-        await ask_next(message, state, session, None, settings, message.from_user.full_name)
+        await ask_next(
+            message, state, session, None, settings, capabilities, message.from_user.full_name
+        )
         return
-    await _save_name(message, state, session, user, message.text, settings)
+    await _save_name(message, state, session, user, message.text, settings, capabilities)
 
 
-@router.callback_query(Onboarding.name, CDTelegramName.filter())
 async def on_telegram_name(
     query: CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
-    await query.answer()
+    message = callback_message(query)
     if user is None:
         return
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _save_name(query.message, state, session, user, query.from_user.full_name, settings)
+    await message.edit_reply_markup(reply_markup=None)
+    await _save_name(
+        message, state, session, user, query.from_user.full_name, settings, capabilities
+    )
 
 
-@router.callback_query(Onboarding.district, CDDistrictPage.filter())
 async def on_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
     await turn_district_page(query, session, callback_data.page, "onboarding-district-unknown")
 
 
-@router.callback_query(Onboarding.district, CDDistrict.filter())
 async def on_district(
     query: CallbackQuery,
     callback_data: CDDistrict,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
+    capabilities: Registry,
 ) -> None:
+    message = callback_message(query)
     if user is None:
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     await users.set_district(session, user, callback_data.id or None)
-    await query.answer()
     chosen = user.district.name if user.district else plain("onboarding-district-unknown")
-    await query.message.edit_text(t("onboarding-district-chosen", district=chosen))
-    await finish(query.message, state, session, user)
+    await message.edit_text(t("onboarding-district-chosen", district=chosen))
+    await finish(message, state, session, user, capabilities)
 
 
-@router.message(Onboarding.language)
-@router.message(Onboarding.consent)
 async def on_buttons_expected(
     message: Message,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    capabilities: Registry,
 ) -> None:
     await message.answer(t("onboarding-use-buttons"))
-    await ask_next(message, state, session, user, settings, message.from_user.full_name)
+    await ask_next(
+        message, state, session, user, settings, capabilities, message.from_user.full_name
+    )
 
 
-@router.message(Onboarding.name, NOT_TEXT)
 async def on_name_not_text(message: Message) -> None:
     await message.answer(t("onboarding-name-not-text"))
 
 
-@router.message(Onboarding.district)
 async def on_district_text(message: Message, session: AsyncSession) -> None:
     page = await districts.list_districts(session)
     await message.answer(t("onboarding-use-buttons"), reply_markup=district_keyboard(page))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="onboarding")
+    router.message.register(cmd_start, CommandStart())
+    router.callback_query.register(
+        on_language,
+        Onboarding.language,
+        CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)),
+    )
+    router.callback_query.register(on_consent, Onboarding.consent, CDConsent.filter())
+    router.message.register(on_name, Onboarding.name, TEXT_INPUT)
+    router.callback_query.register(on_telegram_name, Onboarding.name, CDTelegramName.filter())
+    router.callback_query.register(on_district_page, Onboarding.district, CDDistrictPage.filter())
+    router.callback_query.register(on_district, Onboarding.district, CDDistrict.filter())
+    router.message.register(on_buttons_expected, Onboarding.consent)
+    router.message.register(on_buttons_expected, Onboarding.language)
+    router.message.register(on_name_not_text, Onboarding.name, NOT_TEXT)
+    router.message.register(on_district_text, Onboarding.district)
+    return router
+
+
+capability = Capability(
+    name="onboarding",
+    setup=setup,
+    commands=(CommandSpec("start", ANYONE, on_home=False),),
+    public_callbacks=(CDConsent, CDTelegramName, CDDistrict, CDDistrictPage),
+)

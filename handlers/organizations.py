@@ -8,13 +8,17 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import alert, callback_message, toast
+from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
 from bot.keyboards.organizations import (
+    EDITABLE_FIELDS,
     CDJoin,
     CDKind,
     CDOrg,
@@ -32,9 +36,14 @@ from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
 from bot.texts import SafeHTML, plain, t
 from handlers.common import turn_district_page
-from models import Organization, OrganizationKind, OrganizationStatus, Role, User
-
-router = Router(name="organizations")
+from models import (
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
+    RepresentativeRole,
+    Role,
+    User,
+)
 
 DRAFT = StoredDraft("join")
 # Deep-link payloads: `/start inv_<token>` joins an organization as a co-representative.
@@ -138,7 +147,6 @@ async def advance(message: Message, state: FSMContext, session: AsyncSession) ->
     )
 
 
-@router.message(Command("join"))
 async def cmd_join(
     message: Message, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
@@ -161,125 +169,122 @@ async def _take_text(
     await advance(message, state, session)
 
 
-@router.message(Join.name, TEXT_INPUT)
 async def on_name(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await _take_text(message, state, session, "name")
 
 
-@router.message(Join.description, TEXT_INPUT)
 async def on_description(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await _take_text(message, state, session, "description")
 
 
-@router.message(Join.contacts, TEXT_INPUT)
 async def on_contacts(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await _take_text(message, state, session, "contacts")
 
 
-@router.message(Join.proposals, TEXT_INPUT)
 async def on_proposals(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await _take_text(message, state, session, "proposals")
 
 
-@router.message(Join.name, NOT_TEXT)
-@router.message(Join.description, NOT_TEXT)
-@router.message(Join.contacts, NOT_TEXT)
-@router.message(Join.proposals, NOT_TEXT)
 async def on_not_text(message: Message) -> None:
     await message.answer(t("join-not-text"))
 
 
-@router.callback_query(Join.kind, CDKind.filter(F.kind.in_([k.value for k in OrganizationKind])))
 async def on_kind(
     query: CallbackQuery, callback_data: CDKind, state: FSMContext, session: AsyncSession
 ) -> None:
+    message = callback_message(query)
     draft = await DRAFT.load(state)
     draft["kind"] = callback_data.kind
     await DRAFT.save(state, draft)
-    await query.answer()
-    await query.message.edit_text(
+    await message.edit_text(
         t("join-chosen", value=plain(f"organizations-kind-{callback_data.kind}"))
     )
-    await advance(query.message, state, session)
+    await advance(message, state, session)
 
 
-@router.callback_query(Join.district, CDDistrictPage.filter())
 async def on_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
     await turn_district_page(query, session, callback_data.page, "join-district-none")
 
 
-@router.callback_query(Join.district, CDDistrict.filter())
 async def on_district(
-    query: CallbackQuery, callback_data: CDDistrict, state: FSMContext, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: CDDistrict,
+    state: FSMContext,
+    session: AsyncSession,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     district = await districts.find(session, callback_data.id)
     if callback_data.id and district is None:
-        await query.answer(plain("districts-not-found"), show_alert=True)
+        alert(callback_answer, "districts-not-found")
         return
     draft = await DRAFT.load(state)
     draft["district"] = district.id if district else None
     await DRAFT.save(state, draft)
-    await query.answer()
     label = district.name if district else plain("join-district-none")
-    await query.message.edit_text(t("join-chosen", value=label))
-    await advance(query.message, state, session)
+    await message.edit_text(t("join-chosen", value=label))
+    await advance(message, state, session)
 
 
-@router.callback_query(Join.agree, CDJoin.filter(F.action == "agree"))
 async def on_agree(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    message = callback_message(query)
     draft = await DRAFT.load(state)
     draft["agree"] = True
     await DRAFT.save(state, draft)
-    await query.answer()
-    await query.message.edit_text(t("join-agreed"))
-    await advance(query.message, state, session)
+    await message.edit_text(t("join-agreed"))
+    await advance(message, state, session)
 
 
-@router.callback_query(Join.summary, CDJoin.filter(F.action == "edit"))
 async def on_edit(
-    query: CallbackQuery, callback_data: CDJoin, state: FSMContext, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: CDJoin,
+    state: FSMContext,
+    session: AsyncSession,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     if callback_data.field not in ORDER:
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     draft = await DRAFT.load(state)
     draft["editing"] = True
     await DRAFT.save(state, draft)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await ask(query.message, state, session, callback_data.field)
+    await message.edit_reply_markup(reply_markup=None)
+    await ask(message, state, session, callback_data.field)
 
 
-@router.callback_query(CDJoin.filter(F.action.in_({"cancel", "decline"})))
-async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
+async def on_cancel(
+    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
+) -> None:
+    message = callback_message(query)
     if not (await state.get_state() or "").startswith("Join:"):
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("join-cancelled"))
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("join-cancelled"))
 
 
-@router.callback_query(Join.summary, CDJoin.filter(F.action == "send"))
 async def on_send(
     query: CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     draft = await DRAFT.load(state)
     if not all(field in draft for field in ORDER):
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     on_behalf = draft.get("on_behalf")
     applicant = (
         await users.find_registered(session, on_behalf) if on_behalf else require_registered(user)
     )
     if applicant is None:
-        await query.answer(plain("error-not-found"), show_alert=True)
+        alert(callback_answer, "error-not-found")
         return
     organization = await organizations.submit(
         session,
@@ -295,9 +300,8 @@ async def on_send(
         entered_by=user if on_behalf else None,
     )
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("join-sent", number=organization.id, name=organization.name))
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("join-sent", number=organization.id, name=organization.name))
     await notices.notify(
         session,
         await roles.holders(session, Role.SECRETARIAT),
@@ -307,7 +311,6 @@ async def on_send(
     )
 
 
-@router.message(Command("register_org"))
 async def cmd_register_org(
     message: Message,
     command: CommandObject,
@@ -351,7 +354,6 @@ def status_line(organization: Organization) -> SafeHTML:
     return line
 
 
-@router.message(Command("my_orgs"))
 async def cmd_my_orgs(message: Message, session: AsyncSession, user: User | None) -> None:
     user = require_registered(user)
     mine = await organizations.of_user(session, user)
@@ -378,7 +380,6 @@ async def _own(
     return user, organization
 
 
-@router.callback_query(CDOrg.filter(F.action == "answer"))
 async def on_answer(
     query: CallbackQuery,
     callback_data: CDOrg,
@@ -391,11 +392,9 @@ async def on_answer(
     question = next((m.text for m in reversed(talk) if m.from_secretariat), "")
     await state.set_state(AnswerInfo.text)
     await state.update_data({"answer_org": organization.id})
-    await query.answer()
-    await query.message.answer(t("organizations-answer-ask", question=question))
+    await callback_message(query).answer(t("organizations-answer-ask", question=question))
 
 
-@router.message(AnswerInfo.text, TEXT_INPUT)
 async def on_answer_text(
     message: Message,
     state: FSMContext,
@@ -417,7 +416,6 @@ async def on_answer_text(
     )
 
 
-@router.message(AnswerInfo.text, NOT_TEXT)
 async def on_answer_not_text(message: Message) -> None:
     await message.answer(t("join-not-text"))
 
@@ -436,7 +434,6 @@ async def invite_text(
     )
 
 
-@router.message(Command("invite"))
 async def cmd_invite(message: Message, bot: Bot, session: AsyncSession, user: User | None) -> None:
     user = require_role(user, Role.REPRESENTATIVE)
     mine = [
@@ -448,16 +445,13 @@ async def cmd_invite(message: Message, bot: Bot, session: AsyncSession, user: Us
         await message.answer(await invite_text(bot, session, user, organization.id))
 
 
-@router.callback_query(CDOrg.filter(F.action == "invite"))
 async def on_invite(
     query: CallbackQuery, callback_data: CDOrg, bot: Bot, session: AsyncSession, user: User | None
 ) -> None:
     text = await invite_text(bot, session, user, callback_data.id)
-    await query.answer()
-    await query.message.answer(text)
+    await callback_message(query).answer(text)
 
 
-@router.callback_query(CDOrg.filter(F.action == "reps"))
 async def on_representatives(
     query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
 ) -> None:
@@ -477,47 +471,45 @@ async def on_representatives(
         )
         for r in organization.representatives
     ]
-    await query.answer()
-    await query.message.answer(
+    await callback_message(query).answer(
         SafeHTML("\n".join(lines)),
         reply_markup=representatives_keyboard(organization, can_remove=is_head),
     )
 
 
-@router.callback_query(CDOrgRep.filter())
 async def on_remove_representative(
-    query: CallbackQuery, callback_data: CDOrgRep, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDOrgRep,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     organization = await organizations.remove_representative(
         session, user, callback_data.id, callback_data.user_id
     )
-    await query.answer(plain("organizations-rep-removed"))
-    await query.message.edit_reply_markup(
+    toast(callback_answer, "organizations-rep-removed")
+    await callback_message(query).edit_reply_markup(
         reply_markup=representatives_keyboard(organization, can_remove=True)
     )
 
 
-@router.callback_query(CDOrg.filter(F.action == "leave"))
 async def on_leave(
     query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
 ) -> None:
     user, organization = await _own(session, user, callback_data.id)
     if not organizations.is_representative(organization, user, head=True):
         raise NotAllowed()
-    await query.answer()
-    await query.message.answer(
+    await callback_message(query).answer(
         t("organizations-leave-ask", name=organization.name),
         reply_markup=leave_confirm_keyboard(organization.id),
     )
 
 
-@router.callback_query(CDOrg.filter(F.action == "leave_yes"))
 async def on_leave_confirmed(
     query: CallbackQuery, callback_data: CDOrg, session: AsyncSession, user: User | None
 ) -> None:
     organization = await organizations.leave(session, user, callback_data.id)
-    await query.answer()
-    await query.message.edit_text(t("organizations-left", name=organization.name))
+    await callback_message(query).edit_text(t("organizations-left", name=organization.name))
 
 
 async def accept_invite(message: Message, session: AsyncSession, user: User, token: str) -> None:
@@ -528,3 +520,64 @@ async def accept_invite(message: Message, session: AsyncSession, user: User, tok
         await message.answer(t(exc.key, **exc.params))
         return
     await message.answer(t("organizations-invite-accepted", name=organization.name))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="organizations")
+    router.message.register(cmd_join, Command("join"))
+    router.message.register(on_name, Join.name, TEXT_INPUT)
+    router.message.register(on_description, Join.description, TEXT_INPUT)
+    router.message.register(on_contacts, Join.contacts, TEXT_INPUT)
+    router.message.register(on_proposals, Join.proposals, TEXT_INPUT)
+    router.message.register(on_not_text, Join.proposals, NOT_TEXT)
+    router.message.register(on_not_text, Join.contacts, NOT_TEXT)
+    router.message.register(on_not_text, Join.description, NOT_TEXT)
+    router.message.register(on_not_text, Join.name, NOT_TEXT)
+    router.callback_query.register(
+        on_kind,
+        Join.kind,
+        CDKind.filter(F.kind.in_([k.value for k in OrganizationKind])),
+    )
+    router.callback_query.register(on_district_page, Join.district, CDDistrictPage.filter())
+    router.callback_query.register(on_district, Join.district, CDDistrict.filter())
+    router.callback_query.register(on_agree, Join.agree, CDJoin.filter(F.action == "agree"))
+    router.callback_query.register(on_edit, Join.summary, CDJoin.filter(F.action == "edit"))
+    router.callback_query.register(on_cancel, CDJoin.filter(F.action.in_({"cancel", "decline"})))
+    router.callback_query.register(on_send, Join.summary, CDJoin.filter(F.action == "send"))
+    router.message.register(cmd_register_org, Command("register_org"))
+    router.message.register(cmd_my_orgs, Command("my_orgs"))
+    router.callback_query.register(on_answer, CDOrg.filter(F.action == "answer"))
+    router.message.register(on_answer_text, AnswerInfo.text, TEXT_INPUT)
+    router.message.register(on_answer_not_text, AnswerInfo.text, NOT_TEXT)
+    router.message.register(cmd_invite, Command("invite"))
+    router.callback_query.register(on_invite, CDOrg.filter(F.action == "invite"))
+    router.callback_query.register(on_representatives, CDOrg.filter(F.action == "reps"))
+    router.callback_query.register(on_remove_representative, CDOrgRep.filter())
+    router.callback_query.register(on_leave, CDOrg.filter(F.action == "leave"))
+    router.callback_query.register(on_leave_confirmed, CDOrg.filter(F.action == "leave_yes"))
+    return router
+
+
+def _keys() -> set[str]:
+    keys = {f"organizations-kind-{kind.value}" for kind in OrganizationKind}
+    keys |= {f"organizations-status-{status.value}" for status in OrganizationStatus}
+    keys |= {f"organizations-rep-role-{role.value}" for role in RepresentativeRole}
+    keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
+    for field in LIMITS:
+        keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
+    return keys
+
+
+capability = Capability(
+    name="organizations",
+    setup=setup,
+    commands=(
+        CommandSpec("join", group=HomeGroup.ORGANIZATION),
+        CommandSpec("my_orgs", group=HomeGroup.ORGANIZATION),
+        CommandSpec("invite", frozenset({Role.REPRESENTATIVE}), HomeGroup.ORGANIZATION),
+        CommandSpec("register_org", SECRETARIAT, HomeGroup.SECRETARIAT),
+    ),
+    keys=_keys,
+    public_callbacks=(CDKind, CDJoin),
+)

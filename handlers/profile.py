@@ -9,6 +9,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import callback_message
+from bot.capabilities import ANYONE, Capability, CommandSpec
 from bot.keyboards.common import (
     LANGUAGE_NAMES,
     CDDeleteMe,
@@ -21,12 +23,9 @@ from bot.services import users
 from bot.services.permissions import require_registered
 from bot.texts import SafeHTML, t
 from handlers.onboarding import Onboarding
-from models import User
-
-router = Router(name="profile")
+from models import Role, User
 
 
-@router.message(Command("me"))
 async def cmd_me(message: Message, session: AsyncSession, user: User | None) -> None:
     user = require_registered(user)
     info = await users.profile(session, user)
@@ -44,15 +43,11 @@ async def cmd_me(message: Message, session: AsyncSession, user: User | None) -> 
     )
 
 
-@router.message(Command("language"))
 async def cmd_language(message: Message) -> None:
     await message.answer(t("language-choose"), reply_markup=language_keyboard())
 
 
 # In onboarding the same buttons move the dialog on; that router handles them.
-@router.callback_query(
-    CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)), ~StateFilter(Onboarding.language)
-)
 async def on_language(
     query: CallbackQuery,
     callback_data: CDLanguage,
@@ -67,13 +62,11 @@ async def on_language(
         # A guest: keep the choice in the dialog state, not in a record about them.
         await state.update_data({LANGUAGE_KEY: callback_data.code})
     with i18n.use_locale(callback_data.code):
-        await query.answer()
-        await query.message.edit_text(
+        await callback_message(query).edit_text(
             t("language-set", language=LANGUAGE_NAMES[callback_data.code])
         )
 
 
-@router.message(Command("privacy"))
 async def cmd_privacy(message: Message, user: User | None) -> None:
     text = t("privacy-text")
     if user is not None and user.consent_at is not None:
@@ -89,7 +82,6 @@ async def cmd_privacy(message: Message, user: User | None) -> None:
     await message.answer(text)
 
 
-@router.message(Command("delete_me"))
 async def cmd_delete_me(message: Message, user: User | None) -> None:
     if user is None or user.consent_at is None:
         await message.answer(t("delete-me-nothing"))
@@ -97,7 +89,6 @@ async def cmd_delete_me(message: Message, user: User | None) -> None:
     await message.answer(t("delete-me-ask"), reply_markup=delete_me_keyboard())
 
 
-@router.callback_query(CDDeleteMe.filter())
 async def on_delete_me(
     query: CallbackQuery,
     callback_data: CDDeleteMe,
@@ -105,13 +96,43 @@ async def on_delete_me(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    await query.answer()
+    message = callback_message(query)
     if not callback_data.confirm:
-        await query.message.edit_text(t("delete-me-kept"))
+        await message.edit_text(t("delete-me-kept"))
         return
     if user is None:
-        await query.message.edit_text(t("delete-me-nothing"))
+        await message.edit_text(t("delete-me-nothing"))
         return
     await users.erase_user(session, user)
     await state.clear()
-    await query.message.edit_text(t("delete-me-done"))
+    await message.edit_text(t("delete-me-done"))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="profile")
+    router.message.register(cmd_me, Command("me"))
+    router.message.register(cmd_language, Command("language"))
+    router.callback_query.register(
+        on_language,
+        CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)),
+        ~StateFilter(Onboarding.language),
+    )
+    router.message.register(cmd_privacy, Command("privacy"))
+    router.message.register(cmd_delete_me, Command("delete_me"))
+    router.callback_query.register(on_delete_me, CDDeleteMe.filter())
+    return router
+
+
+capability = Capability(
+    name="profile",
+    setup=setup,
+    commands=(
+        CommandSpec("me"),
+        CommandSpec("language", ANYONE),
+        CommandSpec("privacy", ANYONE),
+        CommandSpec("delete_me"),
+    ),
+    keys=lambda: {f"role-{role.value}" for role in Role},
+    public_callbacks=(CDLanguage, CDDeleteMe),
+)

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import callback_message, toast
+from bot.capabilities import ANYONE, Capability, CommandSpec, JobContext
 from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.votes import CDRec, recommendation_keyboard, registry_keyboard
 from bot.services import recommendations, schedule
 from bot.services.permissions import has_any_role, require_role
 from bot.texts import SafeHTML, clip, plain, t
-from models import FollowUp, Recommendation, Role, User
-
-router = Router(name="recommendations")
+from models import FollowUp, Recommendation, Role, ScheduledJob, User
+from scheduler.runner import JobHandler
 
 
 class Answer(StatesGroup):
@@ -32,17 +36,14 @@ async def _registry_text(session: AsyncSession, number: int) -> tuple[SafeHTML, 
     return text, registry_keyboard(page.items, page.page, page.pages)
 
 
-@router.message(Command("recommendations"))
 async def cmd_recommendations(message: Message, session: AsyncSession) -> None:
     text, markup = await _registry_text(session, 0)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CDRec.filter(F.action == "page"))
 async def on_page(query: CallbackQuery, callback_data: CDRec, session: AsyncSession) -> None:
     text, markup = await _registry_text(session, callback_data.page)
-    await query.answer()
-    await query.message.edit_text(text, reply_markup=markup)
+    await callback_message(query).edit_text(text, reply_markup=markup)
 
 
 def card_text(item: Recommendation, timezone: str) -> SafeHTML:
@@ -74,7 +75,6 @@ def card_text(item: Recommendation, timezone: str) -> SafeHTML:
     return SafeHTML("\n".join(lines))
 
 
-@router.callback_query(CDRec.filter(F.action == "show"))
 async def on_show(
     query: CallbackQuery,
     callback_data: CDRec,
@@ -83,8 +83,7 @@ async def on_show(
     settings: Settings,
 ) -> None:
     item = await recommendations.get(session, callback_data.id)
-    await query.answer()
-    await query.message.edit_text(
+    await callback_message(query).edit_text(
         card_text(item, settings.timezone),
         reply_markup=recommendation_keyboard(
             item, callback_data.page, has_any_role(user, Role.SECRETARIAT)
@@ -92,7 +91,6 @@ async def on_show(
     )
 
 
-@router.callback_query(CDRec.filter(F.action == "answer"))
 async def on_answer(
     query: CallbackQuery,
     callback_data: CDRec,
@@ -104,11 +102,9 @@ async def on_answer(
     item = await recommendations.get(session, callback_data.id)
     await state.set_state(Answer.text)
     await state.update_data(recommendation_id=item.id)
-    await query.answer()
-    await query.message.answer(t("recommendations-ask-answer", number=item.number))
+    await callback_message(query).answer(t("recommendations-ask-answer", number=item.number))
 
 
-@router.message(Answer.text, TEXT_INPUT)
 async def on_answer_text(
     message: Message,
     session: AsyncSession,
@@ -127,22 +123,55 @@ async def on_answer_text(
     )
 
 
-@router.message(Answer.text, NOT_TEXT)
 async def on_answer_not_text(message: Message) -> None:
     await message.answer(t("recommendations-text-expected"))
 
 
-@router.callback_query(CDRec.filter(F.action == "done"))
 async def on_done(
     query: CallbackQuery,
     callback_data: CDRec,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    callback_answer: CallbackAnswer,
 ) -> None:
     item = await recommendations.mark_implemented(session, user, callback_data.id)
-    await query.answer(plain("recommendations-marked-done"))
-    await query.message.edit_text(
+    toast(callback_answer, "recommendations-marked-done")
+    await callback_message(query).edit_text(
         card_text(item, settings.timezone),
         reply_markup=recommendation_keyboard(item, callback_data.page, True),
     )
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="recommendations")
+    router.message.register(cmd_recommendations, Command("recommendations"))
+    router.callback_query.register(on_page, CDRec.filter(F.action == "page"))
+    router.callback_query.register(on_show, CDRec.filter(F.action == "show"))
+    router.callback_query.register(on_answer, CDRec.filter(F.action == "answer"))
+    router.message.register(on_answer_text, Answer.text, TEXT_INPUT)
+    router.message.register(on_answer_not_text, Answer.text, NOT_TEXT)
+    router.callback_query.register(on_done, CDRec.filter(F.action == "done"))
+    return router
+
+
+def _jobs(context: JobContext) -> dict[str, JobHandler]:
+    timezone = context.settings.timezone
+
+    async def reply_soon(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await recommendations.run_remind(session, job, timezone)
+
+    async def reply_overdue(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await recommendations.run_overdue(session, job, timezone)
+
+    return {recommendations.REMIND_KIND: reply_soon, recommendations.OVERDUE_KIND: reply_overdue}
+
+
+capability = Capability(
+    name="recommendations",
+    setup=setup,
+    commands=(CommandSpec("recommendations", ANYONE),),
+    jobs=_jobs,
+    keys=lambda: {f"recommendations-status-{status.value}" for status in FollowUp},
+)

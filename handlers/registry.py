@@ -14,9 +14,12 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import alert, callback_message
+from bot.capabilities import ANYONE, SECRETARIAT, Capability, CommandSpec, HomeGroup
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.organizations import CDApp, CDReg, CDRegCard
 from bot.keyboards.paging import pager
@@ -25,8 +28,6 @@ from bot.services.permissions import has_any_role
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.organizations import organization_card
 from models import OrganizationKind, OrganizationStatus, Role, User
-
-router = Router(name="registry")
 
 QUERY_KEY = "registry_query"
 PER_PAGE = 8
@@ -125,26 +126,22 @@ async def choice_view(session: AsyncSession, filters: CDReg) -> InlineKeyboardMa
     return builder.as_markup()
 
 
-@router.message(Command("registry"))
 async def cmd_registry(message: Message, state: FSMContext, session: AsyncSession) -> None:
     await state.update_data({QUERY_KEY: ""})
     text, markup = await directory_view(session, "", CDReg())
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CDReg.filter())
 async def on_directory(
     query: CallbackQuery, callback_data: CDReg, state: FSMContext, session: AsyncSession
 ) -> None:
-    await query.answer()
+    message = callback_message(query)
     if callback_data.view == "s":
         await state.set_state(RegistrySearch.query)
-        await query.message.answer(t("registry-search-ask"))
+        await message.answer(t("registry-search-ask"))
         return
     if callback_data.view in ("d", "k"):
-        await query.message.edit_reply_markup(
-            reply_markup=await choice_view(session, callback_data)
-        )
+        await message.edit_reply_markup(reply_markup=await choice_view(session, callback_data))
         return
     if callback_data.view == "r":
         await state.update_data({QUERY_KEY: ""})
@@ -152,11 +149,10 @@ async def on_directory(
     text, markup = await directory_view(
         session, str((await state.get_data()).get(QUERY_KEY) or ""), callback_data
     )
-    if query.message.html_text != text or query.message.reply_markup != markup:
-        await query.message.edit_text(text, reply_markup=markup)
+    if message.html_text != text or message.reply_markup != markup:
+        await message.edit_text(text, reply_markup=markup)
 
 
-@router.message(RegistrySearch.query, TEXT_INPUT)
 async def on_search(message: Message, state: FSMContext, session: AsyncSession) -> None:
     text = (message.text or "").strip()[:100]
     await state.set_state(None)
@@ -165,22 +161,23 @@ async def on_search(message: Message, state: FSMContext, session: AsyncSession) 
     await message.answer(view, reply_markup=markup)
 
 
-@router.message(RegistrySearch.query, NOT_TEXT)
 async def on_search_not_text(message: Message) -> None:
     await message.answer(t("join-not-text"))
 
 
-@router.callback_query(CDRegCard.filter())
 async def on_card(
-    query: CallbackQuery, callback_data: CDRegCard, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDRegCard,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     organization = await organizations.get(session, callback_data.id)
     secretary = has_any_role(user, Role.SECRETARIAT)
     # The public sees members only; the Secretariat sees every card.
     if organization.status != OrganizationStatus.APPROVED and not secretary:
-        await query.answer(plain("organizations-not-found"), show_alert=True)
+        alert(callback_answer, "organizations-not-found")
         return
-    await query.answer()
     markup = None
     if secretary:
         markup = InlineKeyboardMarkup(
@@ -193,10 +190,9 @@ async def on_card(
                 ]
             ]
         )
-    await query.message.answer(organization_card(organization), reply_markup=markup)
+    await callback_message(query).answer(organization_card(organization), reply_markup=markup)
 
 
-@router.message(Command("export"))
 async def cmd_export(message: Message, session: AsyncSession, user: User | None) -> None:
     header, rows = await export.registry_table(session, user, plain)
     stamp = message.date.strftime("%Y-%m-%d")
@@ -210,3 +206,27 @@ async def cmd_export(message: Message, session: AsyncSession, user: User | None)
             filename=f"registry-{stamp}.xlsx",
         )
     )
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="registry")
+    router.message.register(cmd_registry, Command("registry"))
+    router.callback_query.register(on_directory, CDReg.filter())
+    router.message.register(on_search, RegistrySearch.query, TEXT_INPUT)
+    router.message.register(on_search_not_text, RegistrySearch.query, NOT_TEXT)
+    router.callback_query.register(on_card, CDRegCard.filter())
+    router.message.register(cmd_export, Command("export"))
+    return router
+
+
+capability = Capability(
+    name="registry",
+    setup=setup,
+    commands=(
+        CommandSpec("registry", ANYONE),
+        CommandSpec("export", SECRETARIAT, HomeGroup.SECRETARIAT),
+    ),
+    keys=lambda: {f"export-column-{column}" for column in export.COLUMNS},
+    public_callbacks=(CDReg, CDRegCard),
+)

@@ -8,9 +8,12 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import callback_message, toast
+from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
@@ -27,8 +30,6 @@ from handlers.common import turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
 from models import Organization, Role, User
-
-router = Router(name="secretariat")
 
 SECRETARIAT = (Role.SECRETARIAT,)
 QUEUE_PAGE = 5
@@ -83,20 +84,18 @@ async def queue_view(
     return SafeHTML("\n".join(lines)), queue_keyboard(result.items, result.page, result.pages)
 
 
-@router.message(Command("applications"))
 async def cmd_applications(message: Message, session: AsyncSession, user: User | None) -> None:
     text, markup = await queue_view(session, user, 0)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CDAppPage.filter())
 async def on_queue_page(
     query: CallbackQuery, callback_data: CDAppPage, session: AsyncSession, user: User | None
 ) -> None:
+    message = callback_message(query)
     text, markup = await queue_view(session, user, callback_data.page)
-    await query.answer()
-    if query.message.html_text != text or query.message.reply_markup != markup:
-        await query.message.edit_text(text, reply_markup=markup)
+    if message.html_text != text or message.reply_markup != markup:
+        await message.edit_text(text, reply_markup=markup)
 
 
 async def full_card(session: AsyncSession, organization: Organization) -> SafeHTML:
@@ -117,31 +116,29 @@ async def full_card(session: AsyncSession, organization: Organization) -> SafeHT
 async def show_card(
     query: CallbackQuery, session: AsyncSession, organization: Organization
 ) -> None:
-    await query.message.edit_text(
+    await callback_message(query).edit_text(
         await full_card(session, organization),
         reply_markup=application_card_keyboard(organization),
     )
 
 
-@router.callback_query(CDApp.filter(F.action == "open"))
 async def on_open(
     query: CallbackQuery, callback_data: CDApp, session: AsyncSession, user: User | None
 ) -> None:
     require_role(user, *SECRETARIAT)
     organization = await organizations.get(session, callback_data.id)
-    await query.answer()
     await show_card(query, session, organization)
 
 
-@router.callback_query(CDApp.filter(F.action == "approve"))
 async def on_approve(
     query: CallbackQuery,
     callback_data: CDApp,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     organization = await organizations.decide(session, user, callback_data.id, approve=True)
-    await query.answer(plain("organizations-approved-toast"))
+    toast(callback_answer, "organizations-approved-toast")
     await show_card(query, session, organization)
     await notices.notify(
         session,
@@ -151,7 +148,6 @@ async def on_approve(
     )
 
 
-@router.callback_query(CDApp.filter(F.action.in_(REASON_STATES)))
 async def on_reason_action(
     query: CallbackQuery,
     callback_data: CDApp,
@@ -159,21 +155,15 @@ async def on_reason_action(
     session: AsyncSession,
     user: User | None,
 ) -> None:
+    message = callback_message(query)
     require_role(user, *SECRETARIAT)
     organization = await organizations.get(session, callback_data.id)
     organizations.check_action(organization, callback_data.action)
     await state.set_state(REASON_STATES[callback_data.action])
-    await state.update_data(
-        {"decide_org": organization.id, "card_message": query.message.message_id}
-    )
-    await query.answer()
-    await query.message.answer(t(REASON_PROMPTS[callback_data.action], name=organization.name))
+    await state.update_data({"decide_org": organization.id, "card_message": message.message_id})
+    await message.answer(t(REASON_PROMPTS[callback_data.action], name=organization.name))
 
 
-@router.message(Decide.reject_reason, TEXT_INPUT)
-@router.message(Decide.question, TEXT_INPUT)
-@router.message(Decide.suspend_reason, TEXT_INPUT)
-@router.message(Decide.restore_reason, TEXT_INPUT)
 async def on_reason(
     message: Message,
     state: FSMContext,
@@ -205,10 +195,6 @@ async def on_reason(
     )
 
 
-@router.message(Decide.reject_reason, NOT_TEXT)
-@router.message(Decide.question, NOT_TEXT)
-@router.message(Decide.suspend_reason, NOT_TEXT)
-@router.message(Decide.restore_reason, NOT_TEXT)
 async def on_reason_not_text(message: Message) -> None:
     await message.answer(t("join-not-text"))
 
@@ -216,14 +202,12 @@ async def on_reason_not_text(message: Message) -> None:
 # --- registering a person from a paper application -----------------------------------------
 
 
-@router.message(Command("register_person"))
 async def cmd_register_person(message: Message, state: FSMContext, user: User | None) -> None:
     require_role(user, *SECRETARIAT)
     await state.set_state(RegisterPerson.name)
     await message.answer(t("secretariat-person-ask-name"))
 
 
-@router.message(RegisterPerson.name, TEXT_INPUT)
 async def on_person_name(
     message: Message, state: FSMContext, session: AsyncSession, settings: Settings
 ) -> None:
@@ -237,19 +221,16 @@ async def on_person_name(
     )
 
 
-@router.message(RegisterPerson.name, NOT_TEXT)
 async def on_person_name_not_text(message: Message) -> None:
     await message.answer(t("onboarding-name-not-text"))
 
 
-@router.callback_query(RegisterPerson.district, CDDistrictPage.filter())
 async def on_person_district_page(
     query: CallbackQuery, callback_data: CDDistrictPage, session: AsyncSession
 ) -> None:
     await turn_district_page(query, session, callback_data.page, "onboarding-district-unknown")
 
 
-@router.callback_query(RegisterPerson.district, CDDistrict.filter())
 async def on_person_district(
     query: CallbackQuery,
     callback_data: CDDistrict,
@@ -259,6 +240,7 @@ async def on_person_district(
     user: User | None,
     settings: Settings,
 ) -> None:
+    message = callback_message(query)
     name = str((await state.get_data()).get("person_name") or "")
     person, invite = await users.register_on_behalf(
         session, user, name, callback_data.id or None, max_length=settings.name_max_length
@@ -266,9 +248,8 @@ async def on_person_district(
     await state.clear()
     district = await districts.find(session, callback_data.id)
     link = await create_start_link(bot, TAKEOVER_PREFIX + invite.token)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(
         t(
             "secretariat-person-registered",
             name=person.name or "",
@@ -278,3 +259,41 @@ async def on_person_district(
             days=users.TAKEOVER_TTL.days,
         )
     )
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    router = Router(name="secretariat")
+    router.message.register(cmd_applications, Command("applications"))
+    router.callback_query.register(on_queue_page, CDAppPage.filter())
+    router.callback_query.register(on_open, CDApp.filter(F.action == "open"))
+    router.callback_query.register(on_approve, CDApp.filter(F.action == "approve"))
+    router.callback_query.register(on_reason_action, CDApp.filter(F.action.in_(REASON_STATES)))
+    router.message.register(on_reason, Decide.restore_reason, TEXT_INPUT)
+    router.message.register(on_reason, Decide.suspend_reason, TEXT_INPUT)
+    router.message.register(on_reason, Decide.question, TEXT_INPUT)
+    router.message.register(on_reason, Decide.reject_reason, TEXT_INPUT)
+    router.message.register(on_reason_not_text, Decide.restore_reason, NOT_TEXT)
+    router.message.register(on_reason_not_text, Decide.suspend_reason, NOT_TEXT)
+    router.message.register(on_reason_not_text, Decide.question, NOT_TEXT)
+    router.message.register(on_reason_not_text, Decide.reject_reason, NOT_TEXT)
+    router.message.register(cmd_register_person, Command("register_person"))
+    router.message.register(on_person_name, RegisterPerson.name, TEXT_INPUT)
+    router.message.register(on_person_name_not_text, RegisterPerson.name, NOT_TEXT)
+    router.callback_query.register(
+        on_person_district_page,
+        RegisterPerson.district,
+        CDDistrictPage.filter(),
+    )
+    router.callback_query.register(on_person_district, RegisterPerson.district, CDDistrict.filter())
+    return router
+
+
+capability = Capability(
+    name="secretariat",
+    setup=setup,
+    commands=(
+        CommandSpec("applications", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
+        CommandSpec("register_person", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
+    ),
+)

@@ -4,6 +4,7 @@ protocol, announce), the ballot's buttons, /votes and /receipt."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -11,9 +12,12 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import vote_files
+from bot.callbacks import alert, callback_message, toast
+from bot.capabilities import ORGANIZERS, Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -42,8 +46,19 @@ from bot.services import schedule, votes
 from bot.services.errors import NotAllowed
 from bot.services.permissions import has_any_role, require_registered
 from bot.texts import SafeHTML, clip, plain, t, tn
-from models import Majority, Quorum, User, Vote, VoteKind, VoteStatus
+from models import (
+    Majority,
+    OptionKind,
+    Outcome,
+    Quorum,
+    ScheduledJob,
+    User,
+    Vote,
+    VoteKind,
+    VoteStatus,
+)
 from models.base import utcnow
+from scheduler.runner import JobHandler
 
 router = Router(name="votes")
 
@@ -96,27 +111,29 @@ async def on_body(
     session: AsyncSession,
     user: User | None,
 ) -> None:
+    message = callback_message(query)
     allowed = {body.id for body in await votes.organizable_bodies(session, user)}
     body_id = int(callback_data.value) if callback_data.value.isdigit() else -1
     if body_id not in allowed:
         raise NotAllowed()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _chosen_body(query.message, state, body_id)
+    await message.edit_reply_markup(reply_markup=None)
+    await _chosen_body(message, state, body_id)
 
 
 @router.callback_query(NewVote.kind, CDDraft.filter(F.field == "kind"))
-async def on_kind(query: CallbackQuery, callback_data: CDDraft, state: FSMContext) -> None:
+async def on_kind(
+    query: CallbackQuery, callback_data: CDDraft, state: FSMContext, callback_answer: CallbackAnswer
+) -> None:
+    message = callback_message(query)
     if callback_data.value not in {kind.value for kind in VoteKind}:
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     draft = await DRAFT.load(state)
     draft["kind"] = callback_data.value
     await DRAFT.save(state, draft)
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await message.edit_reply_markup(reply_markup=None)
     await state.set_state(NewVote.question)
-    await query.message.answer(t("votes-ask-question", max=votes.QUESTION_MAX))
+    await message.answer(t("votes-ask-question", max=votes.QUESTION_MAX))
 
 
 @router.message(NewVote.question, TEXT_INPUT)
@@ -176,15 +193,19 @@ async def on_seats(message: Message, state: FSMContext, settings: Settings) -> N
 
 @router.callback_query(NewVote.addressee, CDDraft.filter(F.field == "addressee"))
 async def on_addressee_button(
-    query: CallbackQuery, callback_data: CDDraft, state: FSMContext, settings: Settings
+    query: CallbackQuery,
+    callback_data: CDDraft,
+    state: FSMContext,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     index = int(callback_data.value) if callback_data.value.isdigit() else -1
     if not 0 <= index < len(ADDRESSEES):
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _set_addressee(query.message, state, settings, plain(ADDRESSEES[index]))
+    await message.edit_reply_markup(reply_markup=None)
+    await _set_addressee(message, state, settings, plain(ADDRESSEES[index]))
 
 
 @router.message(NewVote.addressee, TEXT_INPUT)
@@ -236,6 +257,7 @@ async def on_setting(
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    callback_answer: CallbackAnswer,
 ) -> None:
     draft = await DRAFT.load(state)
     field = callback_data.field
@@ -259,11 +281,10 @@ async def on_setting(
         local = moment.astimezone(ZoneInfo(settings.timezone)).replace(second=0, microsecond=0)
         draft["closes_at"] = local.isoformat()
     else:
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     await DRAFT.save(state, draft)
-    await query.answer()
-    await query.message.edit_text(
+    await callback_message(query).edit_text(
         _settings_text(draft, settings), reply_markup=settings_keyboard(draft)
     )
 
@@ -289,6 +310,7 @@ async def _save_draft(
     settings: Settings,
     draft: dict,
 ) -> None:
+    message = callback_message(query)
     data = votes.DraftInput(
         body_id=draft.get("body_id"),
         kind=VoteKind(draft.get("kind", VoteKind.RECOMMENDATION.value)),
@@ -305,21 +327,22 @@ async def _save_draft(
     )
     vote = await votes.create_draft(session, user, data)
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("votes-draft-saved", number=vote.id))
-    await _send_card(query.message, session, user, vote.id, settings)
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("votes-draft-saved", number=vote.id))
+    await _send_card(message, session, user, vote.id, settings)
 
 
 @router.callback_query(CDDraft.filter(F.field == "abort"))
-async def on_abort(query: CallbackQuery, state: FSMContext) -> None:
+async def on_abort(
+    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
+) -> None:
+    message = callback_message(query)
     if not (await state.get_state() or "").startswith("NewVote:"):
-        await query.answer(plain("error-stale-button"), show_alert=True)
+        alert(callback_answer, "error-stale-button")
         return
     await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(t("votes-draft-aborted"))
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("votes-draft-aborted"))
 
 
 # --- The card --------------------------------------------------------------------------------
@@ -388,15 +411,14 @@ async def on_card(
     user: User | None,
     settings: Settings,
 ) -> None:
-    await _send_card(query.message, session, user, callback_data.id, settings)
-    await query.answer()
+    await _send_card(callback_message(query), session, user, callback_data.id, settings)
 
 
 async def _done(query: CallbackQuery, text: SafeHTML) -> None:
     """An action on the card is done: its buttons go (they would be stale), the outcome is said."""
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(text)
+    message = callback_message(query)
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(text)
 
 
 @router.callback_query(CDVote.filter(F.action.in_({"open", "close", "cancel", "delete"})))
@@ -404,8 +426,7 @@ async def on_ask_sure(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     vote = await votes.get_for_organizer(session, user, callback_data.id)
-    await query.answer()
-    await query.message.edit_reply_markup(
+    await callback_message(query).edit_reply_markup(
         reply_markup=confirm_action_keyboard(vote, callback_data.action)
     )
 
@@ -422,7 +443,7 @@ async def on_open(
         session, user, callback_data.id, timezone=settings.timezone, buttons=ballot_rows
     )
     await _done(query, tn("votes-opened", vote.eligible_count, number=vote.id))
-    await _send_card(query.message, session, user, vote.id, settings)
+    await _send_card(callback_message(query), session, user, vote.id, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "close!"))
@@ -443,7 +464,7 @@ async def on_close(
     )
     outcome = plain(f"votes-outcome-{vote.outcome}")
     await _done(query, t("votes-closed-early", number=vote.id, outcome=outcome))
-    await _send_card(query.message, session, user, vote.id, settings)
+    await _send_card(callback_message(query), session, user, vote.id, settings)
 
 
 @router.callback_query(CDVote.filter(F.action == "cancel!"))
@@ -466,17 +487,17 @@ async def on_delete(
 async def on_waiting(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
+    message = callback_message(query)
     waiting = await votes.non_voters(session, user, callback_data.id)
-    await query.answer()
     if not waiting:
-        await query.message.answer(t("votes-everyone-voted", number=callback_data.id))
+        await message.answer(t("votes-everyone-voted", number=callback_data.id))
         return
     names = [f"• {clip(name, 80)}" for _, name in waiting[:100]]
     more = len(waiting) - len(names)
     text = tn("votes-waiting", len(waiting), number=callback_data.id) + "\n" + "\n".join(names)
     if more > 0:
         text += "\n" + tn("votes-waiting-more", more)
-    await query.message.answer(SafeHTML(text))
+    await message.answer(SafeHTML(text))
 
 
 @router.callback_query(CDVote.filter(F.action == "protocol"))
@@ -489,8 +510,7 @@ async def on_protocol(
 ) -> None:
     vote = await votes.closed_for_viewer(session, user, callback_data.id)
     data = await vote_files.protocol(session, vote, settings.timezone)
-    await query.answer()
-    await query.message.answer_document(
+    await callback_message(query).answer_document(
         BufferedInputFile(data, filename=f"protocol-{vote.id}.docx"),
         caption=t("votes-protocol-caption", number=vote.id),
     )
@@ -503,8 +523,9 @@ async def on_announce(
     vote = await votes.get(session, callback_data.id)
     if not has_any_role(user, *votes.ORGANIZER_ROLES):
         raise NotAllowed()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=confirm_action_keyboard(vote, "announce"))
+    await callback_message(query).edit_reply_markup(
+        reply_markup=confirm_action_keyboard(vote, "announce")
+    )
 
 
 @router.callback_query(CDVote.filter(F.action == "announce!"))
@@ -575,59 +596,131 @@ async def cmd_receipt(
 
 
 @router.callback_query(CDBallot.filter(F.act == "shown"))
-async def on_shown(query: CallbackQuery) -> None:
-    await query.answer(plain("votes-already-counted"), show_alert=True)
+async def on_shown(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, "votes-already-counted")
 
 
 @router.callback_query(CDBallot.filter(F.act.in_({"pick", "tick", "back"})))
 async def on_pick(
-    query: CallbackQuery, callback_data: CDBallot, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDBallot,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     vote = await votes.check_voter(session, user, callback_data.vote)
     if callback_data.act == "back":
         markup = ballot_keyboard(vote)
     elif callback_data.act == "tick":
         if len(bits(callback_data.mask)) > vote.max_choices:
-            await query.answer(plain("votes-too-many", n=vote.max_choices), show_alert=True)
+            alert(callback_answer, "votes-too-many", n=vote.max_choices)
             return
         markup = ballot_keyboard(vote, callback_data.mask)
     elif not vote.changeable:
         # A ballot that cannot be changed is confirmed before it is cast.
         markup = confirm_keyboard(vote, callback_data.mask)
     else:
-        await _cast(query, session, user, vote, callback_data.mask)
+        await _cast(query, session, user, vote, callback_data.mask, callback_answer)
         return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=markup)
+    await callback_message(query).edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(CDBallot.filter(F.act == "cast"))
 async def on_cast(
-    query: CallbackQuery, callback_data: CDBallot, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDBallot,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     vote = await votes.get(session, callback_data.vote)
     if not callback_data.mask:
-        await query.answer(plain("votes-choose-something"), show_alert=True)
+        alert(callback_answer, "votes-choose-something")
         return
-    await _cast(query, session, user, vote, callback_data.mask)
+    await _cast(query, session, user, vote, callback_data.mask, callback_answer)
 
 
 async def _cast(
-    query: CallbackQuery, session: AsyncSession, user: User | None, vote: Vote, mask: int
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User | None,
+    vote: Vote,
+    mask: int,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    message = callback_message(query)
     cast = await votes.cast(session, user, vote.id, bits(mask))
     choice = ", ".join(option_label(vote, position) for position in cast.positions)
     if cast.receipt is None and not cast.changed:
-        await query.answer(plain("votes-already-counted"))
+        toast(callback_answer, "votes-already-counted")
         return
-    await query.answer(plain("votes-counted-short"))
+    toast(callback_answer, "votes-counted-short")
     if vote.changeable:
         markup = ballot_keyboard(vote, voted=cast.positions)
     else:
         markup = counted_keyboard(vote, cast.positions)
-    await query.message.edit_reply_markup(reply_markup=markup)
+    await message.edit_reply_markup(reply_markup=markup)
     if cast.changed:
-        await query.message.answer(t("votes-changed", number=vote.id, choice=choice))
+        await message.answer(t("votes-changed", number=vote.id, choice=choice))
         return
     key = "votes-counted-changeable" if vote.changeable else "votes-counted-final"
-    await query.message.answer(t(key, number=vote.id, choice=choice, receipt=cast.receipt or ""))
+    await message.answer(t(key, number=vote.id, choice=choice, receipt=cast.receipt or ""))
+
+
+def setup() -> Router:
+    """A fresh router with this capability's handlers, in the order they are asked."""
+    fresh = Router(name=router.name)
+    for name, observer in router.observers.items():
+        fresh.observers[name].handlers.extend(observer.handlers)
+    return fresh
+
+
+def _keys() -> set[str]:
+    keys = {f"votes-option-{kind.value}" for kind in OptionKind}
+    keys |= {f"votes-status-{status.value}" for status in VoteStatus}
+    keys |= {f"votes-quorum-{quorum.value}" for quorum in Quorum}
+    keys |= {f"votes-majority-{majority.value}" for majority in Majority}
+    keys |= {f"votes-outcome-{outcome.value}" for outcome in Outcome}
+    keys |= {f"votes-kind-{kind.value}" for kind in VoteKind}
+    keys |= {f"votes-sure-{action}" for action in ("open", "close", "cancel", "delete", "announce")}
+    return keys
+
+
+def _jobs(context: JobContext) -> dict[str, JobHandler]:
+    settings, i18n = context.settings, context.i18n
+    timezone = settings.timezone
+
+    def chart(vote: Vote) -> bytes:
+        # One image for every recipient: drawn in the Assembly's own language.
+        with i18n.context(), i18n.use_locale(settings.default_language):
+            return vote_files.chart(vote)
+
+    async def close_vote(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await votes.run_close(
+            session,
+            job,
+            timezone=timezone,
+            reply_days=settings.recommendation_reply_days,
+            chart=chart,
+        )
+
+    async def remind_voters(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await votes.run_reminder(session, job, timezone=timezone, buttons=ballot_rows)
+
+    handlers: dict[str, JobHandler] = {votes.CLOSE_KIND: close_vote}
+    for kind in votes.REMINDERS:
+        handlers[kind] = remind_voters
+    return handlers
+
+
+capability = Capability(
+    name="votes",
+    setup=setup,
+    commands=(
+        CommandSpec("votes", group=HomeGroup.COUNCIL),
+        CommandSpec("receipt", group=HomeGroup.COUNCIL),
+        CommandSpec("new_vote", ORGANIZERS, HomeGroup.COUNCIL),
+    ),
+    jobs=_jobs,
+    keys=_keys,
+)

@@ -61,3 +61,14 @@ async def eventually(check, timeout: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the expected state never came")
         await asyncio.sleep(0.05)
+
+
+async def offered_commands(person) -> str:
+    """Every section of the person's home screen (/help), one after another: what they are
+    offered in all."""
+    shown = (await person.say("/help"))[0]
+    texts = [shown.text]
+    tabs = [label for label in person.button_texts(shown) if label.startswith("» ")]
+    for tab in tabs:
+        texts.append((await person.click(tab, shown.message_id))[0].text)
+    return "\n".join(texts)

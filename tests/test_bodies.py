@@ -18,7 +18,7 @@ from bot.keyboards.bodies import (
 from bot.services import bodies, users
 from models import AuditEntry, Body, BodyKind, CouncilCategory, MemberRole, Membership, Role
 from tests.conftest import ADMIN_ID
-from tests.support import count, db_user, make_secretary, register
+from tests.support import count, db_user, make_secretary, offered_commands, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
 
@@ -166,7 +166,7 @@ async def test_a_seat_in_the_secretariat_body_changes_roles_and_help(fake, runni
     await make_secretary(running, 5001, "Ирина Секретарь")
     olga = fake.user(5003, "Ольга")
     olga_id = await register(running, 5003, "Ольга Смирнова")
-    assert "/applications" not in (await olga.say("/help"))[0].text
+    assert "/applications" not in await offered_commands(olga)
 
     await secretary.say("/bodies")
     await secretary.click("Секретариат · 1 участник")
@@ -178,7 +178,7 @@ async def test_a_seat_in_the_secretariat_body_changes_roles_and_help(fake, runni
     assert Role.SECRETARIAT in (await db_user(running, olga_id)).role_set
     await running.delivered()
     assert "Вас включили в состав: Секретариат. Роль: секретарь." in olga.last.text
-    assert "/applications" in (await olga.say("/help"))[0].text
+    assert "/applications" in await offered_commands(olga)
 
     await secretary.say("/bodies")
     await secretary.click("Секретариат · 2 участника")
@@ -187,7 +187,7 @@ async def test_a_seat_in_the_secretariat_body_changes_roles_and_help(fake, runni
     await secretary.click("✖ Ольга Смирнова")
     await secretary.click("Да, исключить")
     assert Role.SECRETARIAT not in (await db_user(running, olga_id)).role_set
-    assert "/applications" not in (await olga.say("/help"))[0].text
+    assert "/applications" not in await offered_commands(olga)
 
 
 async def test_remove_a_member_with_confirmation(fake, running):
@@ -321,7 +321,7 @@ async def test_admin_grants_and_revokes_the_secretariat(fake, running):
     assert Role.SECRETARIAT in (await db_user(running, olga_id)).role_set
     await running.delivered()
     assert "Вам предоставлена роль Секретариата" in olga.last.text
-    assert "/applications" in (await olga.say("/help"))[0].text
+    assert "/applications" in await offered_commands(olga)
 
     listing = admin.last
     await admin.click("✖ Ольга Смирнова")

@@ -9,29 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import COMMANDS
 from bot.i18n import create_i18n, read_catalogue
-from bot.keyboards.announcements import QUICK_ROLES
-from bot.keyboards.organizations import EDITABLE_FIELDS
-from bot.services import export, organizations
-from bot.services.preferences import MUTABLE_TOPICS
-from models import (
-    BodyKind,
-    CouncilCategory,
-    FollowUp,
-    Majority,
-    MemberRole,
-    OptionKind,
-    OrganizationKind,
-    OrganizationStatus,
-    OutboxStatus,
-    Outcome,
-    Quorum,
-    RepresentativeRole,
-    Role,
-    VoteKind,
-    VoteStatus,
-)
+from handlers import CAPABILITIES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler")
@@ -60,32 +39,8 @@ def catalogue_prefixes() -> set[str]:
 
 
 def key_families() -> set[str]:
-    """Keys the code builds from enum values (`t(f"role-{role.value}")`)."""
-    keys = {f"role-{role.value}" for role in Role}
-    keys |= {spec.description_key for spec in COMMANDS}
-    keys |= {f"organizations-kind-{kind.value}" for kind in OrganizationKind}
-    keys |= {f"organizations-status-{status.value}" for status in OrganizationStatus}
-    keys |= {f"organizations-rep-role-{role.value}" for role in RepresentativeRole}
-    keys |= {f"export-column-{column}" for column in export.COLUMNS}
-    keys |= {f"join-field-{field}" for field in EDITABLE_FIELDS}
-    keys |= {f"preferences-topic-{topic.value}" for topic in MUTABLE_TOPICS}
-    keys |= {f"body-kind-{kind.value}" for kind in BodyKind}
-    keys |= {f"announcements-status-{status.value}" for status in OutboxStatus}
-    keys |= {f"announcements-role-{role.value}" for role in QUICK_ROLES}
-    keys |= {f"announcements-pick-{part}" for part in ("districts", "bodies", "roles")}
-    keys |= {f"member-role-{role.value}" for role in MemberRole}
-    keys |= {f"council-category-{category.value}" for category in CouncilCategory}
-    keys |= {f"votes-option-{kind.value}" for kind in OptionKind}
-    keys |= {f"votes-status-{status.value}" for status in VoteStatus}
-    keys |= {f"votes-quorum-{quorum.value}" for quorum in Quorum}
-    keys |= {f"votes-majority-{majority.value}" for majority in Majority}
-    keys |= {f"votes-outcome-{outcome.value}" for outcome in Outcome}
-    keys |= {f"votes-kind-{kind.value}" for kind in VoteKind}
-    keys |= {f"votes-sure-{action}" for action in ("open", "close", "cancel", "delete", "announce")}
-    keys |= {f"recommendations-status-{status.value}" for status in FollowUp}
-    for field in organizations.LIMITS:
-        keys |= {f"organizations-{field}-too-short", f"organizations-{field}-too-long"}
-    return keys
+    """Keys the code builds at run time (`t(f"role-{role.value}")`), as each capability declares."""
+    return CAPABILITIES.key_families()
 
 
 def used_keys() -> dict[str, bool]:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot.services import districts
 from models import Role, User, UserRole
 from tests.conftest import ADMIN_ID
+from tests.support import offered_commands
 
 RU_AGREE = "✅ Согласен(на)"
 
@@ -234,11 +235,11 @@ async def test_delete_me_erases_personal_data(fake, running):
 async def test_help_depends_on_roles_and_menus_are_registered(fake, running):
     citizen = await register(fake, running, 2080)
     await citizen.say("/cancel")
-    citizen_help = (await citizen.say("/help"))[0].text
+    citizen_help = await offered_commands(citizen)
     assert "/me" in citizen_help and "/add_district" not in citizen_help
 
     admin = fake.user(ADMIN_ID, "Админ")
-    admin_help = (await admin.say("/help"))[0].text
+    admin_help = await offered_commands(admin)
     assert "/add_district" in admin_help
 
     ru = [c["command"] for c in fake.commands(scope_type="default", language_code="ru")]
@@ -266,5 +267,5 @@ async def test_language_command_switches_the_replies(fake, running):
     await user.say("/language")
     await user.click("English")
     replies = await user.say("/help")
-    assert "What you can do" in replies[0].text
+    assert "/me — my profile" in replies[0].text
     assert (await db_user(running, 2100)).language == "en"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from bot.services import districts, users
 from models import AuditEntry, Invite, Organization, OrganizationStatus, Role
 from models.base import utcnow
-from tests.support import make_secretary, register
+from tests.support import make_secretary, offered_commands, register
 
 PROPOSALS = (
     "Предлагаем провести субботник во дворах Заречья, собрать заявки жителей на ремонт освещения "
@@ -84,7 +84,7 @@ async def test_application_approval_gives_the_role_and_new_commands(fake, runnin
         assert Role.REPRESENTATIVE in saved.role_set
     menu = [c["command"] for c in fake.commands(scope_type="chat", chat_id=3001)]
     assert "invite" in menu
-    help_text = (await applicant.say("/help"))[0].text
+    help_text = await offered_commands(applicant)
     assert "/invite" in help_text
     profile = (await applicant.say("/me"))[0].text
     assert "Организации: ТОС «Заречье»" in profile

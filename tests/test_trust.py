@@ -14,28 +14,15 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import select, text
 
 import bot.keyboards
-from bot.commands import COMMANDS
 from bot.services import districts, organizations, users
 from bot.services.organizations import Draft
+from handlers import CAPABILITIES
 from models import Base, OrganizationKind, Role
 from tests.conftest import ADMIN_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 # Buttons anyone may press; they act on the presser's own data or show public information.
-PUBLIC = {
-    "CDLanguage",
-    "CDConsent",
-    "CDTelegramName",
-    "CDDistrict",
-    "CDDistrictPage",
-    "CDDeleteMe",
-    "CDReg",
-    "CDRegCard",
-    "CDKind",
-    "CDJoin",
-    "CDTopic",
-    "CDQuiet",
-}
+PUBLIC = {cls.__name__ for cls in CAPABILITIES.public_callbacks()}
 # Tables the bot's own machinery changes while it runs (the scheduler renews its lease).
 OPERATIONAL = {"leases"}
 PROPOSALS = "Конкретные предложения по благоустройству дворов и учёту потребностей жителей. " * 2
@@ -143,7 +130,7 @@ async def test_privileged_commands_are_refused(fake, running):
     await setup(running)
     intruder = fake.user(5002, "Чужой")
     before = await snapshot(running)
-    privileged = [spec for spec in COMMANDS if spec.roles]
+    privileged = [spec for spec in CAPABILITIES.commands if spec.roles]
     assert len(privileged) >= 8
     for spec in privileged:
         replies = await intruder.say(f"/{spec.name} 1 Forged")

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject
 from aiogram.utils.i18n import I18n
 
+from bot.callbacks import alert
 from bot.middlewares.i18n import telegram_language
 from bot.services.errors import DomainError
-from bot.texts import plain, t
+from bot.texts import t
 
 logger = logging.getLogger("bot.errors")
 
@@ -28,12 +30,17 @@ class DomainErrorMiddleware(BaseMiddleware):
     ) -> Any:
         try:
             return await handler(event, data)
+        except TelegramBadRequest as exc:
+            # Pressing the button of the page already shown edits nothing: not the person's error.
+            if "message is not modified" in exc.message:
+                return None
+            raise
         except DomainError as exc:
             session = data.get("session")
             if session is not None:
                 await session.rollback()
             if isinstance(event, CallbackQuery):
-                await event.answer(plain(exc.key, **exc.params), show_alert=True)
+                alert(data["callback_answer"], exc.key, **exc.params)
             elif isinstance(event, Message):
                 await event.answer(t(exc.key, **exc.params))
             return None
@@ -47,14 +54,14 @@ def make_error_handler(
         logger.error(
             "update %s failed: %r", update.update_id, event.exception, exc_info=event.exception
         )
+        # A press was already answered by CallbackAnswerMiddleware (a second answer fails with
+        # "query is too old"): the apology goes to the chat.
         message = update.message or (update.callback_query and update.callback_query.message)
         tg_user = update.message.from_user if update.message else None
         if update.callback_query:
             tg_user = update.callback_query.from_user
         with i18n.context(), i18n.use_locale(telegram_language(tg_user, default_language)):
             try:
-                if update.callback_query:
-                    await update.callback_query.answer(plain("error-apology-short"))
                 if message is not None:
                     await bot.send_message(message.chat.id, t("error-apology"))
             except Exception:  # the apology is best effort; the failure itself is logged above

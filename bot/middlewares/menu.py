@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.capabilities import Registry
 from bot.menu import set_personal_menu
 from bot.services.users import ERASED_TELEGRAM_IDS, ROLES_CHANGED
 from models import User
@@ -25,9 +26,14 @@ class MenuMiddleware(BaseMiddleware):
     """Wraps the database middleware, so it runs after the update's transaction committed."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], i18n: I18n, default_language: str
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        i18n: I18n,
+        registry: Registry,
+        default_language: str,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.registry = registry
         self.i18n = i18n
         self.default_language = default_language
 
@@ -59,6 +65,7 @@ class MenuMiddleware(BaseMiddleware):
                     await set_personal_menu(
                         bot,
                         self.i18n,
+                        self.registry,
                         person.telegram_id,
                         person.role_set,
                         person.language or self.default_language,
