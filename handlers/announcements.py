@@ -14,9 +14,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import alert, callback_message
+from bot.callbacks import StaleButton, alert, callback_message
 from bot.capabilities import AUTHORS, Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
+from bot.dialogs import abort
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.announcements import (
@@ -93,13 +94,13 @@ async def on_audience(
         return
     if callback_data.part == "menu":
         if callback_data.value not in ("", "districts", "bodies", "roles"):
-            alert(callback_answer, "error-stale-button")
-            return
+            raise StaleButton()
         menu = callback_data.value  # "" goes back to the main choices
     else:
-        value: int | str = callback_data.value
+        raw = callback_data.value
+        value: int | str = raw
         if callback_data.part in ("districts", "bodies"):
-            value = int(value) if value.isdigit() else -1
+            value = int(raw) if raw.isdigit() else -1
         audience = announcements.toggle(audience, callback_data.part, value)
         draft["audience"] = audience
         menu = draft.get("menu", "")  # a toggle keeps the list it was made in open
@@ -239,16 +240,8 @@ async def on_send(
     await announcements.attach_status(session, outbox, status.chat.id, status.message_id)
 
 
-async def on_cancel(
-    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
-) -> None:
-    message = callback_message(query)
-    if not (await state.get_state() or "").startswith("Announce:"):
-        alert(callback_answer, "error-stale-button")
-        return
-    await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("announcements-cancelled"))
+async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
+    await abort(state, Announce, callback_message(query), "announcements-cancelled")
 
 
 async def on_stop(

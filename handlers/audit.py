@@ -18,6 +18,7 @@ from models import Role, User
 
 def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
     verification = report.verification
+    lines: list[str]
     if verification.ok:
         lines = [tn("audit-intact", verification.entries)]
     else:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
+from bot.dialogs import expect_buttons, expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.bodies import (
     CDBodies,
@@ -100,7 +101,7 @@ def member_line(number: int, membership: Membership, zone: ZoneInfo) -> SafeHTML
 
 def card_text(card: BodyCard, zone: ZoneInfo) -> SafeHTML:
     body, members = card.body, card.members
-    lines = [t("bodies-card-title", title=clip(body_title(body), 400))]
+    lines: list[str] = [t("bodies-card-title", title=clip(body_title(body), 400))]
     if body.direction:
         lines.append(t("bodies-card-direction", direction=clip(body.direction, 800)))
     lines.append("")
@@ -279,11 +280,11 @@ async def on_new_no_direction(
 
 
 async def on_new_not_text(message: Message) -> None:
-    await message.answer(t("bodies-text-only"))
+    await expect_text(message)
 
 
 async def on_buttons_expected(message: Message) -> None:
-    await message.answer(t("bodies-use-buttons"))
+    await expect_buttons(message)
 
 
 # --- adding a member ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import callback_message
@@ -14,6 +14,14 @@ from bot.keyboards.common import district_keyboard
 from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts
 from bot.texts import t
+
+
+async def district_picker(
+    session: AsyncSession, none_label: str = "onboarding-district-unknown"
+) -> InlineKeyboardMarkup:
+    """The first page of the district picker (the same in every dialog that asks for one); the
+    last button, labelled by `none_label`, stands for "no district"."""
+    return district_keyboard(await districts.list_districts(session), none_label)
 
 
 async def turn_district_page(

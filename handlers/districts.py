@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import alert, callback_message, toast
 from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.districts import (
     CDDistrictBase,
@@ -129,7 +130,7 @@ async def on_edit_text(
 
 
 async def on_edit_not_text(message: Message) -> None:
-    await message.answer(t("districts-text-only"))
+    await expect_text(message)
 
 
 async def on_district_orgs(
@@ -188,6 +189,8 @@ async def on_import_file(
 ) -> None:
     require_role(user, *DISTRICT_MANAGERS)
     document = message.document
+    if document is None:  # the filter lets only documents in; this narrows the type
+        return
     if document.file_size and document.file_size > CSV_MAX_BYTES:
         await message.answer(t("districts-import-too-big", max_kb=CSV_MAX_BYTES // 1024))
         return

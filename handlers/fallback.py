@@ -5,15 +5,14 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import alert
+from bot.callbacks import StaleButton
 from bot.capabilities import Capability
 from bot.texts import t
 
 
-async def on_stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    alert(callback_answer, "error-stale-button")
+async def on_stale_button(query: CallbackQuery) -> None:
+    raise StaleButton()
 
 
 async def on_unknown(message: Message, state: FSMContext) -> None:

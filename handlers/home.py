@@ -24,7 +24,7 @@ def home_screen(
     sections = registry.home(user.role_set)
     current = section if section in sections else next(iter(sections))
     commands = sections[current]
-    lines = [t("home-title", section=t(f"home-section-{current.value}"))]
+    lines: list[str] = [t("home-title", section=t(f"home-section-{current.value}"))]
     lines += [f"/{spec.name} — {t(spec.description_key)}" for spec in commands]
     if len(sections) > 1:
         lines += ["", t("home-other-sections")]
@@ -34,7 +34,7 @@ def home_screen(
 
 def guest_help(registry: Registry) -> SafeHTML:
     """What works before registration, and how to register."""
-    lines = [t("help-title")]
+    lines: list[str] = [t("help-title")]
     lines += [
         f"/{spec.name} — {t(spec.description_key)}"
         for spec in registry.available(frozenset(), registered=False)

@@ -11,9 +11,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import alert, callback_message, toast
+from bot.callbacks import StaleButton, callback_message, toast
 from bot.capabilities import ANYONE, Capability, CommandSpec, Registry
 from bot.config import Settings
+from bot.dialogs import expect_buttons, expect_text, sender
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import (
     LANGUAGE_NAMES,
@@ -23,7 +24,6 @@ from bot.keyboards.common import (
     CDLanguage,
     CDTelegramName,
     consent_keyboard,
-    district_keyboard,
     language_keyboard,
     telegram_name_keyboard,
 )
@@ -31,7 +31,7 @@ from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts, users
 from bot.services.errors import InvalidInput
 from bot.texts import plain, t
-from handlers.common import turn_district_page
+from handlers.common import district_picker, turn_district_page
 from handlers.home import home_screen
 from handlers.organizations import INVITE_PREFIX, accept_invite
 from models import User
@@ -89,8 +89,9 @@ async def ask_next(
             reply_markup=telegram_name_keyboard(full_name),
         )
     else:
-        page = await districts.list_districts(session)
-        await message.answer(t("onboarding-ask-district"), reply_markup=district_keyboard(page))
+        await message.answer(
+            t("onboarding-ask-district"), reply_markup=await district_picker(session)
+        )
 
 
 async def finish(
@@ -128,8 +129,8 @@ async def cmd_start(
     if payload.startswith(TAKEOVER_PREFIX):
         user = await users.take_over(
             session,
-            message.from_user.id,
-            message.from_user.username,
+            sender(message).id,
+            sender(message).username,
             payload.removeprefix(TAKEOVER_PREFIX),
         )
         await state.clear()
@@ -145,9 +146,7 @@ async def cmd_start(
         # Registration comes first; the invitation is used when it is finished.
         await state.update_data({PENDING_INVITE_KEY: payload.removeprefix(INVITE_PREFIX)})
     await message.answer(t("start-welcome"))
-    await ask_next(
-        message, state, session, user, settings, capabilities, message.from_user.full_name
-    )
+    await ask_next(message, state, session, user, settings, capabilities, sender(message).full_name)
 
 
 async def on_language(
@@ -231,10 +230,10 @@ async def on_name(
         # The record vanished (erased from another device): start over.
         await state.clear()
         await ask_next(
-            message, state, session, None, settings, capabilities, message.from_user.full_name
+            message, state, session, None, settings, capabilities, sender(message).full_name
         )
         return
-    await _save_name(message, state, session, user, message.text, settings, capabilities)
+    await _save_name(message, state, session, user, message.text or "", settings, capabilities)
 
 
 async def on_telegram_name(
@@ -266,13 +265,11 @@ async def on_district(
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
-    callback_answer: CallbackAnswer,
     capabilities: Registry,
 ) -> None:
     message = callback_message(query)
     if user is None:
-        alert(callback_answer, "error-stale-button")
-        return
+        raise StaleButton()
     await users.set_district(session, user, callback_data.id or None)
     chosen = user.district.name if user.district else plain("onboarding-district-unknown")
     await message.edit_text(t("onboarding-district-chosen", district=chosen))
@@ -287,19 +284,16 @@ async def on_buttons_expected(
     settings: Settings,
     capabilities: Registry,
 ) -> None:
-    await message.answer(t("onboarding-use-buttons"))
-    await ask_next(
-        message, state, session, user, settings, capabilities, message.from_user.full_name
-    )
+    await expect_buttons(message)
+    await ask_next(message, state, session, user, settings, capabilities, sender(message).full_name)
 
 
 async def on_name_not_text(message: Message) -> None:
-    await message.answer(t("onboarding-name-not-text"))
+    await expect_text(message)
 
 
 async def on_district_text(message: Message, session: AsyncSession) -> None:
-    page = await districts.list_districts(session)
-    await message.answer(t("onboarding-use-buttons"), reply_markup=district_keyboard(page))
+    await expect_buttons(message, await district_picker(session))
 
 
 def setup() -> Router:

@@ -12,11 +12,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import alert, callback_message, toast
+from bot.callbacks import StaleButton, alert, callback_message, toast
 from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.dialogs import abort, expect_text
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
-from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
+from bot.keyboards.common import CDDistrict, CDDistrictPage
 from bot.keyboards.organizations import (
     EDITABLE_FIELDS,
     CDJoin,
@@ -35,7 +36,7 @@ from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
 from bot.services.permissions import has_any_role, require_registered, require_role
 from bot.texts import SafeHTML, plain, t
-from handlers.common import turn_district_page
+from handlers.common import district_picker, turn_district_page
 from models import (
     Organization,
     OrganizationKind,
@@ -115,10 +116,8 @@ async def ask(message: Message, state: FSMContext, session: AsyncSession, field:
     elif field == "kind":
         await message.answer(t("join-ask-kind"), reply_markup=kind_keyboard())
     elif field == "district":
-        page = await districts.list_districts(session)
-        await message.answer(
-            t("join-ask-district"), reply_markup=district_keyboard(page, "join-district-none")
-        )
+        picker = await district_picker(session, "join-district-none")
+        await message.answer(t("join-ask-district"), reply_markup=picker)
     else:
         await message.answer(t("join-ask-agree"), reply_markup=agree_keyboard())
 
@@ -186,7 +185,7 @@ async def on_proposals(message: Message, state: FSMContext, session: AsyncSessio
 
 
 async def on_not_text(message: Message) -> None:
-    await message.answer(t("join-not-text"))
+    await expect_text(message)
 
 
 async def on_kind(
@@ -242,12 +241,10 @@ async def on_edit(
     callback_data: CDJoin,
     state: FSMContext,
     session: AsyncSession,
-    callback_answer: CallbackAnswer,
 ) -> None:
     message = callback_message(query)
     if callback_data.field not in ORDER:
-        alert(callback_answer, "error-stale-button")
-        return
+        raise StaleButton()
     draft = await DRAFT.load(state)
     draft["editing"] = True
     await DRAFT.save(state, draft)
@@ -255,16 +252,8 @@ async def on_edit(
     await ask(message, state, session, callback_data.field)
 
 
-async def on_cancel(
-    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
-) -> None:
-    message = callback_message(query)
-    if not (await state.get_state() or "").startswith("Join:"):
-        alert(callback_answer, "error-stale-button")
-        return
-    await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("join-cancelled"))
+async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
+    await abort(state, Join, callback_message(query), "join-cancelled")
 
 
 async def on_send(
@@ -277,8 +266,7 @@ async def on_send(
     message = callback_message(query)
     draft = await DRAFT.load(state)
     if not all(field in draft for field in ORDER):
-        alert(callback_answer, "error-stale-button")
-        return
+        raise StaleButton()
     on_behalf = draft.get("on_behalf")
     applicant = (
         await users.find_registered(session, on_behalf) if on_behalf else require_registered(user)
@@ -417,7 +405,7 @@ async def on_answer_text(
 
 
 async def on_answer_not_text(message: Message) -> None:
-    await message.answer(t("join-not-text"))
+    await expect_text(message)
 
 
 async def invite_text(

@@ -8,7 +8,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,9 @@ class Answer(StatesGroup):
     text = State()
 
 
-async def _registry_text(session: AsyncSession, number: int) -> tuple[SafeHTML, object]:
+async def _registry_text(
+    session: AsyncSession, number: int
+) -> tuple[SafeHTML, InlineKeyboardMarkup | None]:
     page = await recommendations.page(session, number)
     if not page.items:
         return t("recommendations-empty"), None

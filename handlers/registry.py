@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import alert, callback_message
 from bot.capabilities import ANYONE, SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.organizations import CDApp, CDReg, CDRegCard
 from bot.keyboards.paging import pager
@@ -58,7 +59,7 @@ async def directory_view(
         per_page=PER_PAGE,
     )
     district = await districts.find(session, district_id)
-    lines = [tn("registry-found", page.total)]
+    lines: list[str] = [tn("registry-found", page.total)]
     conditions = []
     if query:
         conditions.append(t("registry-filter-query", query=query))
@@ -162,7 +163,7 @@ async def on_search(message: Message, state: FSMContext, session: AsyncSession) 
 
 
 async def on_search_not_text(message: Message) -> None:
-    await message.answer(t("join-not-text"))
+    await expect_text(message)
 
 
 async def on_card(

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
+from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
-from bot.keyboards.common import CDDistrict, CDDistrictPage, district_keyboard
+from bot.keyboards.common import CDDistrict, CDDistrictPage
 from bot.keyboards.organizations import (
     CDApp,
     CDAppPage,
@@ -26,7 +27,7 @@ from bot.keyboards.organizations import (
 from bot.services import districts, notices, organizations, users
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
-from handlers.common import turn_district_page
+from handlers.common import district_picker, turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
 from models import Organization, Role, User
@@ -67,7 +68,7 @@ async def queue_view(
     result = await organizations.queue(session, user, page, QUEUE_PAGE)
     if not result.items:
         return t("organizations-queue-empty"), None
-    lines = [tn("organizations-queue-title", result.total)]
+    lines: list[str] = [tn("organizations-queue-title", result.total)]
     for organization in result.items:
         mark = ""
         if organization.info_requested_at:
@@ -196,7 +197,7 @@ async def on_reason(
 
 
 async def on_reason_not_text(message: Message) -> None:
-    await message.answer(t("join-not-text"))
+    await expect_text(message)
 
 
 # --- registering a person from a paper application -----------------------------------------
@@ -214,15 +215,13 @@ async def on_person_name(
     name = users.clean_name(message.text or "", settings.name_max_length)
     await state.update_data({"person_name": name})
     await state.set_state(RegisterPerson.district)
-    page = await districts.list_districts(session)
     await message.answer(
-        t("secretariat-person-ask-district", name=name),
-        reply_markup=district_keyboard(page, "onboarding-district-unknown"),
+        t("secretariat-person-ask-district", name=name), reply_markup=await district_picker(session)
     )
 
 
 async def on_person_name_not_text(message: Message) -> None:
-    await message.answer(t("onboarding-name-not-text"))
+    await expect_text(message)
 
 
 async def on_person_district_page(

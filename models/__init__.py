@@ -1,4 +1,11 @@
-"""All models, imported here so that `Base.metadata` knows every table (Alembic needs it)."""
+"""All models, imported here so that `Base.metadata` knows every table (Alembic needs it).
+
+The names below are the ones the code imports from `models`; besides them, every module of the
+package is imported, so a new capability's models need no line here.
+"""
+
+import importlib
+import pkgutil
 
 from models.audit import AuditEntry, AuditHead
 from models.base import Base
@@ -80,3 +87,6 @@ __all__ = [
     "VoteVoter",
     "VoterUnit",
 ]
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -56,7 +56,7 @@ async def test_create_a_committee(fake, running):
     replies = await secretary.say("Я" * 201)
     assert "от 1 до 200 символов" in replies[0].text
     replies = await secretary.say_photo()
-    assert "Пришлите, пожалуйста, текст" in replies[0].text
+    assert "ответьте текстом" in replies[0].text
     replies = await secretary.say("  Культурное   наследие ")
     assert "Направление работы" in replies[0].text
     assert secretary.button_texts() == ["Без направления"]

@@ -92,7 +92,7 @@ async def test_rename_and_describe_by_dialog(fake, running):
     replies = await secretary.click("✏️ Переименовать")
     assert "Новое название округа №1" in replies[-1].text
     replies = await secretary.say_photo()
-    assert "Пришлите, пожалуйста, текст" in replies[0].text
+    assert "ответьте текстом" in replies[0].text
     replies = await secretary.say("Округ 2")
     assert "Уже есть округ №2 — Округ 2" in replies[0].text
     replies = await secretary.say("Я" * 201)

@@ -192,7 +192,7 @@ async def test_bad_names_get_a_clear_answer_and_lose_nothing(fake, running):
     await user.click(RU_AGREE)
 
     replies = await user.say_photo()
-    assert "пришлите имя текстом" in replies[0].text
+    assert "ответьте текстом" in replies[0].text
     replies = await user.say("я" * 5000)
     assert "Слишком длинно: 5000 символов" in replies[0].text
     replies = await user.say("😀😀😀")
