@@ -35,9 +35,10 @@ CAPABILITIES = Registry(
         common.capability,
         profile.capability,
         preferences.capability,
+        # The Secretariat's daily work (the queue) comes first in its section of the home screen.
+        secretariat.capability,
         districts.capability,
         organizations.capability,
-        secretariat.capability,
         registry.capability,
         announcements.capability,
         bodies.capability,
