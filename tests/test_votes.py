@@ -31,6 +31,7 @@ from models import (
     ScheduledJob,
     Vote,
     VoteKind,
+    VoterUnit,
     VoteStatus,
     VoteVoter,
 )
@@ -530,7 +531,7 @@ async def test_conference_vote_by_organization_with_a_proxy(running):
                 question="Утвердить повестку конференции",
                 closes_at=utcnow() + timedelta(days=1),
                 options=["Утвердить", "Отклонить"],
-                unit=votes.VoterUnit.ORGANIZATION,
+                unit=VoterUnit.ORGANIZATION,
             ),
         )
         await votes.open_vote(

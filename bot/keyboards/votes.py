@@ -8,6 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.paging import pager
+from bot.services import votes
 from bot.texts import plain
 from models import Body, FollowUp, Majority, Quorum, Recommendation, Vote, VoteStatus
 
@@ -43,10 +44,7 @@ def bits(mask: int) -> list[int]:
 
 
 def option_label(vote: Vote, position: int) -> str:
-    option = next((o for o in vote.options if o.position == position), None)
-    if option is None:
-        return "?"
-    return option.label or plain(f"votes-option-{option.kind.value}")
+    return votes.option_label(vote, position, plain)
 
 
 def ballot_rows(vote: Vote) -> list[list[dict[str, str]]]:

@@ -11,6 +11,7 @@ import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from docx import Document
 from docx.shared import Pt
@@ -25,6 +26,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], highlight: Sequence[i
 
     matplotlib.use("Agg")  # no display on a server
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     labels = [textwrap.shorten(label, CHART_LABEL_WIDTH, placeholder="…") for label, _ in bars]
     values = [value for _, value in bars]
@@ -40,7 +42,9 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]], highlight: Sequence[i
     for position, value in zip(positions, values, strict=True):
         axes.text(value + max(top, 1) * 0.01, position, str(value), va="center")
     axes.set_title(textwrap.shorten(title, 70, placeholder="…"))
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    locator = axes.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     figure.tight_layout()
@@ -105,7 +109,7 @@ def text_docx(title: str, text: str) -> bytes:
     return _save(document)
 
 
-def _save(document: object) -> bytes:
+def _save(document: Any) -> bytes:  # python-docx ships no types
     buffer = io.BytesIO()
-    document.save(buffer)  # type: ignore[attr-defined]
+    document.save(buffer)
     return buffer.getvalue()
