@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.keyboards.bodies import body_title
 from bot.keyboards.votes import option_label
-from bot.services import schedule, votes
+from bot.services import votes
 from bot.services.vote_documents import Protocol, bar_chart, protocol_docx
 from bot.texts import plain
 from models import Body, Vote
@@ -36,12 +37,12 @@ async def protocol(session: AsyncSession, vote: Vote, timezone: str) -> bytes:
         (plain("votes-p-body"), body_title(body) if body else plain("votes-conference")),
         (plain("votes-p-kind"), plain(f"votes-kind-{vote.kind.value}")),
         (plain("votes-p-secret"), plain("votes-yes" if vote.secret else "votes-no")),
-        (plain("votes-p-opened"), schedule.local_time(vote.opened_at, timezone))
+        (plain("votes-p-opened"), dates.shown_datetime(vote.opened_at, timezone))
         if vote.opened_at
         else (plain("votes-p-opened"), "—"),
         (
             plain("votes-p-closed"),
-            schedule.local_time(vote.closed_at, timezone) if vote.closed_at else "—",
+            dates.shown_datetime(vote.closed_at, timezone) if vote.closed_at else "—",
         ),
         (plain("votes-p-eligible"), str(result.get("eligible", vote.eligible_count))),
         (plain("votes-p-turnout"), str(result.get("cast", 0))),

@@ -15,9 +15,9 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import vote_files
+from bot import dates, vote_files
 from bot.callbacks import alert, callback_message, toast
-from bot.capabilities import ORGANIZERS, Capability, CommandSpec, HomeGroup, JobContext
+from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -42,9 +42,9 @@ from bot.keyboards.votes import (
     option_label,
     settings_keyboard,
 )
-from bot.services import schedule, votes
+from bot.services import votes
 from bot.services.errors import NotAllowed
-from bot.services.permissions import has_any_role, require_registered
+from bot.services.permissions import ORGANIZERS, require_registered
 from bot.texts import SafeHTML, clip, plain, t, tn
 from models import (
     Majority,
@@ -245,7 +245,7 @@ async def _show_settings(message: Message, state: FSMContext, settings: Settings
 
 
 def _settings_text(draft: dict, settings: Settings) -> SafeHTML:
-    closes = schedule.local_time(datetime.fromisoformat(draft["closes_at"]), settings.timezone)
+    closes = dates.shown_datetime(datetime.fromisoformat(draft["closes_at"]), settings.timezone)
     return t("votes-settings", question=draft.get("question", ""), closes=closes)
 
 
@@ -291,7 +291,7 @@ async def on_setting(
 
 @router.message(NewVote.settings, TEXT_INPUT)
 async def on_close_time(message: Message, state: FSMContext, settings: Settings) -> None:
-    typed = schedule.parse_local_time(message.text or "", settings.timezone)
+    typed = dates.parse_local_time(message.text or "", settings.timezone)
     if typed is None:
         await message.answer(t("votes-time-format"))
         return
@@ -370,7 +370,7 @@ async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> S
         )
     )
     lines.append(
-        t("votes-card-closes", time=schedule.local_time(vote.closes_at, settings.timezone))
+        t("votes-card-closes", time=dates.shown_datetime(vote.closes_at, settings.timezone))
     )
     if vote.status == VoteStatus.OPEN:
         count = await votes.turnout(session, vote.id)
@@ -398,7 +398,7 @@ async def _send_card(
     await message.answer(
         await _card_text(session, vote, settings),
         reply_markup=card_keyboard(
-            vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
+            vote, organizer=organizer, presidium=votes.organizes_every_vote(user)
         ),
     )
 
@@ -521,7 +521,7 @@ async def on_announce(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     vote = await votes.get(session, callback_data.id)
-    if not has_any_role(user, *votes.ORGANIZER_ROLES):
+    if not votes.organizes_every_vote(user):
         raise NotAllowed()
     await callback_message(query).edit_reply_markup(
         reply_markup=confirm_action_keyboard(vote, "announce")
@@ -558,7 +558,7 @@ async def cmd_votes(
         lines = [t("votes-mine-title")]
         for item in mine:
             key = "votes-mine-voted" if item.voted else "votes-mine-waiting"
-            closes = schedule.local_time(item.vote.closes_at, settings.timezone)
+            closes = dates.shown_datetime(item.vote.closes_at, settings.timezone)
             lines.append(t(key, number=item.vote.id, question=item.vote.question, closes=closes))
         await message.answer(
             SafeHTML("\n".join(lines)), reply_markup=list_keyboard([i.vote for i in mine])

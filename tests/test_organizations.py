@@ -53,7 +53,7 @@ async def organization(running, name: str = "ТОС «Заречье»") -> Orga
 
 async def add_district(running) -> None:
     async with running.sessionmaker.begin() as session:
-        await districts.add_district(session, 1, "Заречье")
+        await districts.seed_district(session, 1, "Заречье")
 
 
 async def test_application_approval_gives_the_role_and_new_commands(fake, running):

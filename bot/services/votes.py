@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, bodies, delivery, notices, recommendations, schedule
+from bot import dates
+from bot.services import audit, bodies, delivery, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.permissions import has_any_role
+from bot.services.permissions import PRESIDIUM, SECRETARIAT, has_any_role
 from bot.services.vote_documents import text_docx
 from models import (
     Ballot,
@@ -39,7 +40,6 @@ from models import (
     Quorum,
     Representative,
     RepresentativeRole,
-    Role,
     ScheduledJob,
     Topic,
     User,
@@ -51,6 +51,7 @@ from models import (
     VoteVoter,
 )
 from models.base import utcnow
+from scheduler import jobs
 
 QUESTION_MAX = 300
 TEXT_MAX = 20_000
@@ -67,7 +68,6 @@ REMINDERS = {"vote.remind_24h": timedelta(hours=24), "vote.remind_1h": timedelta
 
 DEFAULT_OPTIONS = (OptionKind.FOR, OptionKind.AGAINST, OptionKind.ABSTAIN)
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
-ORGANIZER_ROLES = (Role.PRESIDIUM,)
 ORGANIZING_MEMBERS = (MemberRole.CHAIR, MemberRole.SECRETARY)
 
 # Builds the ballot's buttons (rows of {"text" | "text_key", "data"}); the keyboards module
@@ -148,10 +148,15 @@ def decide(
 # --- Drafting ----------------------------------------------------------------------------------
 
 
+def organizes_every_vote(user: User | None) -> bool:
+    """The presidium (and admins) organize the votes of every body."""
+    return has_any_role(user, *PRESIDIUM)
+
+
 def can_organize(user: User | None, body: Body | None, memberships: Sequence[Membership]) -> bool:
     """The presidium and admins organize every vote; a committee's chair and secretary their
     committee's."""
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         return True
     if user is None or body is None or body.kind in (BodyKind.COUNCIL, BodyKind.PRESIDIUM):
         return False
@@ -165,7 +170,7 @@ async def organizable_bodies(session: AsyncSession, user: User | None) -> list[B
     """The bodies whose votes this person may organize, the council first."""
     if user is None:
         return []
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         await bodies.single(session, BodyKind.COUNCIL)  # the council is always there to choose
         rows = await session.scalars(
             select(Body)
@@ -279,7 +284,7 @@ async def create_draft(session: AsyncSession, actor: User | None, data: DraftInp
     question = check_question(data.question)
     text = check_text(data.text)
     if data.unit == VoterUnit.ORGANIZATION:
-        if not has_any_role(actor, *ORGANIZER_ROLES):
+        if not organizes_every_vote(actor):
             raise NotAllowed()
         body_id = None
     else:
@@ -348,7 +353,7 @@ async def get_for_viewer(
         return vote, True
     except NotAllowed:
         pass
-    seen = await is_voter(session, actor, vote.id) or has_any_role(actor, Role.SECRETARIAT)
+    seen = await is_voter(session, actor, vote.id) or has_any_role(actor, *SECRETARIAT)
     if vote.status == VoteStatus.DRAFT or not seen:
         raise NotAllowed()
     return vote, False
@@ -393,7 +398,7 @@ def ballot_params(vote: Vote, timezone: str) -> dict[str, Any]:
         "number": vote.id,
         "question": vote.question,
         "text": f"{text}\n\n" if text else "",
-        "closes": schedule.local_time(vote.closes_at, timezone),
+        "closes_at": dates.moment_param(vote.closes_at, timezone),
         "note_key": note,
         "seats": vote.max_choices,
     }
@@ -484,13 +489,13 @@ async def open_vote(
 
 
 async def _schedule(session: AsyncSession, vote: Vote, now: datetime) -> None:
-    await schedule.schedule(session, CLOSE_KIND, "vote", vote.id, vote.closes_at)
+    await jobs.schedule(session, CLOSE_KIND, "vote", vote.id, vote.closes_at)
     for kind, before in REMINDERS.items():
         due = vote.closes_at - before
         if due > now:
-            await schedule.schedule(session, kind, "vote", vote.id, due)
+            await jobs.schedule(session, kind, "vote", vote.id, due)
         else:
-            await schedule.cancel(session, "vote", vote.id, kind)
+            await jobs.cancel(session, "vote", vote.id, kind)
 
 
 async def extend(
@@ -817,8 +822,8 @@ async def close(
     }
     await session.flush()
     for kind in REMINDERS:
-        await schedule.cancel(session, "vote", vote.id, kind)
-    await schedule.cancel(session, "vote", vote.id, CLOSE_KIND)
+        await jobs.cancel(session, "vote", vote.id, kind)
+    await jobs.cancel(session, "vote", vote.id, CLOSE_KIND)
     recommendation = None
     if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
         recommendation = await recommendations.register(session, vote, now, reply_days)
@@ -861,7 +866,7 @@ def results_outbox(
         "outcome_key": f"votes-outcome-{vote.outcome.value if vote.outcome else 'rejected'}",
         "cast": result.get("cast", 0),
         "eligible": result.get("eligible", 0),
-        "closed": schedule.local_time(vote.closed_at or utcnow(), timezone),
+        "closed_at": dates.moment_param(vote.closed_at or utcnow(), timezone),
         "rule_key": f"votes-majority-{vote.majority.value}",
         "quorum_key": f"votes-quorum-{vote.quorum.value}",
     }
@@ -893,7 +898,7 @@ async def announce_results(
 ) -> Outbox:
     """The presidium tells everyone (beyond the voters) how a closed vote went."""
     vote = await get(session, vote_id)
-    if not has_any_role(actor, *ORGANIZER_ROLES):
+    if not organizes_every_vote(actor):
         raise NotAllowed()
     if vote.status != VoteStatus.CLOSED:
         raise InvalidInput("votes-not-closed")
@@ -935,7 +940,7 @@ async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vot
         raise InvalidInput("votes-not-open")
     vote.status = VoteStatus.CANCELLED
     vote.closed_at = utcnow()
-    await schedule.cancel(session, "vote", vote.id)
+    await jobs.cancel(session, "vote", vote.id)
     await session.flush()
     people = list(
         await session.scalars(
@@ -985,7 +990,11 @@ async def run_reminder(
         kind="reminder",
         topic=Topic.DUTY,
         text_key="votes-reminder",
-        text_params={"number": vote.id, "question": vote.question, "closes": params["closes"]},
+        text_params={
+            "number": vote.id,
+            "question": vote.question,
+            "closes_at": params["closes_at"],
+        },
         buttons=buttons(vote),
     )
     await delivery.enqueue(session, outbox, {"users": waiting})
@@ -1015,7 +1024,7 @@ async def organized(session: AsyncSession, user: User | None, limit: int = 20) -
     """Recent votes of the bodies this person organizes, newest first."""
     ids = [body.id for body in await organizable_bodies(session, user)]
     query = select(Vote).order_by(Vote.id.desc()).limit(limit)
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         rows = await session.scalars(query)
     else:
         rows = await session.scalars(query.where(Vote.body_id.in_(ids)))
