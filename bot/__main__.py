@@ -57,7 +57,7 @@ async def cmd_check(_args: argparse.Namespace) -> None:
 
 async def cmd_import_districts(args: argparse.Namespace) -> None:
     from bot import db
-    from bot.services.districts import import_csv
+    from bot.services.districts import seed_csv
 
     engine = await prepare_database(load_settings())
     try:
@@ -66,7 +66,7 @@ async def cmd_import_districts(args: argparse.Namespace) -> None:
         raise StartupError(f"cannot read {args.file}: {exc.strerror}") from exc
     try:
         async with db.create_sessionmaker(engine).begin() as session:
-            result = await import_csv(session, text)
+            result = await seed_csv(session, text)
     finally:
         await engine.dispose()
     print(f"added {result.added}, updated {result.updated}, errors {len(result.errors)}")

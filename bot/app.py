@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
+from bot import dates, db
 from bot.capabilities import JobContext, Registry
 from bot.config import Settings
 from bot.delivery_sender import AiogramSender
@@ -214,11 +214,14 @@ def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User
     """Notices stored as a catalogue key are written in each recipient's own language."""
 
     def render(outbox: Outbox, user: User) -> str:
-        with i18n.context(), i18n.use_locale(user.language or default_language):
+        language = user.language or default_language
+        with i18n.context(), i18n.use_locale(language):
             params = {}
             for name, value in (outbox.text_params or {}).items():
                 if name.endswith("_key"):
                     params[name.removesuffix("_key")] = plain(value)
+                elif name.endswith("_at"):
+                    params[name.removesuffix("_at")] = dates.format_moment_param(value, language)
                 else:
                     params[name] = value
             return t(outbox.text_key or "error-generic", **params)

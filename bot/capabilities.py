@@ -37,14 +37,10 @@ class HomeGroup(StrEnum):
 
 
 # Who may use a command. None: anyone, even before registration; an empty set: any registered
-# person; otherwise any of these roles (admins may use everything).
+# person; otherwise any of these roles (admins may use everything); the role sets are in
+# bot/services/permissions.py.
 ANYONE: frozenset[Role] | None = None
 REGISTERED: frozenset[Role] = frozenset()
-SECRETARIAT = frozenset({Role.SECRETARIAT})
-ADMINS = frozenset({Role.ADMIN})
-AUTHORS = frozenset({Role.EXECUTIVE, Role.PRESIDIUM, Role.SECRETARIAT})
-# Committee chairs and secretaries organize their committee's votes (checked per body).
-ORGANIZERS = frozenset({Role.PRESIDIUM, Role.COMMITTEE})
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ async def seed_demo(settings: Settings) -> None:
     try:
         async with db.create_sessionmaker(engine).begin() as session:
             if await districts.count_districts(session) == 0:
-                await districts.import_csv(session, DEMO_DISTRICTS)
+                await districts.seed_csv(session, DEMO_DISTRICTS)
     finally:
         await engine.dispose()
 

@@ -14,8 +14,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import StaleButton, alert, callback_message
-from bot.capabilities import AUTHORS, Capability, CommandSpec, HomeGroup, JobContext
+from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
 from bot.dialogs import abort
 from bot.drafts import StoredDraft
@@ -30,9 +31,9 @@ from bot.keyboards.announcements import (
     when_keyboard,
 )
 from bot.keyboards.bodies import body_title
-from bot.services import announcements, bodies, digest, districts, schedule
+from bot.services import announcements, bodies, digest, districts
 from bot.services.delivery import Progress
-from bot.services.permissions import require_role
+from bot.services.permissions import AUTHORS
 from bot.texts import SafeHTML, plain, t, tn
 from models import Outbox, OutboxStatus, ScheduledJob, User
 from scheduler.runner import JobHandler
@@ -48,14 +49,14 @@ class Announce(StatesGroup):
 
 
 async def cmd_announce(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *announcements.AUTHORS)
+    announcements.require_author(user)
     await state.set_state(Announce.content)
     await DRAFT.save(state, {})
     await message.answer(t("announcements-ask-content"))
 
 
 async def on_content(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *announcements.AUTHORS)
+    announcements.require_author(user)
     draft: dict = {"audience": {}}
     if message.photo:
         draft.update(media_kind="photo", media_file_id=message.photo[-1].file_id)
@@ -81,7 +82,7 @@ async def on_audience(
     callback_answer: CallbackAnswer,
 ) -> None:
     message = callback_message(query)
-    require_role(user, *announcements.AUTHORS)
+    announcements.require_author(user)
     draft = await DRAFT.load(state)
     audience = draft.get("audience", {})
     if callback_data.part == "next":
@@ -128,7 +129,7 @@ async def on_when(
     settings: Settings,
 ) -> None:
     message = callback_message(query)
-    require_role(user, *announcements.AUTHORS)
+    announcements.require_author(user)
     await message.edit_reply_markup(reply_markup=None)
     if callback_data.action == "later":
         await message.answer(t("announcements-ask-time"))
@@ -147,8 +148,8 @@ async def on_time(
     bot: Bot,
     settings: Settings,
 ) -> None:
-    require_role(user, *announcements.AUTHORS)
-    send_at = schedule.parse_local_time(message.text or "", settings.timezone)
+    announcements.require_author(user)
+    send_at = dates.parse_local_time(message.text or "", settings.timezone)
     if send_at is None:
         await message.answer(t("announcements-time-format"))
         return
@@ -208,7 +209,7 @@ async def preview(
 
 def _local(moment: str | datetime, timezone: str) -> str:
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return schedule.local_time(value, timezone)
+    return dates.shown_datetime(value, timezone)
 
 
 async def on_send(
@@ -325,7 +326,7 @@ def _jobs(context: JobContext) -> dict[str, JobHandler]:
     timezone = context.settings.timezone
 
     async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await digest.run(session, job, timezone)
+        return await digest.run(session, job, timezone, context.settings.default_language)
 
     return {digest.KIND: daily_digest}
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
-from bot.services import audit_view
+from bot.services import audit
+from bot.services.permissions import ADMINS
 from bot.texts import SafeHTML, clip, t, tn
-from models import Role, User
+from models import User
 
 
-def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
+def report_text(report: audit.Report, timezone: str) -> SafeHTML:
     verification = report.verification
     lines: list[str]
     if verification.ok:
@@ -37,7 +37,7 @@ def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
             t(
                 "audit-line",
                 seq=line.seq,
-                at=line.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                at=dates.shown_datetime(line.at, timezone),
                 actor=clip(line.actor or "—", 120),
                 # Whatever the database holds is shown escaped and cut: it may have been edited.
                 action=clip(line.action, 80),
@@ -50,8 +50,8 @@ def report_text(report: audit_view.Report, zone: ZoneInfo) -> SafeHTML:
 async def cmd_audit(
     message: Message, session: AsyncSession, user: User | None, settings: Settings
 ) -> None:
-    report = await audit_view.report(session, user)
-    await message.answer(report_text(report, ZoneInfo(settings.timezone)))
+    report = await audit.report(session, user)
+    await message.answer(report_text(report, settings.timezone))
 
 
 def setup() -> Router:
@@ -64,5 +64,5 @@ def setup() -> Router:
 capability = Capability(
     name="audit",
     setup=setup,
-    commands=(CommandSpec("audit", frozenset({Role.ADMIN}), HomeGroup.ADMIN),),
+    commands=(CommandSpec("audit", ADMINS, HomeGroup.ADMIN),),
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -16,6 +15,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
@@ -45,18 +45,15 @@ from bot.keyboards.bodies import (
     secretariat_keyboard,
     skip_direction_keyboard,
 )
-from bot.services import bodies, bodies_view, notices
-from bot.services.bodies_view import MEMBERS_PER_PAGE, BodyCard
-from bot.services.districts import Page
-from bot.services.permissions import require_role
+from bot.services import bodies, notices
+from bot.services.bodies import MEMBERS_PER_PAGE, BodyCard
+from bot.services.paging import Page
+from bot.services.permissions import ADMINS, SECRETARIAT
 from bot.texts import SafeHTML, clip, plain, t, tn
-from models import BodyKind, CouncilCategory, MemberRole, Membership, Role, User
+from models import BodyKind, CouncilCategory, MemberRole, Membership, User
 from models.base import utcnow
 
 logger = logging.getLogger("bot.bodies")
-
-SECRETARIAT = (Role.SECRETARIAT,)
-ADMINS = (Role.ADMIN,)
 
 
 class NewBody(StatesGroup):
@@ -79,18 +76,14 @@ class GrantSecretariat(StatesGroup):
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def local_date(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%d.%m.%Y")
-
-
-def member_line(number: int, membership: Membership, zone: ZoneInfo) -> SafeHTML:
+def member_line(number: int, membership: Membership, timezone: str) -> SafeHTML:
     details = [t(f"member-role-{membership.role.value}")]
     if membership.council_category is not None:
         details.append(t(f"council-category-{membership.council_category.value}"))
     if membership.until is not None:
         expired = membership.until <= utcnow()
         key = "bodies-member-expired" if expired else "bodies-member-until"
-        details.append(t(key, date=local_date(membership.until, zone)))
+        details.append(t(key, date=dates.shown_date(membership.until, timezone)))
     return t(
         "bodies-member-line",
         number=number,
@@ -99,7 +92,7 @@ def member_line(number: int, membership: Membership, zone: ZoneInfo) -> SafeHTML
     )
 
 
-def card_text(card: BodyCard, zone: ZoneInfo) -> SafeHTML:
+def card_text(card: BodyCard, timezone: str) -> SafeHTML:
     body, members = card.body, card.members
     lines: list[str] = [t("bodies-card-title", title=clip(body_title(body), 400))]
     if body.direction:
@@ -108,7 +101,7 @@ def card_text(card: BodyCard, zone: ZoneInfo) -> SafeHTML:
     if members.total:
         lines.append(tn("bodies-card-members", members.total))
         first = members.page * MEMBERS_PER_PAGE + 1
-        lines += [member_line(first + i, m, zone) for i, m in enumerate(members.items)]
+        lines += [member_line(first + i, m, timezone) for i, m in enumerate(members.items)]
     else:
         lines.append(t("bodies-card-no-members"))
     return SafeHTML("\n".join(lines))
@@ -144,22 +137,18 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
-def zone_of(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.timezone)
-
-
 # --- the list and the cards ---------------------------------------------------------------------
 
 
 async def cmd_bodies(message: Message, session: AsyncSession, user: User | None) -> None:
-    page = await bodies_view.overview(session, user)
+    page = await bodies.overview(session, user)
     await message.answer(t("bodies-list-title"), reply_markup=bodies_keyboard(page))
 
 
 async def on_bodies_page(
     query: CallbackQuery, callback_data: CDBodies, session: AsyncSession, user: User | None
 ) -> None:
-    page = await bodies_view.overview(session, user, callback_data.page)
+    page = await bodies.overview(session, user, callback_data.page)
     await show(query, t("bodies-list-title"), bodies_keyboard(page))
 
 
@@ -170,14 +159,14 @@ async def on_body(
     user: User | None,
     settings: Settings,
 ) -> None:
-    card = await bodies_view.card(session, user, callback_data.id, callback_data.page)
-    await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
+    card = await bodies.card(session, user, callback_data.id, callback_data.page)
+    await show(query, card_text(card, settings.timezone), body_card_keyboard(card))
 
 
 async def on_remove_ask(
     query: CallbackQuery, callback_data: CDMemberRemove, session: AsyncSession, user: User | None
 ) -> None:
-    seat = await bodies_view.membership(session, user, callback_data.body, callback_data.user)
+    seat = await bodies.membership(session, user, callback_data.body, callback_data.user)
     text = t(
         "bodies-remove-ask",
         name=clip(seat.user.name or "—", 120),
@@ -199,16 +188,16 @@ async def on_remove(
     callback_answer: CallbackAnswer,
 ) -> None:
     person = await bodies.remove_member(session, user, callback_data.body, callback_data.user)
-    card = await bodies_view.card(session, user, callback_data.body, callback_data.page)
+    card = await bodies.card(session, user, callback_data.body, callback_data.page)
     toast(callback_answer, "bodies-removed", name=person.name or "—")
-    await show(query, card_text(card, zone_of(settings)), body_card_keyboard(card))
+    await show(query, card_text(card, settings.timezone), body_card_keyboard(card))
 
 
 # --- creating a committee, working group or commission -------------------------------------------
 
 
 async def cmd_new_body(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *SECRETARIAT)
+    bodies.require_manager(user)
     await state.set_state(NewBody.kind)
     await state.set_data({})
     await message.answer(t("bodies-new-ask-kind"), reply_markup=new_body_keyboard())
@@ -217,7 +206,7 @@ async def cmd_new_body(message: Message, state: FSMContext, user: User | None) -
 async def on_new_kind(
     query: CallbackQuery, callback_data: CDNewBody, state: FSMContext, user: User | None
 ) -> None:
-    kind = bodies_view.creatable_kind(user, callback_data.kind)
+    kind = bodies.creatable_kind(user, callback_data.kind)
     await state.update_data(kind=kind.value)
     await state.set_state(NewBody.name)
     await show(
@@ -228,8 +217,8 @@ async def on_new_kind(
 
 
 async def on_new_name(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *SECRETARIAT)
-    name = bodies_view.clean_name(message.text or "")
+    bodies.require_manager(user)
+    name = bodies.clean_name(message.text or "")
     await state.update_data(name=name)
     await state.set_state(NewBody.direction)
     await message.answer(
@@ -253,9 +242,9 @@ async def create_body(
         session, user, BodyKind(data["kind"]), str(data["name"]), direction
     )
     await state.clear()
-    card = await bodies_view.card(session, user, created.id)
+    card = await bodies.card(session, user, created.id)
     await message.answer(t("bodies-created", title=clip(body_title(created), 400)))
-    await message.answer(card_text(card, zone_of(settings)), reply_markup=body_card_keyboard(card))
+    await message.answer(card_text(card, settings.timezone), reply_markup=body_card_keyboard(card))
 
 
 async def on_new_direction(
@@ -297,7 +286,7 @@ async def on_add_member(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    body = await bodies_view.body(session, user, callback_data.body)
+    body = await bodies.body_to_change(session, user, callback_data.body)
     await state.set_state(AddMember.person)
     await state.set_data({"body_id": body.id})
     await callback_message(query).answer(
@@ -305,8 +294,10 @@ async def on_add_member(
     )
 
 
-async def search(message: Message, session: AsyncSession, user: User | None, *roles: Role) -> None:
-    people = await bodies_view.find_people(session, user, message.text or "", *roles)
+async def search(
+    message: Message, session: AsyncSession, user: User | None, purpose: bodies.Picking
+) -> None:
+    people = await bodies.find_people(session, user, message.text or "", purpose)
     if not people:
         await message.answer(t("bodies-person-none"))
         return
@@ -314,7 +305,7 @@ async def search(message: Message, session: AsyncSession, user: User | None, *ro
 
 
 async def on_add_search(message: Message, session: AsyncSession, user: User | None) -> None:
-    await search(message, session, user, *SECRETARIAT)
+    await search(message, session, user, "seat")
 
 
 async def on_search_not_text(message: Message) -> None:
@@ -328,8 +319,8 @@ async def on_add_person(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    body = await bodies_view.body(session, user, int((await state.get_data())["body_id"]))
-    person = await bodies_view.person(session, user, callback_data.id, *SECRETARIAT)
+    body = await bodies.body_to_change(session, user, int((await state.get_data())["body_id"]))
+    person = await bodies.person(session, user, callback_data.id, "seat")
     await state.update_data(person_id=person.id)
     await state.set_state(AddMember.role)
     text = t(
@@ -349,7 +340,7 @@ async def on_add_role(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    body = await bodies_view.body(session, user, int(data["body_id"]))
+    body = await bodies.body_to_change(session, user, int(data["body_id"]))
     await state.update_data(role=callback_data.role.value)
     if body.kind == BodyKind.COUNCIL:
         await state.set_state(AddMember.category)
@@ -370,7 +361,7 @@ async def on_add_category(
     user: User | None,
     settings: Settings,
 ) -> None:
-    require_role(user, *SECRETARIAT)
+    bodies.require_manager(user)
     await state.update_data(category=callback_data.category.value)
     if callback_data.category == CouncilCategory.ELECTED:
         await state.set_state(AddMember.term)
@@ -388,8 +379,8 @@ async def on_add_term(
     user: User | None,
     settings: Settings,
 ) -> None:
-    require_role(user, *SECRETARIAT)
-    until = bodies_view.parse_term_end(message.text or "", settings.timezone)
+    bodies.require_manager(user)
+    until = bodies.parse_term_end(message.text or "", settings.timezone)
     await finish_add(message, state, session, user, settings, until)
 
 
@@ -419,8 +410,7 @@ async def finish_add(
     )
     await state.clear()
     person, body = seat.user, seat.body
-    card = await bodies_view.card(session, user, body.id)
-    zone = zone_of(settings)
+    card = await bodies.card(session, user, body.id)
     await message.answer(
         t(
             "bodies-member-added",
@@ -428,7 +418,7 @@ async def finish_add(
             body=clip(body_title(body), 400),
         )
     )
-    await message.answer(card_text(card, zone), reply_markup=body_card_keyboard(card))
+    await message.answer(card_text(card, settings.timezone), reply_markup=body_card_keyboard(card))
     if user is not None and person.id != user.id:
         await notices.notify(
             session,
@@ -443,26 +433,26 @@ async def finish_add(
 
 
 async def cmd_secretariat(message: Message, session: AsyncSession, user: User | None) -> None:
-    page = await bodies_view.secretariat(session, user)
+    page = await bodies.secretariat(session, user)
     await message.answer(secretariat_text(page), reply_markup=secretariat_keyboard(page))
 
 
 async def on_secretariat_page(
     query: CallbackQuery, callback_data: CDSecretariat, session: AsyncSession, user: User | None
 ) -> None:
-    page = await bodies_view.secretariat(session, user, callback_data.page)
+    page = await bodies.secretariat(session, user, callback_data.page)
     await show(query, secretariat_text(page), secretariat_keyboard(page))
 
 
 async def on_grant(query: CallbackQuery, state: FSMContext, user: User | None) -> None:
-    require_role(user, *ADMINS)
+    bodies.require_appointer(user)
     await state.set_state(GrantSecretariat.person)
     await state.set_data({})
     await callback_message(query).answer(t("bodies-grant-ask-person"))
 
 
 async def on_grant_search(message: Message, session: AsyncSession, user: User | None) -> None:
-    await search(message, session, user, *ADMINS)
+    await search(message, session, user, "secretariat")
 
 
 async def on_grant_person(
@@ -472,10 +462,10 @@ async def on_grant_person(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    person = await bodies_view.person(session, user, callback_data.id, *ADMINS)
+    person = await bodies.person(session, user, callback_data.id, "secretariat")
     person = await bodies.set_secretariat(session, user, person.id, grant=True)
     await state.clear()
-    page = await bodies_view.secretariat(session, user)
+    page = await bodies.secretariat(session, user)
     await show(query, t("bodies-granted", name=clip(person.name or "—", 120)), None)
     await callback_message(query).answer(
         secretariat_text(page), reply_markup=secretariat_keyboard(page)
@@ -490,7 +480,7 @@ async def on_revoke_ask(
     session: AsyncSession,
     user: User | None,
 ) -> None:
-    person = await bodies_view.secretariat_member(session, user, callback_data.user)
+    person = await bodies.secretariat_member(session, user, callback_data.user)
     yes = CDSecretariatRevoke(user=callback_data.user, page=callback_data.page, confirm=True)
     no = CDSecretariat(page=callback_data.page)
     await show(
@@ -507,9 +497,9 @@ async def on_revoke(
     user: User | None,
     callback_answer: CallbackAnswer,
 ) -> None:
-    person = await bodies_view.secretariat_member(session, user, callback_data.user)
+    person = await bodies.secretariat_member(session, user, callback_data.user)
     person = await bodies.set_secretariat(session, user, person.id, grant=False)
-    page = await bodies_view.secretariat(session, user, callback_data.page)
+    page = await bodies.secretariat(session, user, callback_data.page)
     toast(callback_answer, "bodies-revoked", name=person.name or "—")
     await show(query, secretariat_text(page), secretariat_keyboard(page))
 
@@ -562,9 +552,9 @@ capability = Capability(
     name="bodies",
     setup=setup,
     commands=(
-        CommandSpec("bodies", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
-        CommandSpec("new_body", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
-        CommandSpec("secretariat", frozenset(ADMINS), HomeGroup.ADMIN),
+        CommandSpec("bodies", SECRETARIAT, HomeGroup.SECRETARIAT),
+        CommandSpec("new_body", SECRETARIAT, HomeGroup.SECRETARIAT),
+        CommandSpec("secretariat", ADMINS, HomeGroup.ADMIN),
     ),
     jobs=lambda context: {bodies.EXPIRE_KIND: bodies.expire_term},
     keys=_keys,

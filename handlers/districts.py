@@ -12,7 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import alert, callback_message, toast
-from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.districts import (
@@ -28,12 +28,11 @@ from bot.keyboards.districts import (
 )
 from bot.services import districts
 from bot.services.districts import DistrictCard
-from bot.services.permissions import require_role
+from bot.services.permissions import SECRETARIAT
 from bot.texts import SafeHTML, clip, t, tn
 from handlers.bodies import show
-from models import Role, User
+from models import User
 
-DISTRICT_MANAGERS = (Role.SECRETARIAT,)
 CSV_MAX_BYTES = 256 * 1024
 PER_PAGE = 8
 
@@ -169,17 +168,17 @@ async def on_district_base(
 async def cmd_add_district(
     message: Message, command: CommandObject, session: AsyncSession, user: User | None
 ) -> None:
-    require_role(user, *DISTRICT_MANAGERS)
+    districts.require_manager(user)
     number, _, name = (command.args or "").strip().partition(" ")
     if not number or not name.strip():
         await message.answer(t("districts-add-usage"))
         return
-    district = await districts.add_district(session, number, name)
+    district = await districts.add_district(session, user, number, name)
     await message.answer(t("districts-added", number=district.number, name=district.name))
 
 
 async def cmd_import_districts(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *DISTRICT_MANAGERS)
+    districts.require_manager(user)
     await state.set_state(DistrictImport.file)
     await message.answer(t("districts-import-ask"))
 
@@ -187,7 +186,7 @@ async def cmd_import_districts(message: Message, state: FSMContext, user: User |
 async def on_import_file(
     message: Message, bot: Bot, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
-    require_role(user, *DISTRICT_MANAGERS)
+    districts.require_manager(user)
     document = message.document
     if document is None:  # the filter lets only documents in; this narrows the type
         return
@@ -200,7 +199,7 @@ async def on_import_file(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1251", errors="replace")  # Excel in Russian saves CSV in cp1251
-    result = await districts.import_csv(session, text)
+    result = await districts.import_csv(session, user, text)
     await state.clear()
     lines = [
         tn("districts-import-added", result.added),

@@ -13,7 +13,7 @@ from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StaleButton, alert, callback_message, toast
-from bot.capabilities import SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.dialogs import abort, expect_text
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -34,7 +34,7 @@ from bot.keyboards.organizations import (
 from bot.services import districts, notices, organizations, roles, users
 from bot.services.errors import DomainError, NotAllowed
 from bot.services.organizations import LIMITS, Draft
-from bot.services.permissions import has_any_role, require_registered, require_role
+from bot.services.permissions import REPRESENTATIVES, SECRETARIAT, require_registered
 from bot.texts import SafeHTML, plain, t
 from handlers.common import district_picker, turn_district_page
 from models import (
@@ -307,7 +307,7 @@ async def cmd_register_org(
     user: User | None,
 ) -> None:
     """The Secretariat files an application for a person (from paper or a phone call)."""
-    require_role(user, Role.SECRETARIAT)
+    users.require_registrar(user)
     number = (command.args or "").strip().lstrip("#")
     person = (
         await users.find_registered(session, int(number))
@@ -423,7 +423,7 @@ async def invite_text(
 
 
 async def cmd_invite(message: Message, bot: Bot, session: AsyncSession, user: User | None) -> None:
-    user = require_role(user, Role.REPRESENTATIVE)
+    user = organizations.require_representative(user)
     mine = [
         o
         for o in await organizations.of_user(session, user)
@@ -446,9 +446,7 @@ async def on_representatives(
     organization = await organizations.get(session, callback_data.id)
     user = require_registered(user)
     is_head = organizations.is_representative(organization, user, head=True)
-    if not (
-        organizations.is_representative(organization, user) or has_any_role(user, Role.SECRETARIAT)
-    ):
+    if not organizations.may_see_representatives(organization, user):
         raise NotAllowed()
     lines = [t("organizations-reps-title", name=organization.name)]
     lines += [
@@ -563,7 +561,7 @@ capability = Capability(
     commands=(
         CommandSpec("join", group=HomeGroup.ORGANIZATION),
         CommandSpec("my_orgs", group=HomeGroup.ORGANIZATION),
-        CommandSpec("invite", frozenset({Role.REPRESENTATIVE}), HomeGroup.ORGANIZATION),
+        CommandSpec("invite", REPRESENTATIVES, HomeGroup.ORGANIZATION),
         CommandSpec("register_org", SECRETARIAT, HomeGroup.SECRETARIAT),
     ),
     keys=_keys,

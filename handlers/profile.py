@@ -9,8 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import callback_message
 from bot.capabilities import ANYONE, Capability, CommandSpec
+from bot.config import Settings
 from bot.keyboards.common import (
     LANGUAGE_NAMES,
     CDDeleteMe,
@@ -67,7 +69,7 @@ async def on_language(
         )
 
 
-async def cmd_privacy(message: Message, user: User | None) -> None:
+async def cmd_privacy(message: Message, user: User | None, settings: Settings) -> None:
     text = t("privacy-text")
     if user is not None and user.consent_at is not None:
         text = SafeHTML(
@@ -75,7 +77,7 @@ async def cmd_privacy(message: Message, user: User | None) -> None:
             + "\n\n"
             + t(
                 "privacy-consent-given",
-                date=user.consent_at.strftime("%d.%m.%Y %H:%M UTC"),
+                date=dates.shown_datetime(user.consent_at, settings.timezone),
                 version=user.consent_version or "",
             )
         )

@@ -12,15 +12,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import callback_message, toast
 from bot.capabilities import ANYONE, Capability, CommandSpec, JobContext
 from bot.config import Settings
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.votes import CDRec, recommendation_keyboard, registry_keyboard
-from bot.services import recommendations, schedule
-from bot.services.permissions import has_any_role, require_role
+from bot.services import recommendations
 from bot.texts import SafeHTML, clip, plain, t
-from models import FollowUp, Recommendation, Role, ScheduledJob, User
+from models import FollowUp, Recommendation, ScheduledJob, User
 from scheduler.runner import JobHandler
 
 
@@ -55,10 +55,10 @@ def card_text(item: Recommendation, timezone: str) -> SafeHTML:
         t("recommendations-card-title", number=item.number, question=item.vote.question),
         t(
             "recommendations-card-facts",
-            date=schedule.local_time(item.adopted_at, timezone),
+            date=dates.shown_datetime(item.adopted_at, timezone),
             addressee=item.addressee,
             status=status,
-            due=schedule.local_time(item.reply_due, timezone),
+            due=dates.shown_datetime(item.reply_due, timezone),
         ),
         t(
             "recommendations-card-decided",
@@ -88,7 +88,7 @@ async def on_show(
     await callback_message(query).edit_text(
         card_text(item, settings.timezone),
         reply_markup=recommendation_keyboard(
-            item, callback_data.page, has_any_role(user, Role.SECRETARIAT)
+            item, callback_data.page, recommendations.may_follow_up(user)
         ),
     )
 
@@ -100,7 +100,7 @@ async def on_answer(
     state: FSMContext,
     user: User | None,
 ) -> None:
-    require_role(user, Role.SECRETARIAT)
+    recommendations.require_follow_up(user)
     item = await recommendations.get(session, callback_data.id)
     await state.set_state(Answer.text)
     await state.update_data(recommendation_id=item.id)

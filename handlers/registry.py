@@ -18,17 +18,19 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import alert, callback_message
-from bot.capabilities import ANYONE, SECRETARIAT, Capability, CommandSpec, HomeGroup
+from bot.capabilities import ANYONE, Capability, CommandSpec, HomeGroup
+from bot.config import Settings
 from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.organizations import CDApp, CDReg, CDRegCard
 from bot.keyboards.paging import pager
-from bot.services import districts, export, organizations
-from bot.services.permissions import has_any_role
+from bot.services import districts, export, organizations, users
+from bot.services.permissions import SECRETARIAT
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.organizations import organization_card
-from models import OrganizationKind, OrganizationStatus, Role, User
+from models import OrganizationKind, OrganizationStatus, User
 
 QUERY_KEY = "registry_query"
 PER_PAGE = 8
@@ -174,7 +176,7 @@ async def on_card(
     callback_answer: CallbackAnswer,
 ) -> None:
     organization = await organizations.get(session, callback_data.id)
-    secretary = has_any_role(user, Role.SECRETARIAT)
+    secretary = users.is_registrar(user)
     # The public sees members only; the Secretariat sees every card.
     if organization.status != OrganizationStatus.APPROVED and not secretary:
         alert(callback_answer, "organizations-not-found")
@@ -194,9 +196,11 @@ async def on_card(
     await callback_message(query).answer(organization_card(organization), reply_markup=markup)
 
 
-async def cmd_export(message: Message, session: AsyncSession, user: User | None) -> None:
-    header, rows = await export.registry_table(session, user, plain)
-    stamp = message.date.strftime("%Y-%m-%d")
+async def cmd_export(
+    message: Message, session: AsyncSession, user: User | None, settings: Settings
+) -> None:
+    header, rows = await export.registry_table(session, user, plain, settings.timezone)
+    stamp = dates.local_day(message.date, settings.timezone).isoformat()
     await message.answer_document(
         BufferedInputFile(export.to_csv(header, rows), filename=f"registry-{stamp}.csv"),
         caption=tn("registry-export-caption", len(rows)),

@@ -12,6 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
@@ -25,14 +26,13 @@ from bot.keyboards.organizations import (
     queue_keyboard,
 )
 from bot.services import districts, notices, organizations, users
-from bot.services.permissions import require_role
+from bot.services.permissions import SECRETARIAT
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
-from models import Organization, Role, User
+from models import Organization, User
 
-SECRETARIAT = (Role.SECRETARIAT,)
 QUEUE_PAGE = 5
 
 
@@ -63,7 +63,7 @@ REASON_PROMPTS = {
 
 
 async def queue_view(
-    session: AsyncSession, user: User | None, page: int
+    session: AsyncSession, user: User | None, page: int, timezone: str
 ) -> tuple[SafeHTML, InlineKeyboardMarkup | None]:
     result = await organizations.queue(session, user, page, QUEUE_PAGE)
     if not result.items:
@@ -78,23 +78,29 @@ async def queue_view(
                 "organizations-queue-line",
                 number=organization.id,
                 name=organization.name,
-                date=organization.created_at.strftime("%d.%m.%Y"),
+                date=dates.shown_date(organization.created_at, timezone),
             )
             + mark
         )
     return SafeHTML("\n".join(lines)), queue_keyboard(result.items, result.page, result.pages)
 
 
-async def cmd_applications(message: Message, session: AsyncSession, user: User | None) -> None:
-    text, markup = await queue_view(session, user, 0)
+async def cmd_applications(
+    message: Message, session: AsyncSession, user: User | None, settings: Settings
+) -> None:
+    text, markup = await queue_view(session, user, 0, settings.timezone)
     await message.answer(text, reply_markup=markup)
 
 
 async def on_queue_page(
-    query: CallbackQuery, callback_data: CDAppPage, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    callback_data: CDAppPage,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
 ) -> None:
     message = callback_message(query)
-    text, markup = await queue_view(session, user, callback_data.page)
+    text, markup = await queue_view(session, user, callback_data.page, settings.timezone)
     if message.html_text != text or message.reply_markup != markup:
         await message.edit_text(text, reply_markup=markup)
 
@@ -126,7 +132,7 @@ async def show_card(
 async def on_open(
     query: CallbackQuery, callback_data: CDApp, session: AsyncSession, user: User | None
 ) -> None:
-    require_role(user, *SECRETARIAT)
+    users.require_registrar(user)
     organization = await organizations.get(session, callback_data.id)
     await show_card(query, session, organization)
 
@@ -157,7 +163,7 @@ async def on_reason_action(
     user: User | None,
 ) -> None:
     message = callback_message(query)
-    require_role(user, *SECRETARIAT)
+    users.require_registrar(user)
     organization = await organizations.get(session, callback_data.id)
     organizations.check_action(organization, callback_data.action)
     await state.set_state(REASON_STATES[callback_data.action])
@@ -204,7 +210,7 @@ async def on_reason_not_text(message: Message) -> None:
 
 
 async def cmd_register_person(message: Message, state: FSMContext, user: User | None) -> None:
-    require_role(user, *SECRETARIAT)
+    users.require_registrar(user)
     await state.set_state(RegisterPerson.name)
     await message.answer(t("secretariat-person-ask-name"))
 
@@ -292,7 +298,7 @@ capability = Capability(
     name="secretariat",
     setup=setup,
     commands=(
-        CommandSpec("applications", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
-        CommandSpec("register_person", frozenset(SECRETARIAT), HomeGroup.SECRETARIAT),
+        CommandSpec("applications", SECRETARIAT, HomeGroup.SECRETARIAT),
+        CommandSpec("register_person", SECRETARIAT, HomeGroup.SECRETARIAT),
     ),
 )

@@ -18,8 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import schedule
 from models import ScheduledJob
+from scheduler import jobs, lease
 
 logger = logging.getLogger("scheduler")
 
@@ -80,15 +80,13 @@ class Scheduler:
             self._clock = None
         if self.is_leader:
             async with self.sessionmaker.begin() as session:
-                await schedule.release_lease(session, LEASE_NAME, self.holder)
+                await lease.release(session, LEASE_NAME, self.holder)
             self.is_leader = False
 
     async def heartbeat(self) -> bool:
         try:
             async with self.sessionmaker.begin() as session:
-                leader = await schedule.acquire_lease(
-                    session, LEASE_NAME, self.holder, self.lease_ttl
-                )
+                leader = await lease.acquire(session, LEASE_NAME, self.holder, self.lease_ttl)
         except Exception:  # a database hiccup: stay a follower until the next beat
             logger.exception("scheduler heartbeat failed")
             leader = False
@@ -102,7 +100,7 @@ class Scheduler:
         if not self.is_leader:
             return 0
         async with self.sessionmaker.begin() as session:
-            claimed = await schedule.claim_due(session, self.holder, grace=self.grace)
+            claimed = await jobs.claim_due(session, self.holder, grace=self.grace)
         for job in claimed.missed:
             logger.warning("job %s (%s) missed its time %s", job.id, job.kind, job.due_at)
         for job in claimed.run:
@@ -117,14 +115,14 @@ class Scheduler:
                 if job is None:
                     return
                 if handler is None:
-                    await schedule.finish(session, job, {"error": "no handler"}, failed=True)
+                    await jobs.finish(session, job, {"error": "no handler"}, failed=True)
                     return
                 result = await handler(session, job)
-                await schedule.finish(session, job, result)
+                await jobs.finish(session, job, result)
         except Exception:  # one job's failure must not stop the others
             logger.exception("job %s failed", job_id)
             async with self.sessionmaker.begin() as session:
                 job = await session.get(ScheduledJob, job_id)
                 if job is not None and job.attempts >= MAX_ATTEMPTS:
-                    await schedule.finish(session, job, {"error": "failed"}, failed=True)
+                    await jobs.finish(session, job, {"error": "failed"}, failed=True)
                 # Otherwise the claim expires and the job is tried again.

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.services import digest, schedule, users
+from bot.services import digest, users
 from models import Delivery, Outbox, Role, ScheduledJob
 from models.base import utcnow
+from scheduler import jobs
 
 TZ = "Europe/Moscow"
 
@@ -37,14 +38,14 @@ async def test_digest_reaches_subscribers_concerned_once(session):
     outsider = await registered(session, 3, digest_on=True)  # not on the council
     soon, later = utcnow() + timedelta(days=2), utcnow() + timedelta(days=10)
     vote = {"digest": {"title": "Голосование <№5>", "audience": {"roles": ["council"]}}}
-    await schedule.schedule(session, "vote.close", "vote", 5, soon, vote)
-    await schedule.schedule(session, "vote.close", "vote", 6, later, vote)  # beyond a week
+    await jobs.schedule(session, "vote.close", "vote", 5, soon, vote)
+    await jobs.schedule(session, "vote.close", "vote", 6, later, vote)  # beyond a week
     await digest.ensure_scheduled(session, TZ)
     await digest.ensure_scheduled(session, TZ)  # a restart adds nothing twice
     job = await session.scalar(select(ScheduledJob).where(ScheduledJob.kind == digest.KIND))
 
-    result = await digest.run(session, job, TZ)
-    again = await digest.run(session, job, TZ)
+    result = await digest.run(session, job, TZ, "ru")
+    again = await digest.run(session, job, TZ, "ru")
     assert result == {"digests": 1, "deadlines": 1} and again["digests"] == 0
     deliveries = (await session.scalars(select(Delivery))).all()
     assert [d.user_id for d in deliveries] == [subscriber.id]

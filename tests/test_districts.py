@@ -23,7 +23,7 @@ NO_RIGHTS = "У вас нет прав на это действие."
 async def add_districts(running, total: int) -> list[int]:
     async with running.sessionmaker.begin() as session:
         return [
-            (await districts.add_district(session, number, f"Округ {number}")).id
+            (await districts.seed_district(session, number, f"Округ {number}")).id
             for number in range(1, total + 1)
         ]
 

@@ -20,29 +20,42 @@ from models.base import utcnow
 
 
 async def test_add_and_refuse_duplicates(session):
-    await districts.add_district(session, "3", "  Заречный  ")
+    secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
+    await districts.add_district(session, secretary, "3", "  Заречный  ")
     with pytest.raises(InvalidInput) as info:
-        await districts.add_district(session, 3, "Другой")
+        await districts.add_district(session, secretary, 3, "Другой")
     assert info.value.key == "districts-exists"
     with pytest.raises(InvalidInput):
-        await districts.add_district(session, 4, "Заречный")
+        await districts.add_district(session, secretary, 4, "Заречный")
     with pytest.raises(InvalidInput) as info:
-        await districts.add_district(session, "три", "Название")
+        await districts.add_district(session, secretary, "три", "Название")
     assert info.value.key == "districts-bad-number"
+
+
+async def test_only_the_secretariat_adds_and_imports(session):
+    citizen = await person(session, 2, "Житель")
+    for actor in (citizen, None):
+        with pytest.raises(NotAllowed):
+            await districts.add_district(session, actor, 1, "Центральный")
+        with pytest.raises(NotAllowed):
+            await districts.import_csv(session, actor, "1,Центральный\n")
+    assert (await districts.list_districts(session)).total == 0
 
 
 async def test_pages_are_clamped(session):
     for number in range(1, 20):
-        await districts.add_district(session, number, f"Округ {number}")
+        await districts.seed_district(session, number, f"Округ {number}")
     page = await districts.list_districts(session, page=99, per_page=8)
     assert (page.page, page.pages, len(page.items)) == (2, 3, 3)
     assert next(d.number for d in (await districts.list_districts(session, -5)).items) == 1
 
 
 async def test_csv_import_upserts_and_reports_bad_rows(session):
-    await districts.add_district(session, 1, "Старое имя")
+    secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
+    await districts.seed_district(session, 1, "Старое имя")
     result = await districts.import_csv(
         session,
+        secretary,
         "номер;название;границы\n1;Центральный;от реки до вокзала\n2;Северный\n"
         "три;Южный\n4\n5;Северный\n",
     )
@@ -58,7 +71,7 @@ async def test_csv_import_upserts_and_reports_bad_rows(session):
 
 
 async def test_csv_import_single_column_and_comma(session):
-    result = await districts.import_csv(session, "1,Первый\n2,Второй\n")
+    result = await districts.seed_csv(session, "1,Первый\n2,Второй\n")
     assert result.added == 2 and not result.errors
 
 
@@ -99,8 +112,8 @@ async def actions(session) -> list[tuple[str, int | None, dict]]:
 async def test_rename_checks_the_role_and_uniqueness_and_is_audited(session):
     secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
     citizen = await person(session, 2, "Житель")
-    first = await districts.add_district(session, 1, "Центральный")
-    await districts.add_district(session, 2, "Северный")
+    first = await districts.seed_district(session, 1, "Центральный")
+    await districts.seed_district(session, 2, "Северный")
 
     with pytest.raises(NotAllowed):
         await districts.rename_district(session, citizen, first.id, "Новый")
@@ -134,7 +147,7 @@ async def test_rename_checks_the_role_and_uniqueness_and_is_audited(session):
 async def test_describe_bounds_the_length_and_is_audited(session):
     secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
     citizen = await person(session, 2, "Житель")
-    district = await districts.add_district(session, 1, "Центральный")
+    district = await districts.seed_district(session, 1, "Центральный")
 
     with pytest.raises(NotAllowed):
         await districts.describe_district(session, citizen, district.id, "от реки до вокзала")
@@ -152,8 +165,8 @@ async def test_describe_bounds_the_length_and_is_audited(session):
 async def test_base_organization_must_be_approved_and_of_the_district(session):
     secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
     citizen = await person(session, 2, "Житель")
-    center = await districts.add_district(session, 1, "Центральный")
-    north = await districts.add_district(session, 2, "Северный")
+    center = await districts.seed_district(session, 1, "Центральный")
+    north = await districts.seed_district(session, 2, "Северный")
     approved = await organization(session, "Совет Центра", center, OrganizationStatus.APPROVED)
     pending = await organization(session, "Новая", center, OrganizationStatus.PENDING)
     suspended = await organization(session, "Спящая", center, OrganizationStatus.SUSPENDED)
@@ -193,7 +206,7 @@ async def test_base_organization_must_be_approved_and_of_the_district(session):
 
 async def test_approved_organizations_are_paged(session):
     secretary = await person(session, 1, "Секретарь", Role.SECRETARIAT)
-    district = await districts.add_district(session, 1, "Центральный")
+    district = await districts.seed_district(session, 1, "Центральный")
     for number in range(11):
         name = f"Организация {number:02}"
         await organization(session, name, district, OrganizationStatus.APPROVED)
@@ -205,7 +218,7 @@ async def test_approved_organizations_are_paged(session):
 async def test_manage_page_needs_the_secretariat(session):
     citizen = await person(session, 2, "Житель")
     admin = await person(session, 3, "Админ", Role.ADMIN)
-    await districts.add_district(session, 1, "Центральный")
+    await districts.seed_district(session, 1, "Центральный")
     with pytest.raises(NotAllowed):
         await districts.manage_page(session, citizen)
     assert (await districts.manage_page(session, admin)).total == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
+from bot import dates
 from bot.services import districts
 from models import Role, User, UserRole
 from tests.conftest import ADMIN_ID
@@ -16,7 +17,7 @@ RU_AGREE = "✅ Согласен(на)"
 async def add_districts(running, count: int = 3) -> None:
     async with running.sessionmaker.begin() as session:
         for number in range(1, count + 1):
-            await districts.add_district(session, number, f"Округ {number}")
+            await districts.seed_district(session, number, f"Округ {number}")
 
 
 async def db_user(running, telegram_id: int) -> User | None:
@@ -93,6 +94,11 @@ async def test_onboarding_in_english(fake, running):
     assert any("Done, John!" in m.text for m in replies)
     saved = await db_user(running, 2002)
     assert saved.language == "en" and saved.district is None and saved.is_registered
+    # The consent time is on the Moscow clock, in the reader's language; never in UTC.
+    replies = await user.say("/privacy")
+    shown = dates.format_datetime(saved.consent_at, "en", running.settings.timezone)
+    assert f"Your consent: {shown}, version" in replies[-1].text
+    assert "UTC" not in replies[-1].text
 
 
 async def test_a_russian_speaker_can_choose_english(fake, running):

@@ -27,7 +27,9 @@ async def person(running, telegram_id: int, name: str, *, secretary: bool = Fals
 
 async def open_application(secretary, label: str = "#1 · ТОС «Заречье»") -> int:
     """The Secretariat's queue, then the card of one application; returns the card's message."""
-    queue = (await secretary.say("/applications"))[0]
+    replies = await secretary.say("/applications")
+    # The notice of the new application may arrive during the round trip: take the queue itself.
+    queue = next(m for m in replies if label in secretary.button_texts(m))
     await secretary.click(label, message_id=queue.message_id)
     return queue.message_id
 
@@ -53,7 +55,7 @@ async def organization(running, name: str = "ТОС «Заречье»") -> Orga
 
 async def add_district(running) -> None:
     async with running.sessionmaker.begin() as session:
-        await districts.add_district(session, 1, "Заречье")
+        await districts.seed_district(session, 1, "Заречье")
 
 
 async def test_application_approval_gives_the_role_and_new_commands(fake, running):

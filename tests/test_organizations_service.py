@@ -251,7 +251,7 @@ async def test_suspend_and_restore_with_reason(session):
 async def test_directory_search_and_filters(session):
     head = await person(session, 1)
     secretary = await person(session, 4, "С", Role.SECRETARIAT)
-    north = await districts.add_district(session, 1, "Северный")
+    north = await districts.seed_district(session, 1, "Северный")
     names = ["Зелёный город", "Зелёная улица", "Клуб ветеранов"]
     for i, name in enumerate(names):
         organization = await organizations.submit(

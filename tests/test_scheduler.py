@@ -8,46 +8,47 @@ import pytest
 from sqlalchemy import select
 
 from bot import db
-from bot.services import preferences, schedule
+from bot.services import preferences
 from bot.services.errors import NotAllowed
 from models import JobStatus, ScheduledJob, Topic, User
 from models.base import utcnow
+from scheduler import jobs, lease
 from scheduler.runner import Scheduler
 
 
 async def test_schedule_reschedule_cancel(session):
     due = utcnow() + timedelta(hours=2)
-    job = await schedule.schedule(session, "vote.close", "vote", 7, due, {"x": 1})
-    again = await schedule.schedule(session, "vote.close", "vote", 7, due + timedelta(hours=1))
+    job = await jobs.schedule(session, "vote.close", "vote", 7, due, {"x": 1})
+    again = await jobs.schedule(session, "vote.close", "vote", 7, due + timedelta(hours=1))
     assert again.id == job.id and again.due_at == due + timedelta(hours=1)
-    await schedule.schedule(session, "vote.remind", "vote", 7, due - timedelta(hours=1))
-    assert await schedule.reschedule(session, "vote.remind", "vote", 7, due) == 1
-    assert await schedule.cancel(session, "vote", 7, "vote.close") == 1
-    assert [j.kind for j in await schedule.pending_for(session, "vote", 7)] == ["vote.remind"]
+    await jobs.schedule(session, "vote.remind", "vote", 7, due - timedelta(hours=1))
+    assert await jobs.reschedule(session, "vote.remind", "vote", 7, due) == 1
+    assert await jobs.cancel(session, "vote", 7, "vote.close") == 1
+    assert [j.kind for j in await jobs.pending_for(session, "vote", 7)] == ["vote.remind"]
 
 
 async def test_due_jobs_are_claimed_once_and_late_ones_recorded_as_missed(session):
     now = utcnow()
-    await schedule.schedule(session, "a", "thing", 1, now - timedelta(minutes=5))
-    await schedule.schedule(session, "b", "thing", 2, now - timedelta(hours=3))
-    await schedule.schedule(session, "c", "thing", 3, now + timedelta(hours=1))
-    first = await schedule.claim_due(session, "p1", now=now, grace=timedelta(hours=1))
+    await jobs.schedule(session, "a", "thing", 1, now - timedelta(minutes=5))
+    await jobs.schedule(session, "b", "thing", 2, now - timedelta(hours=3))
+    await jobs.schedule(session, "c", "thing", 3, now + timedelta(hours=1))
+    first = await jobs.claim_due(session, "p1", now=now, grace=timedelta(hours=1))
     assert [j.kind for j in first.run] == ["a"] and [j.kind for j in first.missed] == ["b"]
-    second = await schedule.claim_due(session, "p2", now=now, grace=timedelta(hours=1))
+    second = await jobs.claim_due(session, "p2", now=now, grace=timedelta(hours=1))
     assert second.run == [] and second.missed == []
     # The claimer died: once its claim expires the job is due again.
     later = now + timedelta(minutes=10)
-    third = await schedule.claim_due(session, "p2", now=later, lease=timedelta(minutes=5))
+    third = await jobs.claim_due(session, "p2", now=later, lease=timedelta(minutes=5))
     assert [j.kind for j in third.run] == ["a"] and third.run[0].claimed_by == "p2"
 
 
 async def test_lease_is_held_by_one_and_taken_over_after_expiry(session):
     now = utcnow()
     ttl = timedelta(seconds=30)
-    assert await schedule.acquire_lease(session, "scheduler", "p1", ttl, now=now)
-    assert not await schedule.acquire_lease(session, "scheduler", "p2", ttl, now=now)
-    assert await schedule.acquire_lease(session, "scheduler", "p1", ttl, now=now + timedelta(10))
-    assert await schedule.acquire_lease(
+    assert await lease.acquire(session, "scheduler", "p1", ttl, now=now)
+    assert not await lease.acquire(session, "scheduler", "p2", ttl, now=now)
+    assert await lease.acquire(session, "scheduler", "p1", ttl, now=now + timedelta(10))
+    assert await lease.acquire(
         session, "scheduler", "p2", ttl, now=now + timedelta(days=10, seconds=31)
     )
 
@@ -63,7 +64,7 @@ def counting_handler(calls: list[int]):
 async def test_job_scheduled_before_a_restart_runs_after_it_once(engine):
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        job = await schedule.schedule(session, "ping", "thing", 1, utcnow() + timedelta(hours=1))
+        job = await jobs.schedule(session, "ping", "thing", 1, utcnow() + timedelta(hours=1))
     calls: list[int] = []
     first = Scheduler(sessionmaker, {"ping": counting_handler(calls)}, holder="p1")
     await first.heartbeat()
@@ -86,7 +87,7 @@ async def test_only_one_of_two_processes_runs_the_scheduler(engine):
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
         for i in range(5):
-            await schedule.schedule(session, "ping", "thing", i, utcnow() - timedelta(seconds=1))
+            await jobs.schedule(session, "ping", "thing", i, utcnow() - timedelta(seconds=1))
     calls: list[int] = []
     one = Scheduler(sessionmaker, {"ping": counting_handler(calls)}, holder="one")
     two = Scheduler(sessionmaker, {"ping": counting_handler(calls)}, holder="two")
@@ -102,7 +103,7 @@ async def test_only_one_of_two_processes_runs_the_scheduler(engine):
 async def test_a_failing_job_is_retried_then_recorded_as_failed(engine):
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        job = await schedule.schedule(session, "boom", "thing", 1, utcnow() - timedelta(seconds=1))
+        job = await jobs.schedule(session, "boom", "thing", 1, utcnow() - timedelta(seconds=1))
 
     async def boom(session, job):
         raise RuntimeError("no")
@@ -122,15 +123,15 @@ async def test_a_failing_job_is_retried_then_recorded_as_failed(engine):
 async def test_scheduler_starts_and_stops_with_apscheduler(engine):
     sessionmaker = db.create_sessionmaker(engine)
     async with sessionmaker.begin() as session:
-        await schedule.schedule(session, "ping", "thing", 1, utcnow() - timedelta(minutes=1))
+        await jobs.schedule(session, "ping", "thing", 1, utcnow() - timedelta(minutes=1))
     calls: list[int] = []
     runner = Scheduler(sessionmaker, {"ping": counting_handler(calls)}, tick_seconds=60)
     await runner.start()  # runs what fell due while the bot was down, without waiting a tick
     await runner.stop()
     assert len(calls) == 1
     async with sessionmaker() as session:
-        jobs = (await session.scalars(select(ScheduledJob))).all()
-    assert [j.status for j in jobs] == [JobStatus.DONE]
+        saved = (await session.scalars(select(ScheduledJob))).all()
+    assert [j.status for j in saved] == [JobStatus.DONE]
 
 
 @pytest.mark.parametrize(
@@ -199,7 +200,7 @@ async def test_an_elected_term_ends_by_itself(engine):
         assert Role.COUNCIL in member.role_set
     async with sessionmaker.begin() as session:  # a year passes
         (await session.get(type(seat), seat.id)).until = utcnow() - timedelta(seconds=1)
-        job = (await schedule.pending_for(session, "membership", seat.id))[0]
+        job = (await jobs.pending_for(session, "membership", seat.id))[0]
         job.due_at = utcnow() - timedelta(seconds=1)
     runner = Scheduler(sessionmaker, job_handlers(Settings(_env_file=None)), holder="p")
     await runner.heartbeat()

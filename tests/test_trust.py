@@ -91,7 +91,7 @@ async def setup(running) -> dict[str, int]:
         intruder = await users.give_consent(session, 5002, language="ru", username=None)
         await users.set_name(session, intruder, "Чужой", max_length=100)
         await users.complete_registration(session, intruder)
-        district = await districts.add_district(session, 1, "Центр")
+        district = await districts.seed_district(session, 1, "Центр")
         secretary = await users.get_user(session, ADMIN_ID)
         pending = await organizations.submit(
             session,

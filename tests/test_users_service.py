@@ -56,7 +56,7 @@ async def test_unknown_district_is_refused(session):
     user = await users.give_consent(session, 7, language="ru", username=None)
     with pytest.raises(NotFound):
         await users.set_district(session, user, 999)
-    district = await districts.add_district(session, 1, "Центральный")
+    district = await districts.seed_district(session, 1, "Центральный")
     await users.set_district(session, user, district.id)
     assert user.district.name == "Центральный"
 

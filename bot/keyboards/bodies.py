@@ -7,8 +7,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.paging import pager
-from bot.services.bodies_view import CREATABLE, BodyCard, BodyLine
-from bot.services.districts import Page
+from bot.services.bodies import CREATABLE, BodyCard, BodyLine
+from bot.services.paging import Page
 from bot.texts import plain, tn
 from models import Body, BodyKind, CouncilCategory, MemberRole, Membership, User
 

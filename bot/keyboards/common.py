@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.paging import pager
-from bot.services.districts import Page
+from bot.services.paging import Page
 from bot.texts import plain
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}

@@ -8,7 +8,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.bodies import short
 from bot.keyboards.paging import pager
-from bot.services.districts import Page
+from bot.services.paging import Page
 from bot.texts import plain
 from models import District, Organization
 

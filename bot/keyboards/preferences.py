@@ -6,6 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import dates
 from bot.services.preferences import MUTABLE_TOPICS, QUIET_PRESETS, receives
 from bot.texts import plain
 from models import User
@@ -26,8 +27,8 @@ def quiet_label(window: tuple[int, int] | None) -> str:
     start, end = window
     return plain(
         "preferences-quiet-window",
-        start=f"{start // 60:02d}:{start % 60:02d}",
-        end=f"{end // 60:02d}:{end % 60:02d}",
+        start=dates.shown_time_of_day(start),
+        end=dates.shown_time_of_day(end),
     )
 
 

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, delivery
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.permissions import has_any_role, require_role
+from bot.services.permissions import AUTHORS, SECRETARIAT, has_any_role, require_role
 from models import Body, District, Outbox, OutboxStatus, Role, Topic, User
 from models.base import utcnow
 
-AUTHORS = (Role.EXECUTIVE, Role.PRESIDIUM, Role.SECRETARIAT)
 # Roles an audience can name directly (the first three are offered as one-tap choices).
 AUDIENCE_ROLES = (
     Role.CITIZEN,
@@ -29,6 +28,11 @@ AUDIENCE_ROLES = (
     Role.SECRETARIAT,
 )
 LATEST_SEND_AT = timedelta(days=365)
+
+
+def require_author(actor: User | None) -> User:
+    """The executive committee, the presidium and the Secretariat write announcements."""
+    return require_role(actor, *AUTHORS)
 
 
 def toggle(
@@ -120,7 +124,7 @@ async def publish(
     send_at: datetime | None = None,
 ) -> Outbox:
     """Queue an announcement for everyone in the audience, now or at `send_at`."""
-    author = require_role(author, *AUTHORS)
+    author = require_author(author)
     if not html.strip() and media_file_id is None:
         raise InvalidInput("announcements-empty")
     check_send_at(send_at)
@@ -153,7 +157,7 @@ async def get_own(session: AsyncSession, actor: User | None, outbox_id: int) -> 
     outbox = await session.get(Outbox, outbox_id)
     if outbox is None or outbox.kind != "announcement":
         raise NotFound("announcements-not-found")
-    if actor is None or not (outbox.author_id == actor.id or has_any_role(actor, Role.SECRETARIAT)):
+    if actor is None or not (outbox.author_id == actor.id or has_any_role(actor, *SECRETARIAT)):
         raise NotAllowed()
     return outbox
 
@@ -179,7 +183,7 @@ async def recent(
     session: AsyncSession, actor: User | None, limit: int = 10
 ) -> list[tuple[Outbox, delivery.Progress]]:
     """The latest announcements with their delivery figures."""
-    require_role(actor, *AUTHORS)
+    require_author(actor)
     rows = await session.scalars(
         select(Outbox)
         .where(Outbox.kind == "announcement", Outbox.status != OutboxStatus.DRAFT)

@@ -1,4 +1,5 @@
-"""The audit log: append entries to a hash chain, and verify that nobody edited or removed one."""
+"""The audit log: append entries to a hash chain, verify that nobody edited or removed one, and
+the report admins read (whether the chain is intact, the latest entries with who made them)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import ADMINS, require_role
 from models import AuditEntry, AuditHead, User
 from models.base import utcnow
 
 GENESIS = "0" * 64
+LATEST = 10
 
 
 def entry_hash(
@@ -125,6 +128,46 @@ async def verify(session: AsyncSession, batch: int = 1000) -> Verification:
     return Verification(True, count)
 
 
-async def latest(session: AsyncSession, limit: int = 10) -> list[AuditEntry]:
+async def latest(session: AsyncSession, limit: int = LATEST) -> list[AuditEntry]:
     rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit))
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Line:
+    seq: int
+    at: datetime
+    actor: str | None  # the actor's name; None for the system or an erased or nameless person
+    action: str
+    object_type: str
+    object_id: int | None
+
+
+@dataclass(frozen=True)
+class Report:
+    verification: Verification
+    latest: list[Line]
+
+
+async def report(session: AsyncSession, actor: User | None, limit: int = LATEST) -> Report:
+    """Verify the whole chain and list the latest entries; for admins only."""
+    require_role(actor, *ADMINS)
+    verification = await verify(session)
+    entries = await latest(session, limit)
+    ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
+    names: dict[int, str | None] = {}
+    if ids:
+        rows = await session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        names = {user_id: name for user_id, name in rows.all()}
+    lines = [
+        Line(
+            seq=entry.seq,
+            at=entry.at,
+            actor=names.get(entry.actor_id) if entry.actor_id is not None else None,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+        )
+        for entry in entries
+    ]
+    return Report(verification, lines)

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import delivery, schedule
-from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic
+from bot import dates
+from bot.services import delivery
+from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic, User
 from models.base import utcnow
+from scheduler import jobs
 
 KIND = "digest.daily"
 HORIZON = timedelta(days=7)
@@ -51,11 +53,14 @@ async def ensure_scheduled(
         )
     )
     if exists is None:
-        await schedule.schedule(session, KIND, "digest", day_number(due, timezone), due)
+        await jobs.schedule(session, KIND, "digest", day_number(due, timezone), due)
 
 
-async def run(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[str, Any]:
-    """Send today's digests; a person gets at most one digest a day, however often this runs."""
+async def run(
+    session: AsyncSession, job: ScheduledJob, timezone: str, default_language: str
+) -> dict[str, Any]:
+    """Send today's digests, each in its reader's language; a person gets at most one digest a
+    day, however often this runs."""
     now = utcnow()
     deadlines = (
         await session.scalars(
@@ -70,14 +75,14 @@ async def run(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[s
         )
     ).all()
     lines: dict[int, list[str]] = defaultdict(list)
-    zone = ZoneInfo(timezone)
     for deadline in deadlines:
         spec = (deadline.payload or {}).get("digest")
         if not spec:
             continue
-        when = deadline.due_at.astimezone(zone).strftime("%d.%m %H:%M")
-        recipients = await session.scalars(delivery.audience_query(spec["audience"], Topic.DIGEST))
-        for user_id in recipients:
+        audience = delivery.audience_query(spec["audience"], Topic.DIGEST)
+        recipients = await session.execute(audience.add_columns(User.language))
+        for user_id, language in recipients.all():
+            when = dates.format_day_time(deadline.due_at, language or default_language, timezone)
             lines[user_id].append(f"• {when} — {spec['title']}")
     kind = f"digest:{job.object_id}"
     sent = 0

@@ -6,35 +6,23 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.permissions import require_role
-from models import District, Organization, OrganizationStatus, Role, User
+from bot.services.paging import Page, page_bounds
+from bot.services.permissions import SECRETARIAT, require_role
+from models import District, Organization, OrganizationStatus, User
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
-MANAGERS = (Role.SECRETARIAT,)
-
-T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    page: int
-    pages: int
-    total: int = 0
-
-
-def page_bounds(page: int, total: int, per_page: int) -> tuple[int, int]:
-    """(page, pages): an out-of-range page number is clamped, not an error."""
-    pages = max(1, -(-total // per_page))
-    return min(max(page, 0), pages - 1), pages
+def require_manager(actor: User | None) -> User:
+    """The Secretariat keeps the districts; NotAllowed for anyone else."""
+    return require_role(actor, *SECRETARIAT)
 
 
 async def find(session: AsyncSession, district_id: int | None) -> District | None:
@@ -70,9 +58,22 @@ def _clean(number: str | int, name: str) -> tuple[int, str]:
 
 
 async def add_district(
+    session: AsyncSession,
+    actor: User | None,
+    number: str | int,
+    name: str,
+    description: str | None = None,
+) -> District:
+    """The Secretariat adds a district with a unique number and name."""
+    require_manager(actor)
+    return await seed_district(session, number, name, description)
+
+
+async def seed_district(
     session: AsyncSession, number: str | int, name: str, description: str | None = None
 ) -> District:
-    """Add a district with a unique number and name."""
+    """Add a district with a unique number and name, with no one acting: for the operator's
+    set-up (the sandbox's demo data) and for `add_district` once it checked the actor."""
     value, clean = _clean(number, name)
     clash = await session.scalar(
         select(District).where((District.number == value) | (District.name == clean))
@@ -92,8 +93,18 @@ class ImportResult:
     errors: list[tuple[int, InvalidInput]] = field(default_factory=list)
 
 
-async def import_csv(session: AsyncSession, text: str) -> ImportResult:
-    """Upsert districts by number from CSV rows `number,name[,description]`; a header may lead."""
+async def import_csv(session: AsyncSession, actor: User | None, text: str) -> ImportResult:
+    """The Secretariat imports a district list (see `seed_csv`)."""
+    require_manager(actor)
+    return await seed_csv(session, text)
+
+
+async def seed_csv(session: AsyncSession, text: str) -> ImportResult:
+    """Upsert districts by number from CSV rows `number,name[,description]`; a header may lead.
+
+    No one is acting: for the operator's command line and the sandbox's demo data, and for
+    `import_csv` once it checked the actor.
+    """
     result = ImportResult()
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     # Spreadsheets in Russian locales write ';' between columns, others ',' or a tab.
@@ -142,7 +153,7 @@ async def manage_page(
     session: AsyncSession, actor: User | None, page: int = 0, per_page: int = 8
 ) -> Page[District]:
     """The district list as the Secretariat manages it (the same list, behind the role check)."""
-    require_role(actor, *MANAGERS)
+    require_manager(actor)
     return await list_districts(session, page, per_page)
 
 
@@ -154,7 +165,7 @@ class DistrictCard:
 
 async def card(session: AsyncSession, actor: User | None, district_id: int) -> DistrictCard:
     """A district with its base public organization, for the Secretariat."""
-    require_role(actor, *MANAGERS)
+    require_manager(actor)
     district = await get_district(session, district_id)
     base = None
     if district.base_organization_id is not None:
@@ -166,7 +177,7 @@ async def rename_district(
     session: AsyncSession, actor: User | None, district_id: int, name: str
 ) -> District:
     """The Secretariat renames a district; no two districts share a name."""
-    actor = require_role(actor, *MANAGERS)
+    actor = require_manager(actor)
     district = await get_district(session, district_id)
     _, clean = _clean(district.number, name)
     clash = await session.scalar(
@@ -187,7 +198,7 @@ async def describe_district(
     session: AsyncSession, actor: User | None, district_id: int, description: str
 ) -> District:
     """The Secretariat describes a district's borders in free text of bounded length."""
-    actor = require_role(actor, *MANAGERS)
+    actor = require_manager(actor)
     district = await get_district(session, district_id)
     text = description.strip()
     if not text or len(text) > DESCRIPTION_MAX:
@@ -202,7 +213,7 @@ async def approved_organizations(
     session: AsyncSession, actor: User | None, district_id: int, page: int = 0, per_page: int = 8
 ) -> Page[Organization]:
     """The organizations that may become the district's base one: approved, of this district."""
-    require_role(actor, *MANAGERS)
+    require_manager(actor)
     district = await get_district(session, district_id)
     where = (
         Organization.district_id == district.id,
@@ -225,7 +236,7 @@ async def set_base_organization(
 ) -> District:
     """The Secretariat designates the district's base public organization: an approved member
     organization of that same district."""
-    actor = require_role(actor, *MANAGERS)
+    actor = require_manager(actor)
     district = await get_district(session, district_id)
     organization = await session.get(Organization, organization_id)
     if organization is None:

@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import organizations
-from bot.services.permissions import require_role
-from models import Organization, Role, User
+from bot import dates
+from bot.services import organizations, users
+from models import Organization, User
 
 COLUMNS = (
     "number",
@@ -29,15 +29,18 @@ COLUMNS = (
 )
 
 
-def _row(organization: Organization, label: Callable[[str], str]) -> list[str | int]:
+def _row(organization: Organization, label: Callable[[str], str], timezone: str) -> list[str | int]:
+    # ISO days (a spreadsheet sorts them), dated on the Assembly's clock like everything shown.
     return [
         organization.id,
         organization.name,
         label(f"organizations-kind-{organization.kind.value}"),
         organization.district.name if organization.district else "",
         label(f"organizations-status-{organization.status.value}"),
-        organization.created_at.strftime("%Y-%m-%d"),
-        organization.decided_at.strftime("%Y-%m-%d") if organization.decided_at else "",
+        dates.local_day(organization.created_at, timezone).isoformat(),
+        dates.local_day(organization.decided_at, timezone).isoformat()
+        if organization.decided_at
+        else "",
         "; ".join(r.user.name or "—" for r in organization.representatives),
         organization.contacts,
         organization.description,
@@ -53,12 +56,15 @@ def _safe(value: str | int) -> str | int:
 
 
 async def registry_table(
-    session: AsyncSession, actor: User | None, label: Callable[[str], str]
+    session: AsyncSession, actor: User | None, label: Callable[[str], str], timezone: str
 ) -> tuple[list[str], list[list[str | int]]]:
     """Header and rows of the registry, labels in the reader's language."""
-    require_role(actor, Role.SECRETARIAT)
+    users.require_registrar(actor)
     header = [label(f"export-column-{column}") for column in COLUMNS]
-    rows = [[_safe(v) for v in _row(o, label)] for o in await organizations.registry_rows(session)]
+    rows = [
+        [_safe(v) for v in _row(o, label, timezone)]
+        for o in await organizations.registry_rows(session)
+    ]
     return header, rows
 
 

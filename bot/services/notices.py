@@ -23,8 +23,9 @@ async def notify(
     """Queue the text `key` for these people; it goes out once the transaction commits.
 
     A parameter named `<name>_key` is a catalogue key, rendered as `<name>` in the recipient's
-    language. Notices about one's own business are duty: they cannot be muted, but they do wait
-    for the end of quiet hours unless `urgent`.
+    language; one named `<name>_at` is a moment (`bot.dates.moment_param`), rendered as `<name>`
+    in the recipient's language. Notices about one's own business are duty: they cannot be muted,
+    but they do wait for the end of quiet hours unless `urgent`.
     """
     ids = sorted({person.id for person in people})
     if not ids:

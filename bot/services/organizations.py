@@ -10,9 +10,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, invites, roles
+from bot.services import audit, invites, roles, users
 from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from bot.services.permissions import has_any_role, require_registered, require_role
+from bot.services.permissions import REPRESENTATIVES, require_registered, require_role
 from models import (
     ApplicationMessage,
     District,
@@ -23,7 +23,6 @@ from models import (
     OrganizationStatus,
     Representative,
     RepresentativeRole,
-    Role,
     User,
 )
 from models.base import utcnow
@@ -38,7 +37,6 @@ LIMITS: dict[str, tuple[int, int]] = {
     "proposals": (100, 2000),
 }
 INVITE_TTL = timedelta(days=7)
-SECRETARIAT = (Role.SECRETARIAT,)
 
 
 class AlreadyDecided(DomainError):
@@ -97,7 +95,7 @@ async def submit(
     if entered_by is None:
         require_registered(applicant)
     else:
-        require_role(entered_by, *SECRETARIAT)
+        users.require_registrar(entered_by)
     fields = {f: clean_field(f, getattr(draft, f)) for f in LIMITS}
     if draft.district_id is not None and await session.get(District, draft.district_id) is None:
         raise NotFound("districts-not-found")
@@ -160,7 +158,7 @@ async def queue(
     session: AsyncSession, actor: User | None, page: int = 0, per_page: int = 5
 ) -> Page:
     """Pending applications, oldest first, for the Secretariat."""
-    require_role(actor, *SECRETARIAT)
+    users.require_registrar(actor)
     query = (
         select(Organization)
         .where(Organization.status == OrganizationStatus.PENDING)
@@ -173,7 +171,7 @@ async def decide(
     session: AsyncSession, actor: User | None, organization_id: int, approve: bool, reason: str = ""
 ) -> Organization:
     """Approve or reject a pending application; only the first of two racing decisions counts."""
-    actor = require_role(actor, *SECRETARIAT)
+    actor = users.require_registrar(actor)
     reason = reason.strip()
     if not approve and not reason:
         raise InvalidInput("organizations-reason-required")
@@ -252,7 +250,7 @@ async def request_info(
     session: AsyncSession, actor: User | None, organization_id: int, text: str
 ) -> Organization:
     """The Secretariat asks the applicant a question; the application stays pending."""
-    actor = require_role(actor, *SECRETARIAT)
+    actor = users.require_registrar(actor)
     text = _clean_message(text)
     organization = await get(session, organization_id)
     check_action(organization, "ask")
@@ -312,6 +310,16 @@ def is_representative(organization: Organization, user: User, *, head: bool = Fa
     )
 
 
+def may_see_representatives(organization: Organization, user: User) -> bool:
+    """Its representatives and the Secretariat see who represents an organization."""
+    return is_representative(organization, user) or users.is_registrar(user)
+
+
+def require_representative(actor: User | None) -> User:
+    """Someone who represents an approved organization (and so may invite colleagues)."""
+    return require_role(actor, *REPRESENTATIVES)
+
+
 async def of_user(session: AsyncSession, user: User) -> list[Organization]:
     """Organizations the person represents, newest first (any status: they follow their fate)."""
     rows = await session.scalars(
@@ -327,7 +335,7 @@ async def set_membership_status(
     session: AsyncSession, actor: User | None, organization_id: int, suspend: bool, reason: str
 ) -> Organization:
     """Suspend a member organization or restore it, with a reason."""
-    actor = require_role(actor, *SECRETARIAT)
+    actor = users.require_registrar(actor)
     reason = reason.strip()
     if not reason:
         raise InvalidInput("organizations-reason-required")
@@ -414,7 +422,7 @@ async def remove_representative(
     """The head or the Secretariat removes a representative; the head stays."""
     actor = require_registered(actor)
     organization = await get(session, organization_id)
-    if not (is_representative(organization, actor, head=True) or has_any_role(actor, *SECRETARIAT)):
+    if not (is_representative(organization, actor, head=True) or users.is_registrar(actor)):
         raise NotAllowed()
     target = next((r for r in organization.representatives if r.user_id == user_id), None)
     if target is None:

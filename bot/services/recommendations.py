@@ -11,19 +11,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, notices, roles, schedule
-from bot.services.districts import Page, page_bounds
+from bot import dates
+from bot.services import audit, notices, roles
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.permissions import require_role
-from models import FollowUp, Recommendation, Role, ScheduledJob, Vote
+from bot.services.paging import Page, page_bounds
+from bot.services.permissions import SECRETARIAT, has_any_role, require_role
+from models import FollowUp, Recommendation, Role, ScheduledJob, User, Vote
 from models.base import utcnow
+from scheduler import jobs
 
 REMIND_KIND = "recommendation.remind"
 OVERDUE_KIND = "recommendation.overdue"
 REMIND_BEFORE = timedelta(days=5)
 ANSWER_MAX = 3000
 PER_PAGE = 8
-SECRETARIAT = (Role.SECRETARIAT,)
 
 
 async def register(
@@ -49,10 +50,8 @@ async def register(
         raise RuntimeError("could not number the recommendation")
     remind_at = recommendation.reply_due - REMIND_BEFORE
     if remind_at > now:
-        await schedule.schedule(
-            session, REMIND_KIND, "recommendation", recommendation.id, remind_at
-        )
-    await schedule.schedule(
+        await jobs.schedule(session, REMIND_KIND, "recommendation", recommendation.id, remind_at)
+    await jobs.schedule(
         session, OVERDUE_KIND, "recommendation", recommendation.id, recommendation.reply_due
     )
     await audit.record(
@@ -85,11 +84,21 @@ async def page(session: AsyncSession, number: int, per_page: int = PER_PAGE) -> 
     return Page(list(rows), number, pages, total)
 
 
+def may_follow_up(user: User | None) -> bool:
+    """The Secretariat follows an adopted recommendation up (answered, implemented)."""
+    return has_any_role(user, *SECRETARIAT)
+
+
+def require_follow_up(actor: User | None) -> User:
+    """The actor, if they may follow recommendations up; otherwise NotAllowed."""
+    return require_role(actor, *SECRETARIAT)
+
+
 async def mark_answered(
     session: AsyncSession, actor: Any, recommendation_id: int, answer: str
 ) -> Recommendation:
     """The Secretariat records local government's answer; the deadline watch ends."""
-    actor = require_role(actor, *SECRETARIAT)
+    actor = require_follow_up(actor)
     recommendation = await get(session, recommendation_id)
     answer = answer.strip()
     if not answer or len(answer) > ANSWER_MAX:
@@ -101,7 +110,7 @@ async def mark_answered(
     recommendation.answered_at = utcnow()
     recommendation.overdue = False
     recommendation.updated_by_id = actor.id
-    await schedule.cancel(session, "recommendation", recommendation.id)
+    await jobs.cancel(session, "recommendation", recommendation.id)
     await session.flush()
     await audit.record(
         session, actor, "recommendation.answered", "recommendation", recommendation.id
@@ -112,7 +121,7 @@ async def mark_answered(
 async def mark_implemented(
     session: AsyncSession, actor: Any, recommendation_id: int
 ) -> Recommendation:
-    actor = require_role(actor, *SECRETARIAT)
+    actor = require_follow_up(actor)
     recommendation = await get(session, recommendation_id)
     if recommendation.status != FollowUp.ANSWERED:
         raise InvalidInput("recommendations-answer-first")
@@ -138,7 +147,7 @@ async def run_remind(session: AsyncSession, job: ScheduledJob, timezone: str) ->
         "recommendations-reply-soon",
         number=recommendation.number,
         addressee=recommendation.addressee,
-        due=schedule.local_time(recommendation.reply_due, timezone),
+        due_at=dates.moment_param(recommendation.reply_due, timezone),
     )
     return {"notified": len(people)}
 

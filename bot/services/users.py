@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, invites
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.permissions import require_role
+from bot.services.permissions import SECRETARIAT, has_any_role, require_role
 from models import (
     District,
     Invite,
@@ -37,6 +37,17 @@ def _roles_changed(session: AsyncSession, user: User) -> None:
 # Bump when the consent text in the catalogues changes materially; stored with each consent.
 CONSENT_VERSION = "2026-11-23"
 SUPPORTED_LANGUAGES = ("ru", "en")
+
+
+def is_registrar(user: User | None) -> bool:
+    """The Secretariat is the registering body: it keeps the registry of people and
+    organizations, and sees every application and card."""
+    return has_any_role(user, *SECRETARIAT)
+
+
+def require_registrar(actor: User | None) -> User:
+    """The actor, if they are of the Secretariat (see `is_registrar`); otherwise NotAllowed."""
+    return require_role(actor, *SECRETARIAT)
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
@@ -233,7 +244,7 @@ async def register_on_behalf(
 ) -> tuple[User, Invite]:
     """The Secretariat registers someone from a signed paper form; they may later take the
     account over with a one-time link."""
-    actor = require_role(actor, Role.SECRETARIAT)
+    actor = require_registrar(actor)
     name = clean_name(raw_name, max_length)
     if district_id is not None and await session.get(District, district_id) is None:
         raise NotFound("districts-not-found")

@@ -13,9 +13,10 @@ from typing import Any
 from aiogram import Router
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.capabilities import ORGANIZERS, Capability, CommandSpec, HomeGroup, JobContext
+from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.keyboards.votes import ballot_rows
 from bot.services import votes
+from bot.services.permissions import ORGANIZERS
 from bot.texts import plain
 from handlers.votes import ballot, card, dialog, listing
 from models import Majority, OptionKind, Outcome, Quorum, ScheduledJob, Vote, VoteKind, VoteStatus

@@ -7,6 +7,7 @@ from aiogram import F, Router
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import callback_message
 from bot.config import Settings
 from bot.keyboards.bodies import body_title
@@ -17,9 +18,8 @@ from bot.keyboards.votes import (
     confirm_action_keyboard,
     option_label,
 )
-from bot.services import schedule, votes
+from bot.services import votes
 from bot.services.errors import NotAllowed
-from bot.services.permissions import has_any_role
 from bot.texts import SafeHTML, clip, plain, t, tn
 from models import User, Vote, VoteStatus
 
@@ -51,7 +51,7 @@ async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> S
         )
     )
     lines.append(
-        t("votes-card-closes", time=schedule.local_time(vote.closes_at, settings.timezone))
+        t("votes-card-closes", time=dates.shown_datetime(vote.closes_at, settings.timezone))
     )
     if vote.status == VoteStatus.OPEN:
         count = await votes.turnout(session, vote.id)
@@ -79,7 +79,7 @@ async def send_card(
     await message.answer(
         await _card_text(session, vote, settings),
         reply_markup=card_keyboard(
-            vote, organizer=organizer, presidium=has_any_role(user, *votes.ORGANIZER_ROLES)
+            vote, organizer=organizer, presidium=votes.organizes_every_vote(user)
         ),
     )
 
@@ -193,7 +193,7 @@ async def on_announce(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     vote = await votes.get(session, callback_data.id)
-    if not has_any_role(user, *votes.ORGANIZER_ROLES):
+    if not votes.organizes_every_vote(user):
         raise NotAllowed()
     await callback_message(query).edit_reply_markup(
         reply_markup=confirm_action_keyboard(vote, "announce")

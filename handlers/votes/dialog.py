@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.callbacks import alert, callback_message
 from bot.config import Settings
 from bot.drafts import StoredDraft
@@ -28,7 +29,7 @@ from bot.keyboards.votes import (
     kind_keyboard,
     settings_keyboard,
 )
-from bot.services import schedule, votes
+from bot.services import votes
 from bot.services.errors import NotAllowed
 from bot.texts import SafeHTML, plain, t
 from handlers.votes.card import send_card
@@ -202,7 +203,7 @@ async def _show_settings(message: Message, state: FSMContext, settings: Settings
 
 
 def _settings_text(draft: dict, settings: Settings) -> SafeHTML:
-    closes = schedule.local_time(datetime.fromisoformat(draft["closes_at"]), settings.timezone)
+    closes = dates.shown_datetime(datetime.fromisoformat(draft["closes_at"]), settings.timezone)
     return t("votes-settings", question=draft.get("question", ""), closes=closes)
 
 
@@ -246,7 +247,7 @@ async def on_setting(
 
 
 async def on_close_time(message: Message, state: FSMContext, settings: Settings) -> None:
-    typed = schedule.parse_local_time(message.text or "", settings.timezone)
+    typed = dates.parse_local_time(message.text or "", settings.timezone)
     if typed is None:
         await message.answer(t("votes-time-format"))
         return

@@ -8,9 +8,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import dates
 from bot.config import Settings
 from bot.keyboards.votes import list_keyboard, option_label
-from bot.services import schedule, votes
+from bot.services import votes
 from bot.services.permissions import require_registered
 from bot.texts import SafeHTML, plain, t
 from models import User
@@ -30,7 +31,7 @@ async def cmd_votes(
         lines = [t("votes-mine-title")]
         for item in mine:
             key = "votes-mine-voted" if item.voted else "votes-mine-waiting"
-            closes = schedule.local_time(item.vote.closes_at, settings.timezone)
+            closes = dates.shown_datetime(item.vote.closes_at, settings.timezone)
             lines.append(t(key, number=item.vote.id, question=item.vote.question, closes=closes))
         await message.answer(
             SafeHTML("\n".join(lines)), reply_markup=list_keyboard([i.vote for i in mine])

@@ -8,7 +8,6 @@ organize, vote), `drafting`, `ballots` (casting and receipts), `queries` (tally,
 """
 
 from bot.services.votes.access import (
-    ORGANIZER_ROLES,
     ORGANIZING_MEMBERS,
     can_organize,
     closed_for_viewer,
@@ -17,6 +16,7 @@ from bot.services.votes.access import (
     get_for_viewer,
     is_voter,
     organizable_bodies,
+    organizes_every_vote,
 )
 from bot.services.votes.ballots import (
     INLINE_TEXT_MAX,
@@ -92,7 +92,6 @@ __all__ = [
     "MIN_DURATION",
     "OPTIONS_MAX",
     "OPTION_MAX",
-    "ORGANIZER_ROLES",
     "ORGANIZING_MEMBERS",
     "QUESTION_MAX",
     "RECEIPT_ALPHABET",
@@ -145,6 +144,7 @@ __all__ = [
     "option_label",
     "organizable_bodies",
     "organized",
+    "organizes_every_vote",
     "passes",
     "protocol",
     "quorum_met",

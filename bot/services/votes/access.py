@@ -9,17 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import bodies
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.permissions import has_any_role
-from models import Body, BodyKind, MemberRole, Membership, Role, User, Vote, VoteStatus, VoteVoter
+from bot.services.permissions import PRESIDIUM, SECRETARIAT, has_any_role
+from models import Body, BodyKind, MemberRole, Membership, User, Vote, VoteStatus, VoteVoter
 
-ORGANIZER_ROLES = (Role.PRESIDIUM,)
 ORGANIZING_MEMBERS = (MemberRole.CHAIR, MemberRole.SECRETARY)
+
+
+def organizes_every_vote(user: User | None) -> bool:
+    """The presidium (and admins) organize the votes of every body."""
+    return has_any_role(user, *PRESIDIUM)
 
 
 def can_organize(user: User | None, body: Body | None, memberships: Sequence[Membership]) -> bool:
     """The presidium and admins organize every vote; a committee's chair and secretary their
     committee's."""
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         return True
     if user is None or body is None or body.kind in (BodyKind.COUNCIL, BodyKind.PRESIDIUM):
         return False
@@ -33,7 +37,7 @@ async def organizable_bodies(session: AsyncSession, user: User | None) -> list[B
     """The bodies whose votes this person may organize, the council first."""
     if user is None:
         return []
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         await bodies.single(session, BodyKind.COUNCIL)  # the council is always there to choose
         rows = await session.scalars(
             select(Body)
@@ -94,7 +98,7 @@ async def get_for_viewer(
         return vote, True
     except NotAllowed:
         pass
-    seen = await is_voter(session, actor, vote.id) or has_any_role(actor, Role.SECRETARIAT)
+    seen = await is_voter(session, actor, vote.id) or has_any_role(actor, *SECRETARIAT)
     if vote.status == VoteStatus.DRAFT or not seen:
         raise NotAllowed()
     return vote, False

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, schedule
+from bot import dates
+from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.votes.access import get
 from models import Ballot, BallotChoice, User, Vote, VoteOption, VoterUnit, VoteStatus, VoteVoter
@@ -52,7 +53,7 @@ def ballot_params(vote: Vote, timezone: str) -> dict[str, Any]:
         "number": vote.id,
         "question": vote.question,
         "text": f"{text}\n\n" if text else "",
-        "closes": schedule.local_time(vote.closes_at, timezone),
+        "closes_at": dates.moment_param(vote.closes_at, timezone),
         "note_key": note,
         "seats": vote.max_choices,
     }

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.permissions import has_any_role
-from bot.services.votes.access import ORGANIZER_ROLES, get_for_organizer, organizable_bodies
+from bot.services.votes.access import get_for_organizer, organizable_bodies, organizes_every_vote
 from models import (
     Body,
     Majority,
@@ -112,7 +111,7 @@ async def create_draft(session: AsyncSession, actor: User | None, data: DraftInp
     question = check_question(data.question)
     text = check_text(data.text)
     if data.unit == VoterUnit.ORGANIZATION:
-        if not has_any_role(actor, *ORGANIZER_ROLES):
+        if not organizes_every_vote(actor):
             raise NotAllowed()
         body_id = None
     else:

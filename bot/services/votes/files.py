@@ -12,7 +12,7 @@ from typing import Protocol as TypingProtocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import schedule
+from bot import dates
 from bot.services.votes.documents import Protocol, bar_chart, protocol_docx
 from bot.services.votes.queries import roll_call
 from models import Body, Vote
@@ -60,12 +60,12 @@ async def protocol(
         (say("votes-p-body"), body_title(body) if body else say("votes-conference")),
         (say("votes-p-kind"), say(f"votes-kind-{vote.kind.value}")),
         (say("votes-p-secret"), say("votes-yes" if vote.secret else "votes-no")),
-        (say("votes-p-opened"), schedule.local_time(vote.opened_at, timezone))
+        (say("votes-p-opened"), dates.shown_datetime(vote.opened_at, timezone))
         if vote.opened_at
         else (say("votes-p-opened"), "—"),
         (
             say("votes-p-closed"),
-            schedule.local_time(vote.closed_at, timezone) if vote.closed_at else "—",
+            dates.shown_datetime(vote.closed_at, timezone) if vote.closed_at else "—",
         ),
         (say("votes-p-eligible"), str(result.get("eligible", vote.eligible_count))),
         (say("votes-p-turnout"), str(result.get("cast", 0))),

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, delivery, notices, recommendations, schedule
+from bot import dates
+from bot.services import audit, delivery, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.permissions import has_any_role
-from bot.services.votes.access import ORGANIZER_ROLES, get, get_for_organizer
+from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document
 from bot.services.votes.documents import text_docx
 from bot.services.votes.drafting import check_closes_at
@@ -38,6 +38,7 @@ from models import (
     VoteVoter,
 )
 from models.base import utcnow
+from scheduler import jobs
 
 CLOSE_KIND = "vote.close"
 # Separate kinds, so scheduling one never moves the other (schedule() keeps one per kind).
@@ -128,13 +129,13 @@ async def open_vote(
 
 
 async def _schedule(session: AsyncSession, vote: Vote, now: datetime) -> None:
-    await schedule.schedule(session, CLOSE_KIND, "vote", vote.id, vote.closes_at)
+    await jobs.schedule(session, CLOSE_KIND, "vote", vote.id, vote.closes_at)
     for kind, before in REMINDERS.items():
         due = vote.closes_at - before
         if due > now:
-            await schedule.schedule(session, kind, "vote", vote.id, due)
+            await jobs.schedule(session, kind, "vote", vote.id, due)
         else:
-            await schedule.cancel(session, "vote", vote.id, kind)
+            await jobs.cancel(session, "vote", vote.id, kind)
 
 
 async def extend(
@@ -183,8 +184,8 @@ async def close(
     }
     await session.flush()
     for kind in REMINDERS:
-        await schedule.cancel(session, "vote", vote.id, kind)
-    await schedule.cancel(session, "vote", vote.id, CLOSE_KIND)
+        await jobs.cancel(session, "vote", vote.id, kind)
+    await jobs.cancel(session, "vote", vote.id, CLOSE_KIND)
     recommendation = None
     if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
         recommendation = await recommendations.register(session, vote, now, reply_days)
@@ -236,7 +237,7 @@ def results_outbox(
         "outcome_key": f"votes-outcome-{vote.outcome.value if vote.outcome else 'rejected'}",
         "cast": result.get("cast", 0),
         "eligible": result.get("eligible", 0),
-        "closed": schedule.local_time(vote.closed_at or utcnow(), timezone),
+        "closed_at": dates.moment_param(vote.closed_at or utcnow(), timezone),
         "rule_key": f"votes-majority-{vote.majority.value}",
         "quorum_key": f"votes-quorum-{vote.quorum.value}",
     }
@@ -268,7 +269,7 @@ async def announce_results(
 ) -> Outbox:
     """The presidium tells everyone (beyond the voters) how a closed vote went."""
     vote = await get(session, vote_id)
-    if not has_any_role(actor, *ORGANIZER_ROLES):
+    if not organizes_every_vote(actor):
         raise NotAllowed()
     if vote.status != VoteStatus.CLOSED:
         raise InvalidInput("votes-not-closed")
@@ -310,7 +311,7 @@ async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vot
         raise InvalidInput("votes-not-open")
     vote.status = VoteStatus.CANCELLED
     vote.closed_at = utcnow()
-    await schedule.cancel(session, "vote", vote.id)
+    await jobs.cancel(session, "vote", vote.id)
     await session.flush()
     people = list(
         await session.scalars(
@@ -357,7 +358,11 @@ async def run_reminder(
         kind="reminder",
         topic=Topic.DUTY,
         text_key="votes-reminder",
-        text_params={"number": vote.id, "question": vote.question, "closes": params["closes"]},
+        text_params={
+            "number": vote.id,
+            "question": vote.question,
+            "closes_at": params["closes_at"],
+        },
         buttons=buttons(vote),
     )
     await delivery.enqueue(session, outbox, {"users": waiting})

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.permissions import has_any_role
-from bot.services.votes.access import ORGANIZER_ROLES, get_for_organizer, organizable_bodies
+from bot.services.votes.access import get_for_organizer, organizable_bodies, organizes_every_vote
 from models import Ballot, BallotChoice, Organization, User, Vote, VoteOption, VoteStatus, VoteVoter
 
 
@@ -94,7 +93,7 @@ async def organized(session: AsyncSession, user: User | None, limit: int = 20) -
     """Recent votes of the bodies this person organizes, newest first."""
     ids = [body.id for body in await organizable_bodies(session, user)]
     query = select(Vote).order_by(Vote.id.desc()).limit(limit)
-    if has_any_role(user, *ORGANIZER_ROLES):
+    if organizes_every_vote(user):
         rows = await session.scalars(query)
     else:
         rows = await session.scalars(query.where(Vote.body_id.in_(ids)))

@@ -1,7 +1,7 @@
 """What is due, as data: reminders and deadlines tied to objects, claimed and run once.
 
-The database is the source of truth; APScheduler (scheduler/) is only the clock that wakes the
-bot to look at it. A job is claimed with a conditional update, so two processes — or a job run
+The database is the source of truth; APScheduler (`scheduler.runner`) is only the clock that wakes
+the bot to look at it. A job is claimed with a conditional update, so two processes — or a job run
 twice — never do its work twice.
 """
 
@@ -9,29 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import JobStatus, Lease, ScheduledJob
+from models import JobStatus, ScheduledJob
 from models.base import utcnow
 
 
-def local_time(moment: datetime, timezone: str) -> str:
-    """A moment as people in the Assembly's town read it: 25.11.2026 18:00."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y %H:%M")
-
-
-def parse_local_time(text: str, timezone: str) -> datetime | None:
-    """A moment typed as 25.11.2026 18:00 in the Assembly's town; None if it cannot be read."""
-    try:
-        local = datetime.strptime(text.strip(), "%d.%m.%Y %H:%M")
-    except ValueError:
-        return None
-    return local.replace(tzinfo=ZoneInfo(timezone))
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE changed. SQLAlchemy 2.1 types every `execute` as a plain Result, though an
+    UPDATE always gives a CursorResult, which alone has `rowcount`."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def schedule(
@@ -74,7 +64,7 @@ async def reschedule(
         )
         .values(due_at=due_at)
     )
-    return result.rowcount
+    return affected(result)
 
 
 async def cancel(
@@ -89,7 +79,7 @@ async def cancel(
     if kind is not None:
         statement = statement.where(ScheduledJob.kind == kind)
     result = await session.execute(statement.values(status=JobStatus.CANCELLED))
-    return result.rowcount
+    return affected(result)
 
 
 async def pending_for(
@@ -139,7 +129,8 @@ async def claim_due(
             .limit(limit)
         )
     ).all()
-    run, missed = [], []
+    run: list[ScheduledJob] = []
+    missed: list[ScheduledJob] = []
     for job in due:
         late = job.status == JobStatus.PENDING and job.due_at < now - grace
         values: dict[str, Any] = (
@@ -163,7 +154,7 @@ async def claim_due(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if affected(result) == 1:
             await session.refresh(job)
             (missed if late else run).append(job)
     return Claimed(run, missed)
@@ -178,36 +169,3 @@ async def finish(
     job.finished_at = utcnow()
     job.claimed_until = None
     await session.flush()
-
-
-async def acquire_lease(
-    session: AsyncSession, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None
-) -> bool:
-    """Take or renew a named lease; True if `holder` has it now. Another holder's lease is taken
-    over only once it has expired (its process died or hangs)."""
-    now = now or utcnow()
-    result = await session.execute(
-        update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-        .values(holder=holder, expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:
-        return True
-    if await session.get(Lease, name) is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-    except IntegrityError:
-        return False  # another process created it first
-    return True
-
-
-async def release_lease(session: AsyncSession, name: str, holder: str) -> None:
-    await session.execute(
-        update(Lease)
-        .where(Lease.name == name, Lease.holder == holder)
-        .values(expires_at=utcnow() - timedelta(seconds=1))
-        .execution_options(synchronize_session=False)
-    )
