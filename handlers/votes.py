@@ -348,6 +348,12 @@ async def on_abort(
 # --- The card --------------------------------------------------------------------------------
 
 
+CLOSES_KEYS = {
+    VoteStatus.CLOSED: "votes-card-closed",
+    VoteStatus.CANCELLED: "votes-card-cancelled",
+}
+
+
 async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> SafeHTML:
     lines = [
         t("votes-card-title", number=vote.id, status=plain(f"votes-status-{vote.status.value}")),
@@ -369,8 +375,13 @@ async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> S
             majority=plain(f"votes-majority-{vote.majority.value}"),
         )
     )
+    # A finished vote says when it ended, not when it was due to.
+    ended = vote.closed_at if vote.status in CLOSES_KEYS else None
     lines.append(
-        t("votes-card-closes", time=schedule.local_time(vote.closes_at, settings.timezone))
+        t(
+            CLOSES_KEYS.get(vote.status, "votes-card-closes"),
+            time=schedule.local_time(ended or vote.closes_at, settings.timezone),
+        )
     )
     if vote.status == VoteStatus.OPEN:
         count = await votes.turnout(session, vote.id)
