@@ -236,7 +236,7 @@ async def test_council_vote_from_draft_to_registry(fake, running):
     replies = await organizer.click("Да, закрыть и подвести итоги")
     assert "Итог: принято" in replies[-2].text
     # The card of a closed vote says when it closed, not when it closes.
-    assert "Закрыто: " in replies[-2].text and "Закрывается" not in replies[-2].text
+    assert "Закрыто: " in replies[-1].text and "Закрывается" not in replies[-1].text
     await running.delivered()
     for member in members:
         result = next(m for m in member.bot_messages if "Итоги голосования" in (m.text or ""))
