@@ -267,5 +267,5 @@ async def test_language_command_switches_the_replies(fake, running):
     await user.say("/language")
     await user.click("English")
     replies = await user.say("/help")
-    assert "/me — my profile" in replies[0].text
+    assert "/me — see my profile" in replies[0].text
     assert (await db_user(running, 2100)).language == "en"
