@@ -27,7 +27,8 @@ async def person(running, telegram_id: int, name: str, *, secretary: bool = Fals
 
 async def open_application(secretary, label: str = "#1 · ТОС «Заречье»") -> int:
     """The Secretariat's queue, then the card of one application; returns the card's message."""
-    queue = (await secretary.say("/applications"))[0]
+    # The new-application notice may arrive among the replies: the queue is the one with buttons.
+    queue = next(m for m in await secretary.say("/applications") if m.flat_buttons)
     await secretary.click(label, message_id=queue.message_id)
     return queue.message_id
 
