@@ -11,7 +11,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.keyboards.announcements import stop_keyboard
-from bot.services import delivery
+from bot.services import announcements, delivery
 from handlers.announcements import status_text
 from models import Outbox, User
 
@@ -44,13 +44,14 @@ class ProgressReporter:
             if outbox is None or outbox.progress_message_id is None:
                 return
             progress = await delivery.progress(session, outbox_id)
+            number = await announcements.number(session, outbox)
             author = await session.get(User, outbox.author_id) if outbox.author_id else None
         now = time.monotonic()
         if not progress.finished and now - self._last.get(outbox_id, 0.0) < self.interval:
             return
         language = (author.language if author else None) or self.default_language
         with self.i18n.context(), self.i18n.use_locale(language):
-            text = status_text(outbox, progress)
+            text = status_text(number, progress)
             markup = None if progress.finished else stop_keyboard(outbox.id)
         if self._shown.get(outbox_id) == text:
             return  # Telegram refuses an edit that changes nothing

@@ -35,7 +35,7 @@ from bot.services import announcements, bodies, digest, districts
 from bot.services.delivery import Progress
 from bot.services.permissions import AUTHORS
 from bot.texts import SafeHTML, plain, t, tn
-from models import Outbox, OutboxStatus, ScheduledJob, User
+from models import OutboxStatus, ScheduledJob, User
 from scheduler.runner import JobHandler
 
 DRAFT = StoredDraft("announcement")
@@ -233,10 +233,16 @@ async def on_send(
     )
     await state.clear()
     await message.edit_reply_markup(reply_markup=None)
+    number = await announcements.number(session, outbox)
     if send_at is not None:
-        text = tn("announcements-scheduled", outbox.total, time=_local(send_at, settings.timezone))
+        text = tn(
+            "announcements-scheduled",
+            outbox.total,
+            number=number,
+            time=_local(send_at, settings.timezone),
+        )
     else:
-        text = status_text(outbox, Progress(outbox.total, 0, 0, 0, 0, outbox.total))
+        text = status_text(number, Progress(outbox.total, 0, 0, 0, 0, outbox.total))
     status = await message.answer(text, reply_markup=stop_keyboard(outbox.id))
     await announcements.attach_status(session, outbox, status.chat.id, status.message_id)
 
@@ -256,11 +262,12 @@ async def on_stop(
     alert(callback_answer, "announcements-stopped", n=stopped)
 
 
-def status_text(outbox: Outbox, progress: Progress) -> SafeHTML:
+def status_text(number: int, progress: Progress) -> SafeHTML:
+    """The author's status message of announcement No. `number` (its own number)."""
     key = "announcements-progress-done" if progress.finished else "announcements-progress"
     return t(
         key,
-        number=outbox.id,
+        number=number,
         sent=progress.sent,
         failed=progress.failed,
         blocked=progress.blocked,
@@ -277,12 +284,13 @@ async def cmd_announcements(
         await message.answer(t("announcements-none"))
         return
     lines = [t("announcements-list-title")]
-    for outbox, progress in rows:
+    for row in rows:
+        outbox, progress = row.outbox, row.progress
         moment = outbox.send_at or outbox.created_at
         lines.append(
             t(
                 "announcements-list-line",
-                number=outbox.id,
+                number=row.number,
                 time=_local(moment, settings.timezone),
                 status=plain(f"announcements-status-{outbox.status.value}"),
                 sent=progress.sent,

@@ -30,21 +30,29 @@ def report_text(report: audit.Report, timezone: str) -> SafeHTML:
     else:
         lines.append(t("audit-latest"))
     for line in report.latest:
-        target = (
-            line.object_type if line.object_id is None else f"{line.object_type} #{line.object_id}"
-        )
         lines.append(
             t(
                 "audit-line",
                 seq=line.seq,
                 at=dates.shown_datetime(line.at, timezone),
                 actor=clip(line.actor or "—", 120),
-                # Whatever the database holds is shown escaped and cut: it may have been edited.
-                action=clip(line.action, 80),
-                object=clip(target, 80),
+                action=_words(audit.ACTION_KEYS, line.action),
+                object=_target(line),
             )
         )
     return SafeHTML("\n".join(lines))
+
+
+def _words(keys: dict[str, str], code: str) -> SafeHTML:
+    """A code in the reader's words; an unknown one as it is in the database, escaped and cut
+    (it may have been edited)."""
+    key = keys.get(code)
+    return t(key) if key else clip(code, 80)
+
+
+def _target(line: audit.Line) -> SafeHTML:
+    kind = _words(audit.OBJECT_KEYS, line.object_type)
+    return kind if line.object_id is None else t("audit-object-id", object=kind, id=line.object_id)
 
 
 async def cmd_audit(

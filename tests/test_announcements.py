@@ -71,7 +71,7 @@ async def test_scheduled_announcement_goes_out_after_a_restart(fake, running):
     moment = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Moscow"))
     await author.say("/announce")
     await author.say("Собрание завтра")
-    await author.click("⬜ Совет")
+    await author.click("⬜ Члены ГОС")
     await author.click("⬜ Жители")
     await author.click("Далее »")
     await author.click("Запланировать")
@@ -97,3 +97,31 @@ async def test_announcements_need_the_role(fake, running):
     assert "нет прав" in replies[0].text
     replies = await citizen.say("/announcements")
     assert "нет прав" in replies[0].text
+
+
+async def test_announcements_have_their_own_numbers(fake, running):
+    """Notices and ballots share the outbox with announcements; the first announcement after
+    them is still No. 1, in the status message, its edits and the list."""
+    author = await person(running, fake, 6004, "Исполком", executive=True)
+    await person(running, fake, 6400, "Житель")
+    async with running.sessionmaker.begin() as session:
+        for kind in ("notice", "notice", "ballot"):
+            session.add(Outbox(kind=kind, text="…", status=OutboxStatus.DONE))
+
+    for number in (1, 2):
+        await author.say("/announce")
+        await author.say(f"Объявление {number}")
+        await author.click("⬜ Жители")
+        await author.click("Далее »")
+        await author.click("Сейчас")
+        replies = await author.click("📣 Отправить")
+        assert f"Объявление №{number}:" in replies[-1].text
+        await eventually(lambda: _finished(running))
+
+    async def both_done() -> bool:
+        edited = [m.text for m in author.bot_messages if m.edited]
+        return all(any(f"№{n} разослано" in text for text in edited) for n in (1, 2))
+
+    await eventually(both_done)
+    lines = (await author.say("/announcements"))[0].text.splitlines()
+    assert [line.split(" · ")[0] for line in lines[1:]] == ["№2", "№1"]

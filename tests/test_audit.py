@@ -36,10 +36,10 @@ async def test_intact_then_broken_by_a_direct_edit(fake, running):
     latest = lines[start + 1 :]
     moscow = ZoneInfo("Europe/Moscow")
     at = entries[2].at.astimezone(moscow).strftime("%d.%m.%Y %H:%M")
-    assert latest[0] == f"#3 · {at} · Ирина <Секретарь> · body.add_member · body #2"
-    assert latest[1].endswith("· Ирина <Секретарь> · body.create · body #2")
+    assert latest[0] == f"#3 · {at} · Ирина <Секретарь> · включение в состав органа · орган #2"
+    assert latest[1].endswith("· Ирина <Секретарь> · создание органа · орган #2")
     # The admin from settings has no name.
-    assert latest[2].endswith(f"· — · role.grant_secretariat · user #{entries[0].object_id}")
+    assert latest[2].endswith(f"· — · назначение в Секретариат · человек #{entries[0].object_id}")
 
     async with running.sessionmaker.begin() as session:
         await session.execute(
@@ -50,8 +50,8 @@ async def test_intact_then_broken_by_a_direct_edit(fake, running):
     assert report.startswith(
         "❌ Цепочка журнала нарушена на записи №2: содержимое записи изменено."
     )
-    # Whatever the table holds is shown as text, never as markup.
-    assert "· <b>body.delete</b> · body #2" in report
+    # Whatever the table holds is shown as text, never as markup; an unknown code as it is.
+    assert "· <b>body.delete</b> · орган #2" in report
     assert "&lt;b&gt;body.delete&lt;/b&gt;" in replies[0].html
 
 

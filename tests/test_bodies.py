@@ -79,8 +79,8 @@ async def test_create_a_committee(fake, running):
 
     await secretary.say("/bodies")
     assert secretary.button_texts() == [
-        "Совет · 0 участников",
-        "Президиум · 0 участников",
+        "Гражданско-общественный совет (ГОС) · 0 участников",
+        "Президиум ГОС · 0 участников",
         "Исполком · 0 участников",
         "Секретариат · 1 участник",
         "Комитет «Культурное наследие» · 0 участников",
@@ -94,6 +94,18 @@ async def test_create_a_committee(fake, running):
     assert any("Создано: Комиссия «Ревизионная»" in m.text for m in replies)
     assert "Направление" not in secretary.last.text
 
+    # A name that already says its kind is not prefixed with it again; its own quotes nest.
+    await secretary.say("/new_body")
+    await secretary.click("Комитет")
+    await secretary.say("Комитет по культуре")
+    replies = await secretary.click("Без направления")
+    assert any("Создано: Комитет по культуре." in m.text for m in replies)
+    await secretary.say("/new_body")
+    await secretary.click("Рабочая группа")
+    await secretary.say("Проект «Наследие»")
+    replies = await secretary.click("Без направления")
+    assert any("Создано: Рабочая группа «Проект „Наследие“»." in m.text for m in replies)
+
 
 async def test_add_a_council_member_by_dialog(fake, running):
     secretary = fake.user(5001, "Ирина")
@@ -102,8 +114,8 @@ async def test_add_a_council_member_by_dialog(fake, running):
     petr_id = await register(running, 5002, "Пётр Иванов", username="petr")
 
     await secretary.say("/bodies")
-    replies = await secretary.click("Совет · 0 участников")
-    assert "<b>Совет</b>" in replies[0].html
+    replies = await secretary.click("Гражданско-общественный совет (ГОС) · 0 участников")
+    assert "<b>Гражданско-общественный совет (ГОС)</b>" in replies[0].html
     await secretary.click("➕ Добавить участника")
 
     replies = await secretary.say("Сидоров")
@@ -116,7 +128,7 @@ async def test_add_a_council_member_by_dialog(fake, running):
     assert secretary.button_texts() == ["Пётр Иванов · @petr"]
     await secretary.say("5002")
     replies = await secretary.click("Пётр Иванов · @petr")
-    assert "Пётр Иванов — роль в составе: Совет?" in replies[0].text
+    assert "Пётр Иванов — роль в составе: Гражданско-общественный совет (ГОС)?" in replies[0].text
     assert secretary.button_texts() == ["председатель", "секретарь", "член"]
 
     replies = await secretary.say("член")
@@ -142,7 +154,7 @@ async def test_add_a_council_member_by_dialog(fake, running):
     # The dialog is kept in the FSM storage: it continues after a restart.
     await running.restart()
     replies = await secretary.say("31.12.2030")
-    assert "Пётр Иванов — в составе: Совет" in replies[0].text
+    assert "Пётр Иванов — в составе: Гражданско-общественный совет (ГОС)" in replies[0].text
     assert "1. Пётр Иванов — член, избран(а) персонально, срок до 31.12.2030" in replies[-1].text
 
     async with running.sessionmaker() as session:
@@ -156,9 +168,10 @@ async def test_add_a_council_member_by_dialog(fake, running):
     assert Role.COUNCIL in (await db_user(running, petr_id)).role_set
 
     await running.delivered()
-    assert "Вас включили в состав: Совет. Роль: член." in petr.last.text
+    added = "Вас включили в состав: Гражданско-общественный совет (ГОС). Роль: член."
+    assert added in petr.last.text
     replies = await petr.say("/me")
-    assert "член совета" in replies[0].text
+    assert "член Гражданско-общественного совета (ГОС)" in replies[0].text
 
 
 async def test_a_seat_in_the_secretariat_body_changes_roles_and_help(fake, running):

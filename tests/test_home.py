@@ -13,10 +13,10 @@ async def test_a_citizen_sees_home_and_its_buttons_work(fake, running):
     await register(running, 3001, "Анна")
     anna = fake.user(3001, "Анна")
     home = (await anna.say("/start"))[-1]
-    assert "Анна" in home.text and "/me — мой профиль" in home.text
+    assert "Анна" in home.text and "/me — показать мой профиль" in home.text
     # Registered people are not offered to register again, nor the way back here.
     assert "/start" not in home.text and "/help —" not in home.text
-    assert "Мой профиль" in anna.button_texts(home)
+    assert "Показать мой профиль" in anna.button_texts(home)
     profile = await anna.click(CDRun(command="me").pack(), home.message_id)
     assert any(
         "Анна" in message.text and message.message_id != home.message_id for message in profile

@@ -151,4 +151,4 @@ def test_english_plurals():
 def test_catalogues_load_without_a_build_step():
     i18n = create_i18n("ru")
     assert set(i18n.available_locales) == set(LANGUAGES)
-    assert i18n.gettext("cmd-help", locale="en") == "what the bot can do"
+    assert i18n.gettext("cmd-help", locale="en") == "see what the bot can do"

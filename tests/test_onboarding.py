@@ -251,7 +251,7 @@ async def test_help_depends_on_roles_and_menus_are_registered(fake, running):
     ru = [c["command"] for c in fake.commands(scope_type="default", language_code="ru")]
     assert "start" in ru and "add_district" not in ru
     en = fake.commands(scope_type="default", language_code="en")
-    assert any(c["description"] == "what the bot can do" for c in en)
+    assert any(c["description"] == "see what the bot can do" for c in en)
     admin_menu = [c["command"] for c in fake.commands(scope_type="chat", chat_id=ADMIN_ID)]
     assert "add_district" in admin_menu
 
@@ -273,5 +273,5 @@ async def test_language_command_switches_the_replies(fake, running):
     await user.say("/language")
     await user.click("English")
     replies = await user.say("/help")
-    assert "/me — my profile" in replies[0].text
+    assert "/me — see my profile" in replies[0].text
     assert (await db_user(running, 2100)).language == "en"

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from bot.services import users
+from bot.services.preferences import MUTABLE_TOPICS, OFFERED_TOPICS
+from models import Topic
 from tests.support import register
+
+ROOT = Path(__file__).resolve().parent.parent
+# `topic=Topic.X` in a call, or `topic: Topic = Topic.X` as a default: what a message is sent as.
+SENT_AS = re.compile(r"\btopic(?:: Topic)?\s*=\s*Topic\.([A-Z_]+)")
 
 
 async def registered(running, telegram_id: int) -> None:
@@ -45,3 +54,31 @@ async def test_duty_cannot_be_muted_even_by_a_forged_button(fake, running):
     await person.click_data(replies[0].message_id, "quiet:99")
     assert person.callback_answers[-1].text == "Эта кнопка больше не действует."
     assert (await saved(running, 9002)).muted_topics == ["digest"]
+
+
+def sent_topics() -> set[Topic]:
+    """The topics some code path sends a message on."""
+    found: set[Topic] = set()
+    for directory in ("bot", "handlers", "scheduler"):
+        for path in (ROOT / directory).rglob("*.py"):
+            found |= {Topic[name] for name in SENT_AS.findall(path.read_text(encoding="utf-8"))}
+    return found
+
+
+def test_settings_offer_only_topics_something_sends():
+    sent = sent_topics()
+    assert {Topic.ANNOUNCEMENTS, Topic.DIGEST} <= sent  # the scanner works
+    assert set(OFFERED_TOPICS) <= sent & set(MUTABLE_TOPICS)
+
+
+async def test_settings_screen_hides_topics_nothing_sends(fake, running):
+    await registered(running, 9003)
+    person = fake.user(9003, "Нина")
+    replies = await person.say("/settings")
+    buttons = " ".join(person.button_texts())
+    for hidden in ("Новости проектов", "обращения", "Конференции"):
+        assert hidden not in buttons
+    # A forged button for a hidden topic changes nothing.
+    await person.click_data(replies[0].message_id, "topic:projects")
+    assert person.callback_answers[-1].text == "Эта кнопка больше не действует."
+    assert (await saved(running, 9003)).muted_topics == ["digest"]

@@ -177,7 +177,7 @@ async def test_council_vote_from_draft_to_registry(fake, running):
     assert outsider_id
 
     await organizer.say("/new_vote")
-    await organizer.click("Совет")
+    await organizer.click("Гражданско-общественный совет (ГОС)")
     await organizer.click("Рекомендация (за / против / воздержался)")
     await organizer.say("Рекомендовать <b>ремонт</b> сквера")
     await organizer.say("Полный текст: отремонтировать сквер на ул. Ленина до 1 июня.")
@@ -236,6 +236,8 @@ async def test_council_vote_from_draft_to_registry(fake, running):
     replies = await organizer.click("⏹ Закрыть досрочно")
     replies = await organizer.click("Да, закрыть и подвести итоги")
     assert "Итог: принято" in replies[-2].text
+    # The card of a closed vote says when it closed, not when it closes.
+    assert "Закрыто: " in replies[-1].text and "Закрывается" not in replies[-1].text
     await running.delivered()
     for member in members:
         result = next(m for m in member.bot_messages if "Итоги голосования" in (m.text or ""))
@@ -614,7 +616,7 @@ async def test_a_draft_can_be_abandoned_and_bad_input_is_explained(fake, running
     await presidium_member(running, 7971, "Президиум")
     organizer = fake.user(7971, "Президиум")
     await organizer.say("/new_vote")
-    await organizer.click("Совет")
+    await organizer.click("Гражданско-общественный совет (ГОС)")
     await organizer.click("Вопрос со своими вариантами")
     replies = await organizer.say("x" * 400)
     assert "не длиннее 300" in replies[-1].text

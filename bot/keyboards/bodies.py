@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.paging import pager
@@ -79,11 +82,26 @@ def short(text: str, limit: int = LABEL_MAX) -> str:
 
 
 def body_title(body: Body) -> str:
-    """ "Committee “Culture”", or just "Council" for a single body; plain text, not escaped."""
+    """ "Committee “Culture”", or just the kind for a single body; plain text, not escaped.
+
+    A name that already says its kind ("Комитет по культуре", "Culture committee", in any of
+    the bot's languages) is shown alone, not as "Комитет «Комитет по культуре»".
+    """
     kind = plain(f"body-kind-{body.kind.value}")
     if not body.name:
         return kind
+    if _names_kind(body.name, body.kind):
+        return body.name
     return plain("bodies-title-named", kind=kind, name=body.name)
+
+
+def _names_kind(name: str, kind: BodyKind) -> bool:
+    i18n = get_i18n()
+    key = f"body-kind-{kind.value}"
+    labels = {i18n.gettext(key, locale=language) for language in i18n.available_locales}
+    return any(
+        re.search(rf"(?<!\w){re.escape(label)}(?!\w)", name, re.IGNORECASE) for label in labels
+    )
 
 
 def person_label(person: User) -> str:

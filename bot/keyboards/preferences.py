@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import dates
-from bot.services.preferences import MUTABLE_TOPICS, QUIET_PRESETS, receives
+from bot.services.preferences import OFFERED_TOPICS, QUIET_PRESETS, receives
 from bot.texts import plain
 from models import User
 
@@ -34,7 +34,7 @@ def quiet_label(window: tuple[int, int] | None) -> str:
 
 def settings_keyboard(user: User) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for topic in MUTABLE_TOPICS:
+    for topic in OFFERED_TOPICS:
         mark = "✅" if receives(user, topic) else "⬜"
         builder.button(
             text=f"{mark} {plain(f'preferences-topic-{topic.value}')}",
@@ -44,5 +44,5 @@ def settings_keyboard(user: User) -> InlineKeyboardMarkup:
     for index, window in enumerate(QUIET_PRESETS):
         mark = "🔘" if window == current else "⚪"
         builder.button(text=f"{mark} {quiet_label(window)}", callback_data=CDQuiet(preset=index))
-    builder.adjust(1, 1, 1, 1, 1, 2, 2)
+    builder.adjust(*[1] * len(OFFERED_TOPICS), 2, 2)
     return builder.as_markup()

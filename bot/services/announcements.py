@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, delivery
@@ -179,15 +179,51 @@ async def attach_status(
     await session.flush()
 
 
-async def recent(
-    session: AsyncSession, actor: User | None, limit: int = 10
-) -> list[tuple[Outbox, delivery.Progress]]:
-    """The latest announcements with their delivery figures."""
-    require_author(actor)
-    rows = await session.scalars(
-        select(Outbox)
-        .where(Outbox.kind == "announcement", Outbox.status != OutboxStatus.DRAFT)
-        .order_by(Outbox.id.desc())
-        .limit(limit)
+async def numbers(session: AsyncSession, outbox_ids: list[int]) -> dict[int, int]:
+    """Announcements' own numbers (the first announcement is No. 1), not outbox ids, which
+    notices and ballots share: an announcement's place among announcements by id."""
+    if not outbox_ids:
+        return {}
+    first, last = min(outbox_ids), max(outbox_ids)
+    before = await session.scalar(
+        select(func.count())
+        .select_from(Outbox)
+        .where(Outbox.kind == "announcement", Outbox.id < first)
     )
-    return [(outbox, await delivery.progress(session, outbox.id)) for outbox in rows]
+    span = await session.scalars(
+        select(Outbox.id)
+        .where(Outbox.kind == "announcement", Outbox.id >= first, Outbox.id <= last)
+        .order_by(Outbox.id)
+    )
+    place = {outbox_id: (before or 0) + index for index, outbox_id in enumerate(span, start=1)}
+    return {outbox_id: place[outbox_id] for outbox_id in outbox_ids if outbox_id in place}
+
+
+async def number(session: AsyncSession, outbox: Outbox) -> int:
+    """One announcement's own number."""
+    return (await numbers(session, [outbox.id])).get(outbox.id, outbox.id)
+
+
+@dataclass(frozen=True)
+class Listed:
+    outbox: Outbox
+    number: int
+    progress: delivery.Progress
+
+
+async def recent(session: AsyncSession, actor: User | None, limit: int = 10) -> list[Listed]:
+    """The latest announcements with their own numbers and delivery figures."""
+    require_author(actor)
+    rows = list(
+        await session.scalars(
+            select(Outbox)
+            .where(Outbox.kind == "announcement", Outbox.status != OutboxStatus.DRAFT)
+            .order_by(Outbox.id.desc())
+            .limit(limit)
+        )
+    )
+    own = await numbers(session, [outbox.id for outbox in rows])
+    return [
+        Listed(outbox, own[outbox.id], await delivery.progress(session, outbox.id))
+        for outbox in rows
+    ]

@@ -133,6 +133,61 @@ async def latest(session: AsyncSession, limit: int = LATEST) -> list[AuditEntry]
     return list(rows)
 
 
+# Each action code the services write, and the text that says it in the reader's language
+# (tests/test_audit_words.py checks that every code written has one); an unknown code, say from
+# an older version, is shown as it is.
+ACTION_KEYS: dict[str, str] = {
+    "announcement.publish": "audit-action-announcement-publish",
+    "announcement.stop": "audit-action-announcement-stop",
+    "body.create": "audit-action-body-create",
+    "body.add_member": "audit-action-body-add-member",
+    "body.remove_member": "audit-action-body-remove-member",
+    "district.rename": "audit-action-district-rename",
+    "district.describe": "audit-action-district-describe",
+    "district.set_base": "audit-action-district-set-base",
+    "organization.apply": "audit-action-organization-apply",
+    "organization.approve": "audit-action-organization-approve",
+    "organization.reject": "audit-action-organization-reject",
+    "organization.ask": "audit-action-organization-ask",
+    "organization.answer": "audit-action-organization-answer",
+    "organization.suspend": "audit-action-organization-suspend",
+    "organization.restore": "audit-action-organization-restore",
+    "organization.leave": "audit-action-organization-leave",
+    "organization.invite": "audit-action-organization-invite",
+    "organization.join_representative": "audit-action-organization-join-representative",
+    "organization.remove_representative": "audit-action-organization-remove-representative",
+    "recommendation.register": "audit-action-recommendation-register",
+    "recommendation.answered": "audit-action-recommendation-answered",
+    "recommendation.implemented": "audit-action-recommendation-implemented",
+    "recommendation.overdue": "audit-action-recommendation-overdue",
+    "role.grant_secretariat": "audit-action-role-grant-secretariat",
+    "role.revoke_secretariat": "audit-action-role-revoke-secretariat",
+    "user.register_on_behalf": "audit-action-user-register-on-behalf",
+    "user.take_over": "audit-action-user-take-over",
+    "vote.draft": "audit-action-vote-draft",
+    "vote.delete_draft": "audit-action-vote-delete-draft",
+    "vote.open": "audit-action-vote-open",
+    "vote.extend": "audit-action-vote-extend",
+    "vote.proxy": "audit-action-vote-proxy",
+    "vote.cast": "audit-action-vote-cast",
+    "vote.change": "audit-action-vote-change",
+    "vote.close": "audit-action-vote-close",
+    "vote.close_early": "audit-action-vote-close-early",
+    "vote.cancel": "audit-action-vote-cancel",
+    "vote.announce": "audit-action-vote-announce",
+}
+# What an entry is about, by its object type.
+OBJECT_KEYS: dict[str, str] = {
+    "body": "audit-object-body",
+    "district": "audit-object-district",
+    "organization": "audit-object-organization",
+    "outbox": "audit-object-outbox",
+    "recommendation": "audit-object-recommendation",
+    "user": "audit-object-user",
+    "vote": "audit-object-vote",
+}
+
+
 @dataclass(frozen=True)
 class Line:
     seq: int

@@ -18,6 +18,10 @@ MUTABLE_TOPICS = (
     Topic.CONFERENCES,
     Topic.DIGEST,
 )
+# What /settings offers: the topics something sends today. The others wait, hidden, for the
+# capabilities that will send them (needs, projects, conferences); offering them would promise
+# messages that never come.
+OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.DIGEST)
 # Quiet-hour choices offered in /settings, as (from, to) minutes after midnight.
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     (22 * 60, 8 * 60),
@@ -33,9 +37,11 @@ def receives(user: User, topic: Topic) -> bool:
 
 
 async def toggle_topic(session: AsyncSession, user: User, topic: Topic) -> bool:
-    """Switch a topic on or off; returns whether it is now on. Duty cannot be muted."""
+    """Switch an offered topic on or off; returns whether it is now on. Duty cannot be muted."""
     if topic not in MUTABLE_TOPICS:
         raise NotAllowed("preferences-duty-locked")
+    if topic not in OFFERED_TOPICS:
+        raise InvalidInput("error-stale-button")
     muted = set(user.muted_topics or [])
     muted ^= {topic.value}
     user.muted_topics = sorted(muted)

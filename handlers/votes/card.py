@@ -29,6 +29,12 @@ def _chart(vote: Vote) -> bytes:
     return votes.chart(vote, plain)
 
 
+CLOSES_KEYS = {
+    VoteStatus.CLOSED: "votes-card-closed",
+    VoteStatus.CANCELLED: "votes-card-cancelled",
+}
+
+
 async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> SafeHTML:
     lines = [
         t("votes-card-title", number=vote.id, status=plain(f"votes-status-{vote.status.value}")),
@@ -50,8 +56,13 @@ async def _card_text(session: AsyncSession, vote: Vote, settings: Settings) -> S
             majority=plain(f"votes-majority-{vote.majority.value}"),
         )
     )
+    # A finished vote says when it ended, not when it was due to.
+    ended = vote.closed_at if vote.status in CLOSES_KEYS else None
     lines.append(
-        t("votes-card-closes", time=dates.shown_datetime(vote.closes_at, settings.timezone))
+        t(
+            CLOSES_KEYS.get(vote.status, "votes-card-closes"),
+            time=dates.shown_datetime(ended or vote.closes_at, settings.timezone),
+        )
     )
     if vote.status == VoteStatus.OPEN:
         count = await votes.turnout(session, vote.id)
