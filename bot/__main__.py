@@ -1,4 +1,8 @@
-"""Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE`."""
+"""Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE`.
+
+Each command imports what it needs when it runs: `check` (the container's health check, every
+30 seconds) must stay fast and so never loads aiogram, the handlers or alembic's migrations.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,22 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from bot.config import Settings, StartupError, load_settings
+from bot.log import configure_logging
 
-from bot.app import StartupError, create_app, prepare_database
-from bot.config import Settings
-
-
-def load_settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]).upper()
-        raise StartupError(f"{field} is invalid: {error['msg']}") from exc
+# Docker reads a health check's exit code 1 as unhealthy and reserves 2.
+CHECK_FAILED = 1
+SETTINGS_FAILED = 2
 
 
-async def cmd_run(_args: argparse.Namespace) -> None:
+async def cmd_run(_args: argparse.Namespace, settings: Settings) -> None:
+    from bot.app import create_app
     from bot.runners import run_polling, run_webhook
 
-    settings = load_settings()
     app = await create_app(settings)
     try:
         if settings.webhook_url:
@@ -39,27 +37,34 @@ async def cmd_run(_args: argparse.Namespace) -> None:
         await app.close()
 
 
-async def cmd_migrate(_args: argparse.Namespace) -> None:
-    engine = await prepare_database(load_settings())
+async def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> None:
+    from bot import db
+
+    engine = await db.prepare_database(settings)
     await engine.dispose()
     print("database is up to date")
 
 
-async def cmd_check(_args: argparse.Namespace) -> None:
-    """For health checks: settings parse and the database answers."""
-    settings = load_settings()
+async def check(settings: Settings) -> None:
+    """For health checks, read-only: a token is set, the database answers and its schema is at
+    the migrations' head. Raises StartupError with the reason otherwise."""
+    from bot import db
+
     if settings.bot_token is None:
         raise StartupError("BOT_TOKEN is not set")
-    engine = await prepare_database(settings)
-    await engine.dispose()
+    await db.check_database(settings)
+
+
+async def cmd_check(_args: argparse.Namespace, settings: Settings) -> None:
+    await check(settings)
     print("ok")
 
 
-async def cmd_import_districts(args: argparse.Namespace) -> None:
+async def cmd_import_districts(args: argparse.Namespace, settings: Settings) -> None:
     from bot import db
     from bot.services.districts import seed_csv
 
-    engine = await prepare_database(load_settings())
+    engine = await db.prepare_database(settings)
     try:
         text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8-sig")
     except OSError as exc:
@@ -80,21 +85,23 @@ async def cmd_sandbox(args: argparse.Namespace) -> None:
     await run_sandbox(database_url=args.database_url, language=args.language)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
+# The sandbox is not here: it makes its own settings and ignores `.env`.
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]] = {
     "run": cmd_run,
     "migrate": cmd_migrate,
     "check": cmd_check,
     "import-districts": cmd_import_districts,
-    "sandbox": cmd_sandbox,
 }
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="assembly-bot", description=__doc__)
+    root = argparse.ArgumentParser(prog="assembly-bot", description=__doc__.splitlines()[0])
     sub = root.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (long polling, or a webhook if WEBHOOK_URL is set)")
     sub.add_parser("migrate", help="apply database migrations and exit")
-    sub.add_parser("check", help="check settings and the database (for health checks)")
+    sub.add_parser(
+        "check", help="read-only health check: settings, the database, the schema at head"
+    )
     imp = sub.add_parser("import-districts", help="import districts from a CSV file")
     imp.add_argument("file", help="CSV with columns: number,name[,description]")
     sandbox = sub.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")
@@ -122,16 +129,22 @@ def main(argv: list[str] | None = None) -> None:
         # Bare `python -m bot`: run with a token, otherwise let the person try the sandbox.
         has_token = os.environ.get("BOT_TOKEN") or _dotenv_has_token()
         args = root.parse_args(["run" if has_token else "sandbox"])
-    command = COMMANDS[args.command]
-    logging.basicConfig(
-        level=logging.WARNING if args.command == "sandbox" else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
-        asyncio.run(command(args))
+        if args.command == "sandbox":
+            # The terminal is the chat: only problems are logged there, as text.
+            configure_logging("WARNING")
+            asyncio.run(cmd_sandbox(args))
+        else:
+            settings = load_settings()
+            level = settings.log_level
+            if args.command == "check" and logging.getLevelName(level) < logging.WARNING:
+                # A health check answers in one line; alembic's notes would bury it.
+                level = "WARNING"
+            configure_logging(level, settings.log_format)
+            asyncio.run(COMMANDS[args.command](args, settings))
     except StartupError as exc:
         print(f"assembly-bot: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(CHECK_FAILED if args.command == "check" else SETTINGS_FAILED)
     except KeyboardInterrupt:
         pass
 

@@ -17,13 +17,11 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.token import TokenValidationError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import dates, db
 from bot.capabilities import JobContext, Registry
-from bot.config import Settings
+from bot.config import Settings, StartupError
 from bot.delivery_sender import AiogramSender
 from bot.i18n import PoI18n, create_i18n
 from bot.menu import set_default_menu, set_personal_menu
@@ -46,10 +44,6 @@ from models import Outbox, User
 from scheduler.runner import JobHandler, Scheduler
 
 logger = logging.getLogger("bot")
-
-
-class StartupError(Exception):
-    """A problem the operator fixes in the settings; printed as one line, without a traceback."""
 
 
 @dataclass
@@ -86,20 +80,6 @@ class App:
         await self.dp.fsm.close()
         await self.bot.session.close()
         await self.engine.dispose()
-
-
-async def prepare_database(settings: Settings) -> AsyncEngine:
-    """Connect, fail with a readable reason if the database is unreachable, and migrate."""
-    engine = db.create_engine(settings.async_database_url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        await db.upgrade(engine)
-    except (SQLAlchemyError, OSError) as exc:
-        await engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StartupError(f"cannot use the database ({reason}); check DATABASE_URL") from exc
-    return engine
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -182,7 +162,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     """Everything the bot needs, with the database migrated and the admins in place."""
     bot = bot or create_bot(settings)
     try:
-        engine = await prepare_database(settings)
+        engine = await db.prepare_database(settings)
     except StartupError:
         await bot.session.close()
         raise

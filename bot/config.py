@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/assembly.sqlite3"
 LANGUAGES = ("ru", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class StartupError(Exception):
+    """A problem the operator fixes in the settings; printed as one line, without a traceback."""
 
 
 class Settings(BaseSettings):
@@ -42,6 +47,8 @@ class Settings(BaseSettings):
     # Days local government has to answer an adopted recommendation.
     recommendation_reply_days: int = Field(default=30, ge=1, le=365)
     log_level: str = "INFO"
+    # `json`: one JSON object per line, for log collectors; `text` is for people.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -79,6 +86,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -101,3 +121,13 @@ class Settings(BaseSettings):
         else:
             url = url.set(drivername="postgresql+asyncpg")
         return url.render_as_string(hide_password=False)
+
+
+def load_settings() -> Settings:
+    """The settings, or a StartupError naming the first variable that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]).upper()
+        raise StartupError(f"{field} is invalid: {error['msg']}") from exc

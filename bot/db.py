@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,8 +17,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 import migrations
+from bot.config import Settings, StartupError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+# Seconds a health check waits for PostgreSQL before it calls the database unreachable.
+CHECK_CONNECT_TIMEOUT = 5
 
 # The session of the update being handled. The FSM storage writes through it, so a dialog step
 # and the data it saved commit (or roll back) together, and SQLite never sees two writers from
@@ -48,7 +54,31 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def _unusable(exc: BaseException) -> StartupError:
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return StartupError(f"cannot use the database ({reason}); check DATABASE_URL")
+
+
+async def prepare_database(settings: Settings) -> AsyncEngine:
+    """Connect, fail with a readable reason if the database is unreachable, and migrate."""
+    engine = create_engine(settings.async_database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        await upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        await engine.dispose()
+        raise _unusable(exc) from exc
+    return engine
+
+
+# Migrations need alembic, which start-up of anything but a migration can do without: it is
+# imported in the functions below, not at the top.
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -57,12 +87,66 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision` on the engine's own connection (used on start-up)."""
+    from alembic import command
+
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    from alembic import command
+
     async with engine.begin() as conn:
         await conn.run_sync(
             lambda sync_conn: command.downgrade(alembic_config(sync_conn), revision)
         )
+
+
+def _current_revisions(connection: Connection) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
+    # Reads alembic_version and nothing else: no table is created when it is missing.
+    return MigrationContext.configure(connection).get_current_heads()
+
+
+def _require_sqlite_file(database: str | None) -> None:
+    # Connecting would create an empty file and call that a database.
+    if database not in (None, "", ":memory:") and not Path(database).is_file():
+        raise StartupError(f"the database file {database} does not exist yet")
+
+
+async def check_database(settings: Settings) -> None:
+    """Read-only: the database answers and its schema is at the migrations' head; otherwise a
+    StartupError saying which. Never migrates, so it cannot race the app's own start-up."""
+    from alembic.script import ScriptDirectory
+
+    url = make_url(settings.database_url)
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        _require_sqlite_file(url.database)
+    else:
+        connect_args["timeout"] = CHECK_CONNECT_TIMEOUT
+    engine = create_engine(settings.async_database_url, connect_args=connect_args)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(_current_revisions)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise _unusable(exc) from exc
+    finally:
+        await engine.dispose()
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_heads()
+    if set(current) == set(head):
+        return
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        raise StartupError(
+            f"the database schema is at revision {', '.join(unknown)}, which these migrations "
+            "do not know (was it written by a newer version of the bot?)"
+        )
+    have = ", ".join(current) or "none (not migrated yet)"
+    raise StartupError(
+        f"the database schema is at revision {have}, behind the migrations' head "
+        f"{', '.join(head)}; the bot migrates on start, or run `python -m bot migrate`"
+    )

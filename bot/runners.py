@@ -13,11 +13,9 @@ from bot.app import App
 logger = logging.getLogger("bot")
 
 
-async def run_polling(app: App, **kwargs: object) -> None:
+async def run_polling(app: App) -> None:
     await app.bot.delete_webhook(drop_pending_updates=False)
-    await app.dp.start_polling(
-        app.bot, allowed_updates=app.dp.resolve_used_update_types(), **kwargs
-    )
+    await app.dp.start_polling(app.bot, allowed_updates=app.dp.resolve_used_update_types())
 
 
 def webhook_app(app: App, *, handle_in_background: bool = True) -> web.Application:

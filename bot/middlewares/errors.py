@@ -8,7 +8,13 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    ErrorEvent,
+    InaccessibleMessage,
+    Message,
+    TelegramObject,
+)
 from aiogram.utils.i18n import I18n
 
 from bot.callbacks import alert
@@ -55,8 +61,11 @@ def make_error_handler(
             "update %s failed: %r", update.update_id, event.exception, exc_info=event.exception
         )
         # A press was already answered by CallbackAnswerMiddleware (a second answer fails with
-        # "query is too old"): the apology goes to the chat.
-        message = update.message or (update.callback_query and update.callback_query.message)
+        # "query is too old"): the apology goes to the chat, which an old (inaccessible)
+        # message still names.
+        message: Message | InaccessibleMessage | None = update.message
+        if message is None and update.callback_query is not None:
+            message = update.callback_query.message
         tg_user = update.message.from_user if update.message else None
         if update.callback_query:
             tg_user = update.callback_query.from_user

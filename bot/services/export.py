@@ -6,8 +6,6 @@ import csv
 import io
 from collections.abc import Callable
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
@@ -78,6 +76,10 @@ def to_csv(header: list[str], rows: list[list[str | int]]) -> bytes:
 
 
 def to_xlsx(header: list[str], rows: list[list[str | int]], title: str) -> bytes:
+    # openpyxl is imported here, not at start-up: few people ever ask for the spreadsheet.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=False)
     sheet = workbook.active
     sheet.title = title[:31]
