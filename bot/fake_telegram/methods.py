@@ -406,7 +406,7 @@ class BotApi(Chats):
         if query is None or query.answered:
             raise bad_request(QUERY_TOO_OLD)
         text = params.get("text")
-        if text is not None and len(text) > MAX_CALLBACK_ANSWER:
+        if text is not None and utf16_len(text) > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
         query.answered = True
         answer = CallbackAnswer(
