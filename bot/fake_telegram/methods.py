@@ -30,6 +30,7 @@ from bot.fake_telegram.validation import (
     check_reply_markup,
     check_text,
     render_text,
+    utf16_len,
 )
 
 MAX_DOWNLOAD = 20 * 1024 * 1024
