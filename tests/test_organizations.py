@@ -27,7 +27,9 @@ async def person(running, telegram_id: int, name: str, *, secretary: bool = Fals
 
 async def open_application(secretary, label: str = "#1 · ТОС «Заречье»") -> int:
     """The Secretariat's queue, then the card of one application; returns the card's message."""
-    queue = (await secretary.say("/applications"))[0]
+    replies = await secretary.say("/applications")
+    # The delivery worker may send a notice (a new application) within the same moment.
+    queue = next(m for m in replies if label in secretary.button_texts(m))
     await secretary.click(label, message_id=queue.message_id)
     return queue.message_id
 
