@@ -206,8 +206,14 @@ class RunningBot:
 
     async def stop(self) -> None:
         if not self.task.done():
-            # Cancelling is what a killed process looks like to the database: no clean shutdown.
-            self.task.cancel()
+            try:
+                # The polling loop runs in a task of its own that cancelling `start_polling`
+                # would leave alive, a second bot that takes updates after a restart. The stop
+                # signal cancels that loop, cutting the update in hand off wherever it is: to the
+                # database that looks like a killed process, no clean shutdown.
+                await self.app.dp.stop_polling()
+            except RuntimeError:  # not polling yet: nothing runs that a cancel would miss
+                self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.app.close()
