@@ -218,7 +218,7 @@ class RunningBot:
                 await self.task
         await self.app.close()
 
-    async def delivered(self, timeout: float = 10.0) -> None:
+    async def delivered(self, timeout: float = 30.0) -> None:
         """Wait until the background delivery worker has sent everything that is due now."""
         from models import Delivery, DeliveryStatus
         from models.base import utcnow

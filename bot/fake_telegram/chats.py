@@ -15,6 +15,7 @@ from bot.fake_telegram.types import (
     BOT_FIRST_NAME,
     BOT_USERNAME,
     DEFAULT_ALLOWED_UPDATES,
+    HANDLING_TIMEOUT,
     CallbackAnswer,
     ChatEvent,
     ChatMessage,
@@ -158,7 +159,7 @@ class Chats:
     def is_processed(self, update_id: int) -> bool:
         return update_id < self._confirmed or update_id in self._done
 
-    async def wait_processed(self, update_id: int, timeout: float = 5.0) -> None:
+    async def wait_processed(self, update_id: int, timeout: float = HANDLING_TIMEOUT) -> None:
         """Until the bot has confirmed the update (a later getUpdates offset, or the webhook
         answered); TimeoutError says what the bot was doing instead."""
         loop = asyncio.get_running_loop()

@@ -18,6 +18,10 @@ from bot.fake_telegram.validation import ApiError
 
 BOT_USERNAME = "assembly_sandbox_bot"
 BOT_FIRST_NAME = "Assembly Sandbox"
+# How long a round trip waits for the bot to handle an update. The wait ends the moment the bot
+# has handled it, so this is only the verdict "the bot is stuck", never a cost: generous, because
+# a loaded machine (tests in parallel, a busy database) may take seconds for one update.
+HANDLING_TIMEOUT = 30.0
 UPDATE_TYPES = tuple(name for name in Update.model_fields if name != "update_id")
 # What Telegram delivers when a bot has not asked for anything else.
 DEFAULT_ALLOWED_UPDATES = frozenset(UPDATE_TYPES) - {

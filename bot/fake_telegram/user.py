@@ -11,7 +11,13 @@ import secrets
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from bot.fake_telegram.types import CallbackAnswer, ChatMessage, document_json, fake_image
+from bot.fake_telegram.types import (
+    HANDLING_TIMEOUT,
+    CallbackAnswer,
+    ChatMessage,
+    document_json,
+    fake_image,
+)
 from bot.fake_telegram.validation import utf16_len
 
 if TYPE_CHECKING:
@@ -162,21 +168,25 @@ class FakeUser:
 
     # Sending and waiting until the bot has handled it.
 
-    async def say(self, text: str, *, timeout: float = 5.0) -> list[ChatMessage]:
+    async def say(self, text: str, *, timeout: float = HANDLING_TIMEOUT) -> list[ChatMessage]:
         return await self._round_trip(self.send(text), timeout)
 
     async def click(
-        self, button: str, message_id: int | None = None, *, timeout: float = 5.0
+        self, button: str, message_id: int | None = None, *, timeout: float = HANDLING_TIMEOUT
     ) -> list[ChatMessage]:
         return await self._round_trip(self.press(button, message_id), timeout)
 
     async def click_data(
-        self, message_id: int, data: str, *, timeout: float = 5.0
+        self, message_id: int, data: str, *, timeout: float = HANDLING_TIMEOUT
     ) -> list[ChatMessage]:
         return await self._round_trip(self.press_data(message_id, data), timeout)
 
     async def say_photo(
-        self, caption: str | None = None, *, content: bytes | None = None, timeout: float = 5.0
+        self,
+        caption: str | None = None,
+        *,
+        content: bytes | None = None,
+        timeout: float = HANDLING_TIMEOUT,
     ) -> list[ChatMessage]:
         return await self._round_trip(self.send_photo(caption, content=content), timeout)
 
@@ -187,22 +197,24 @@ class FakeUser:
         mime_type: str | None = None,
         caption: str | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = HANDLING_TIMEOUT,
     ) -> list[ChatMessage]:
         sending = self.send_document(filename, content, mime_type, caption)
         return await self._round_trip(sending, timeout)
 
     async def say_contact(
-        self, phone_number: str, first_name: str | None = None, *, timeout: float = 5.0
+        self, phone_number: str, first_name: str | None = None, *, timeout: float = HANDLING_TIMEOUT
     ) -> list[ChatMessage]:
         return await self._round_trip(self.send_contact(phone_number, first_name), timeout)
 
     async def say_location(
-        self, latitude: float, longitude: float, *, timeout: float = 5.0
+        self, latitude: float, longitude: float, *, timeout: float = HANDLING_TIMEOUT
     ) -> list[ChatMessage]:
         return await self._round_trip(self.send_location(latitude, longitude), timeout)
 
-    async def say_sticker(self, emoji: str = "👍", *, timeout: float = 5.0) -> list[ChatMessage]:
+    async def say_sticker(
+        self, emoji: str = "👍", *, timeout: float = HANDLING_TIMEOUT
+    ) -> list[ChatMessage]:
         return await self._round_trip(self.send_sticker(emoji), timeout)
 
     async def _round_trip(self, sending: Awaitable[int], timeout: float) -> list[ChatMessage]:
