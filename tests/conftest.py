@@ -38,6 +38,8 @@ REQUIRE_SERVICES = os.environ.get("ASSEMBLY_REQUIRE_SERVICES") == "1"
 ENV_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ENV_REDIS_URL = os.environ.get("REDIS_URL") or None
 USE_POSTGRES = ENV_DATABASE_URL.startswith(("postgres://", "postgresql"))
+# pytest-xdist names its workers gw0, gw1...; a run without it is one "main" process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def service_missing(reason: str) -> None:
@@ -63,9 +65,10 @@ async def _pg_admin(statement: str) -> None:
 
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database made once per run: a SQLite file to copy, or a PostgreSQL database."""
+    """A migrated database made once per worker process: a SQLite file to copy, or a PostgreSQL
+    database of the worker's own (tests truncate it, so workers must not share one)."""
     if USE_POSTGRES:
-        name = f"assembly_test_{uuid.uuid4().hex[:12]}"
+        name = f"assembly_test_{WORKER}_{uuid.uuid4().hex[:12]}"
         try:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         except Exception as exc:  # any failure means the server is not usable
@@ -135,7 +138,7 @@ async def redis_prefix() -> AsyncIterator[str | None]:
         return
     from redis.asyncio import Redis
 
-    prefix = f"assembly-test-{uuid.uuid4().hex[:12]}"
+    prefix = f"assembly-test-{WORKER}-{uuid.uuid4().hex[:12]}"
     client = Redis.from_url(ENV_REDIS_URL)
     try:
         await client.ping()
@@ -203,13 +206,19 @@ class RunningBot:
 
     async def stop(self) -> None:
         if not self.task.done():
-            # Cancelling is what a killed process looks like to the database: no clean shutdown.
-            self.task.cancel()
+            try:
+                # The polling loop runs in a task of its own that cancelling `start_polling`
+                # would leave alive, a second bot that takes updates after a restart. The stop
+                # signal cancels that loop, cutting the update in hand off wherever it is: to the
+                # database that looks like a killed process, no clean shutdown.
+                await self.app.dp.stop_polling()
+            except RuntimeError:  # not polling yet: nothing runs that a cancel would miss
+                self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.app.close()
 
-    async def delivered(self, timeout: float = 10.0) -> None:
+    async def delivered(self, timeout: float = 30.0) -> None:
         """Wait until the background delivery worker has sent everything that is due now."""
         from models import Delivery, DeliveryStatus
         from models.base import utcnow

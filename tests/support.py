@@ -54,7 +54,7 @@ async def count(running, model) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def eventually(check, timeout: float = 10.0) -> None:
+async def eventually(check, timeout: float = 30.0) -> None:
     """Wait for background work (the delivery worker, the scheduler); fails if it never comes."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

@@ -307,6 +307,21 @@ async def test_text_length_is_counted_after_parsing_entities(server, bot):
         await bot.send_message(USER_ID, "<b> </b>")
 
 
+async def test_lengths_are_counted_in_utf16_code_units(server, bot):
+    """An emoji outside the BMP is two UTF-16 code units, as Telegram counts; Cyrillic is one."""
+    server.user(USER_ID)
+    await bot.send_message(USER_ID, "я" * 4096)
+    await bot.send_message(USER_ID, "x" * 4094 + "🙂")
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER_ID, "x" * 4095 + "🙂")
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER_ID, "🙂" * 2049)
+    picture = await bot.send_photo(USER_ID, BufferedInputFile(b"\xff\xd8jpeg\xff\xd9", "p.jpg"))
+    await bot.send_photo(USER_ID, picture.photo[0].file_id, caption="🙂" * 512)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_photo(USER_ID, picture.photo[0].file_id, caption="🙂" * 513)
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [

@@ -3,18 +3,18 @@ chat with the bot; it powers `python -m bot sandbox` and the dialog tests."""
 
 from __future__ import annotations
 
-from bot.fake_telegram.server import (
+from bot.fake_telegram.server import FakeTelegram
+from bot.fake_telegram.types import (
     BOT_USERNAME,
     Button,
     CallbackAnswer,
     ChatEvent,
     ChatMessage,
-    FakeTelegram,
-    FakeUser,
     Fault,
     RecordedRequest,
     StoredFile,
 )
+from bot.fake_telegram.user import FakeUser
 from bot.fake_telegram.validation import ApiError, UploadedFile, parse_html
 
 __all__ = [

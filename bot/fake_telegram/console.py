@@ -7,7 +7,9 @@ import shlex
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.fake_telegram.server import ChatEvent, ChatMessage, FakeTelegram, FakeUser
+from bot.fake_telegram.server import FakeTelegram
+from bot.fake_telegram.types import ChatEvent, ChatMessage
+from bot.fake_telegram.user import FakeUser
 
 # The console waits longer than tests do: a person would rather wait than lose a reply.
 PROCESS_TIMEOUT = 30.0

@@ -404,12 +404,13 @@ def render_text(
 def check_text(text: str) -> None:
     if not text.strip():
         raise bad_request("message text is empty")
-    if len(text) > MAX_TEXT:
+    # Telegram counts UTF-16 code units: an emoji outside the BMP takes two.
+    if utf16_len(text) > MAX_TEXT:
         raise bad_request("message is too long")
 
 
 def check_caption(caption: str) -> None:
-    if len(caption) > MAX_CAPTION:
+    if utf16_len(caption) > MAX_CAPTION:
         raise bad_request("message caption is too long")
 
 
