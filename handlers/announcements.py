@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import alert, callback_message
 from bot.capabilities import AUTHORS, Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
+from bot.delivery import Progress
+from bot.delivery.status import status_text
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.announcements import (
@@ -30,10 +32,9 @@ from bot.keyboards.announcements import (
 )
 from bot.keyboards.bodies import body_title
 from bot.services import announcements, bodies, digest, districts, schedule
-from bot.services.delivery import Progress
 from bot.services.permissions import require_role
 from bot.texts import SafeHTML, plain, t, tn
-from models import Outbox, OutboxStatus, ScheduledJob, User
+from models import OutboxStatus, ScheduledJob, User
 from scheduler.runner import JobHandler
 
 DRAFT = StoredDraft("announcement")
@@ -260,19 +261,6 @@ async def on_stop(
 ) -> None:
     stopped = await announcements.stop(session, user, callback_data.id)
     alert(callback_answer, "announcements-stopped", n=stopped)
-
-
-def status_text(outbox: Outbox, progress: Progress) -> SafeHTML:
-    key = "announcements-progress-done" if progress.finished else "announcements-progress"
-    return t(
-        key,
-        number=outbox.id,
-        sent=progress.sent,
-        failed=progress.failed,
-        blocked=progress.blocked,
-        skipped=progress.skipped,
-        total=progress.total,
-    )
 
 
 async def cmd_announcements(

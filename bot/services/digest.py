@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import delivery, schedule
+from bot import delivery
+from bot.services import schedule
 from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic
 from models.base import utcnow
 

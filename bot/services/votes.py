@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, bodies, delivery, notices, recommendations, schedule
+from bot import delivery
+from bot.services import audit, bodies, notices, recommendations, schedule
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import has_any_role
 from bot.services.vote_documents import text_docx
