@@ -35,11 +35,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
-from bot import db
+from bot import db, delivery
 from bot.config import Settings
-from bot.delivery_sender import AiogramSender
+from bot.delivery.telegram import AiogramSender
 from bot.fake_telegram import FakeTelegram
-from bot.services import delivery
 from models import Outbox, User
 from models.base import utcnow
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -22,7 +23,10 @@ from bench_delivery import database
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.recording_session import RecordingSession
+
+# The in-process session is test code (tests/ is not installed): found from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.recording_session import RecordingSession
 
 TOKEN = "4242:BENCH"
 

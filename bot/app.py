@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -19,10 +18,13 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.token import TokenValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import dates, db
+from bot import db
 from bot.capabilities import JobContext, Registry
 from bot.config import Settings, StartupError
-from bot.delivery_sender import AiogramSender
+from bot.delivery import DeliveryWorker
+from bot.delivery.render import make_label_renderer, make_renderer
+from bot.delivery.status import ProgressReporter
+from bot.delivery.telegram import AiogramSender
 from bot.i18n import PoI18n, create_i18n
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
@@ -34,13 +36,9 @@ from bot.middlewares import (
     make_error_handler,
 )
 from bot.middlewares.menu import MenuMiddleware
-from bot.progress import ProgressReporter
 from bot.services import users
-from bot.services.delivery import DeliveryWorker
 from bot.storage import DatabaseStorage
-from bot.texts import plain, t
 from handlers import CAPABILITIES
-from models import Outbox, User
 from scheduler.runner import JobHandler, Scheduler
 
 logger = logging.getLogger("bot")
@@ -188,36 +186,6 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     dp.startup.register(app.start_background)
     dp.shutdown.register(app.stop_background)
     return app
-
-
-def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User], str]:
-    """Notices stored as a catalogue key are written in each recipient's own language."""
-
-    def render(outbox: Outbox, user: User) -> str:
-        language = user.language or default_language
-        with i18n.context(), i18n.use_locale(language):
-            params = {}
-            for name, value in (outbox.text_params or {}).items():
-                if name.endswith("_key"):
-                    params[name.removesuffix("_key")] = plain(value)
-                elif name.endswith("_at"):
-                    params[name.removesuffix("_at")] = dates.format_moment_param(value, language)
-                else:
-                    params[name] = value
-            return t(outbox.text_key or "error-generic", **params)
-
-    return render
-
-
-def make_label_renderer(i18n: PoI18n, default_language: str) -> Callable[[str, User | None], str]:
-    """Button labels stored as catalogue keys, in each recipient's language."""
-
-    def render(key: str, user: User | None) -> str:
-        language = (user.language if user else None) or default_language
-        with i18n.context(), i18n.use_locale(language):
-            return plain(key)
-
-    return render
 
 
 def job_handlers(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobHandler]:

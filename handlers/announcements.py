@@ -18,6 +18,8 @@ from bot import dates
 from bot.callbacks import StaleButton, alert, callback_message
 from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
+from bot.delivery import Progress
+from bot.delivery.status import status_text
 from bot.dialogs import abort
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -32,7 +34,6 @@ from bot.keyboards.announcements import (
 )
 from bot.keyboards.bodies import body_title
 from bot.services import announcements, bodies, digest, districts
-from bot.services.delivery import Progress
 from bot.services.permissions import AUTHORS
 from bot.texts import SafeHTML, plain, t, tn
 from models import OutboxStatus, ScheduledJob, User
@@ -260,20 +261,6 @@ async def on_stop(
 ) -> None:
     stopped = await announcements.stop(session, user, callback_data.id)
     alert(callback_answer, "announcements-stopped", n=stopped)
-
-
-def status_text(number: int, progress: Progress) -> SafeHTML:
-    """The author's status message of announcement No. `number` (its own number)."""
-    key = "announcements-progress-done" if progress.finished else "announcements-progress"
-    return t(
-        key,
-        number=number,
-        sent=progress.sent,
-        failed=progress.failed,
-        blocked=progress.blocked,
-        skipped=progress.skipped,
-        total=progress.total,
-    )
 
 
 async def cmd_announcements(

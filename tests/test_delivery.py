@@ -15,11 +15,11 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from sqlalchemy import func, select, update
 
-from bot import db
-from bot.delivery_sender import AiogramSender
+from bot import db, delivery
+from bot.delivery import DeliveryWorker, split_text, visible_length
+from bot.delivery.telegram import AiogramSender
 from bot.fake_telegram import parse_html
-from bot.services import delivery, users
-from bot.services.delivery import DeliveryWorker, split_text, visible_length
+from bot.services import users
 from models import (
     Body,
     BodyKind,

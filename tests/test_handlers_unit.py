@@ -13,9 +13,9 @@ from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update
 from aiogram.types import User as TgUser
 
 from bot.app import create_app
-from bot.recording_session import RecordingSession
 from bot.services import users
 from tests.conftest import ADMIN_ID, TOKEN
+from tests.recording_session import RecordingSession
 
 _ids = itertools.count(1)
 

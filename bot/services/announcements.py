@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, delivery
+from bot import delivery
+from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import AUTHORS, SECRETARIAT, has_any_role, require_role
 from models import Body, District, Outbox, OutboxStatus, Role, Topic, User

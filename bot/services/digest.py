@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import dates
-from bot.services import delivery
+from bot import dates, delivery
 from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic, User
 from models.base import utcnow
 from scheduler import jobs

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import delivery
+from bot import delivery
 from models import Outbox, Topic, User
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import dates
-from bot.services import audit, delivery, notices, recommendations
+from bot import dates, delivery
+from bot.services import audit, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document

@@ -24,13 +24,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.services.delivery import (
-    Buttons,
-    SendBlocked,
-    SendFailed,
-    SendNetworkError,
-    SendRetryAfter,
-)
+from bot.delivery.sender import Buttons, SendBlocked, SendFailed, SendNetworkError, SendRetryAfter
 
 
 class AiogramSender:

@@ -10,12 +10,28 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import Progress, progress
 from bot.keyboards.announcements import stop_keyboard
-from bot.services import announcements, delivery
-from handlers.announcements import status_text
+from bot.services import announcements
+from bot.texts import SafeHTML, t
 from models import Outbox, User
 
-logger = logging.getLogger("bot.progress")
+logger = logging.getLogger("bot.delivery.status")
+
+
+def status_text(number: int, progress: Progress) -> SafeHTML:
+    """The author's view of how far announcement No. `number` (its own number, not the outbox's)
+    has gone out, in the current language."""
+    key = "announcements-progress-done" if progress.finished else "announcements-progress"
+    return t(
+        key,
+        number=number,
+        sent=progress.sent,
+        failed=progress.failed,
+        blocked=progress.blocked,
+        skipped=progress.skipped,
+        total=progress.total,
+    )
 
 
 class ProgressReporter:
@@ -43,16 +59,16 @@ class ProgressReporter:
             outbox = await session.get(Outbox, outbox_id)
             if outbox is None or outbox.progress_message_id is None:
                 return
-            progress = await delivery.progress(session, outbox_id)
+            status = await progress(session, outbox_id)
             number = await announcements.number(session, outbox)
             author = await session.get(User, outbox.author_id) if outbox.author_id else None
         now = time.monotonic()
-        if not progress.finished and now - self._last.get(outbox_id, 0.0) < self.interval:
+        if not status.finished and now - self._last.get(outbox_id, 0.0) < self.interval:
             return
         language = (author.language if author else None) or self.default_language
         with self.i18n.context(), self.i18n.use_locale(language):
-            text = status_text(number, progress)
-            markup = None if progress.finished else stop_keyboard(outbox.id)
+            text = status_text(number, status)
+            markup = None if status.finished else stop_keyboard(outbox.id)
         if self._shown.get(outbox_id) == text:
             return  # Telegram refuses an edit that changes nothing
         self._last[outbox_id] = now
@@ -66,6 +82,6 @@ class ProgressReporter:
             self._shown[outbox_id] = text
         except TelegramAPIError as exc:
             logger.info("could not update the status of outbox %s: %s", outbox_id, exc)
-        if progress.finished:
+        if status.finished:
             self._last.pop(outbox_id, None)
             self._shown.pop(outbox_id, None)

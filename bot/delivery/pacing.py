@@ -1,0 +1,99 @@
+"""Telegram's sending limits, kept by construction: one rate for the whole bot, and one message at a
+time, a second apart, to each person."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import deque
+from collections.abc import AsyncIterator
+from time import monotonic
+
+
+class RateLimiter:
+    """A token bucket of `rate` messages per second, with two guarantees on top: a request holds
+    its token until one second after Telegram answered it, so no one-second window at Telegram
+    ever sees more than `rate` requests; and a 429 pauses everyone."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1, math.floor(rate))
+        # A small burst (50 ms worth) absorbs the lateness of sleeps without bunching requests.
+        self.burst = max(1.0, rate / 20)
+        self._tokens = self.burst
+        self._stamp = monotonic()
+        self._paused_until = 0.0
+        self._in_flight = 0
+        self._window: deque[float] = deque()  # when answered requests leave the last second
+        self._lock = asyncio.Lock()
+        self._freed = asyncio.Event()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, monotonic() + seconds)
+
+    async def acquire(self) -> None:
+        async with self._lock:  # first come, first served
+            while True:
+                now = monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                while self._window and self._window[0] <= now:
+                    self._window.popleft()
+                delay = self._paused_until - now
+                if self._in_flight + len(self._window) >= self.capacity:
+                    if not self._window:
+                        self._freed.clear()
+                        await self._freed.wait()
+                        continue
+                    delay = max(delay, self._window[0] - now)
+                if self._tokens < 1:
+                    delay = max(delay, (1 - self._tokens) / self.rate)
+                if delay <= 0:
+                    break
+                await asyncio.sleep(delay)
+            self._tokens -= 1
+            self._in_flight += 1
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._window.append(monotonic() + 1.0)
+        self._freed.set()
+
+
+class ChatPacer:
+    """One delivery at a time per recipient (a person is one private chat), each message at least
+    `interval` after Telegram answered the previous one to them."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._ready_at: dict[int, float] = {}
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, recipient: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(recipient, (asyncio.Lock(), 0))
+        self._locks[recipient] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[recipient]
+            if users == 1:
+                del self._locks[recipient]
+            else:
+                self._locks[recipient] = (lock, users - 1)
+
+    async def wait(self, recipient: int) -> None:
+        delay = self._ready_at.get(recipient, 0.0) - monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def sent(self, recipient: int) -> None:
+        self._ready_at[recipient] = monotonic() + self.interval
+
+    def prune(self) -> None:
+        """Forget whoever may be written to again, so memory follows the batch, not the audience."""
+        now = monotonic()
+        for recipient in [c for c, ready in self._ready_at.items() if ready <= now]:
+            del self._ready_at[recipient]

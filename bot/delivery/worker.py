@@ -1,0 +1,360 @@
+"""The delivery worker: claims due deliveries, decides for each whether it may go now, and sends it
+through a Sender at Telegram's pace, the send and its record one unit a cancellation cannot split.
+Several workers (in one process or many) share the work through leases on the rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery.ledger import Item, Ledger, Outcome
+from bot.delivery.pacing import ChatPacer, RateLimiter
+from bot.delivery.sender import (
+    Buttons,
+    SendBlocked,
+    Sender,
+    SendFailed,
+    SendNetworkError,
+    SendRetryAfter,
+)
+from bot.delivery.text import CAPTION_LIMIT, split_text, visible_length
+from bot.services import preferences
+from models import DeliveryStatus, Outbox, OutboxStatus, User
+from models.base import utcnow
+
+logger = logging.getLogger("bot.delivery")
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5
+NETWORK_BACKOFF = 5.0  # seconds before the first retry after a network error; doubles each time
+NETWORK_BACKOFF_MAX = 600.0
+# A later part of a split message cannot be released for a retry without resending the parts
+# before it, so a network error there is retried in place, this many times.
+INLINE_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One message of a delivery: a piece of the text, or the media with it as the caption."""
+
+    text: str
+    media_kind: str | None = None
+    media_file_id: str | None = None
+    media_data: bytes | None = None
+    media_name: str | None = None
+    buttons: Buttons | None = None
+
+
+class _RetryLater(Exception):
+    """A 429 before anything of the delivery went out: wait outside the shielded unit."""
+
+
+async def _together(work: Awaitable[T]) -> T:
+    """Run `work` to its end even if the caller is cancelled meanwhile, then let the cancellation
+    through: a stopping process must not send a message and forget to record it."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = cancelled or not task.done()
+        except BaseException:
+            pass  # the work's own failure, taken from the task below
+    if cancelled:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            if not isinstance(error, _RetryLater):
+                logger.error("failed while stopping", exc_info=error)
+        raise asyncio.CancelledError
+    return task.result()
+
+
+class DeliveryWorker:
+    """Claims due deliveries in batches and sends them through a Sender; several workers (in one
+    process or many) share the work through leases on the rows."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        *,
+        rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        worker_id: str | None = None,
+        batch: int = 100,
+        lease_seconds: float = 60,
+        render: Callable[[Outbox, User], str] | None = None,
+        render_label: Callable[[str, User | None], str] | None = None,
+        on_progress: Callable[[int], Awaitable[None]] | None = None,
+        quiet_timezone: str = "Europe/Moscow",
+        concurrency: int = 8,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sender = sender
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.render = render
+        self.render_label = render_label
+        self.on_progress = on_progress
+        ZoneInfo(quiet_timezone)  # an unknown zone fails here, not at the first delivery
+        self.quiet_timezone = quiet_timezone
+        # Enough requests in flight to reach the rate when Telegram answers slowly.
+        self.concurrency = max(1, concurrency)
+        self.clock = clock
+        self._limiter = RateLimiter(rate)
+        self._pacer = ChatPacer(per_chat_interval)
+        self._stop = asyncio.Event()
+        # The ledger reads the clock at each call: a test may set another after construction.
+        self._ledger = Ledger(
+            sessionmaker,
+            self.worker_id,
+            batch=batch,
+            lease=timedelta(seconds=lease_seconds),
+            clock=lambda: self.clock(),
+        )
+
+    # Running.
+
+    async def run(self, stop: asyncio.Event, idle_sleep: float = 0.5) -> None:
+        """Send until `stop` is set; a batch in progress stops at the next delivery."""
+        self._stop = stop
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                logger.exception("delivery batch failed; retrying")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_sleep)
+
+    async def run_once(self) -> int:
+        """Claim up to `batch` due deliveries and handle each; returns how many were claimed."""
+        items = await self._ledger.claim()
+        if not items:
+            return 0
+        outboxes, users = await self._ledger.load(items)
+        remaining = {item.id for item in items}
+        queue = deque(items)
+        heartbeat = asyncio.create_task(self._ledger.heartbeat(remaining))
+
+        async def lane() -> None:
+            while queue and not self._stop.is_set():
+                item = queue.popleft()
+                outbox = outboxes.get(item.outbox_id)
+                if outbox is not None:  # else deleted meanwhile, its deliveries with it
+                    await self._deliver(item, outbox, users.get(item.user_id))
+                remaining.discard(item.id)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.concurrency, len(items))):
+                    group.create_task(lane())
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            await _together(self._ledger.settle())
+            if remaining:
+                # Stopped mid-batch: hand the rest back at once instead of after the lease.
+                await _together(self._ledger.release(remaining))
+            self._pacer.prune()
+        touched = sorted({item.outbox_id for item in items})
+        await self._ledger.finish(touched)
+        if self.on_progress is not None:
+            for outbox_id in touched:
+                try:
+                    await self.on_progress(outbox_id)
+                except Exception:
+                    logger.exception("progress callback failed for outbox %s", outbox_id)
+        return len(items)
+
+    # One delivery.
+
+    async def _verdict(self, item: Item, outbox: Outbox) -> Outcome | int | None:
+        """What to do now: an outcome to record without sending, the chat id to send to, or None
+        when the delivery is no longer this worker's to handle."""
+        row = await self._ledger.check(item)
+        now = self.clock()
+        if row is None:
+            return None
+        status, claimed_by, claimed_until, outbox_status, person = row
+        mine = claimed_by == self.worker_id and claimed_until is not None and claimed_until > now
+        if status != DeliveryStatus.PENDING or not mine:
+            # Cancelled, or the lease passed to another worker: not ours to send any more.
+            return None
+        if outbox_status == OutboxStatus.CANCELLED:
+            return Outcome(DeliveryStatus.SKIPPED, "cancelled")
+        if person.telegram_id is None or person.deleted_at is not None:
+            return Outcome(DeliveryStatus.SKIPPED, "erased")
+        if person.blocked_at is not None:
+            return Outcome(DeliveryStatus.BLOCKED, "blocked the bot")
+        if not preferences.receives(person, outbox.topic):
+            return Outcome(DeliveryStatus.SKIPPED, "muted")
+        if not outbox.urgent:
+            until = preferences.quiet_until(person, now, self.quiet_timezone)
+            if until is not None:
+                return Outcome(DeliveryStatus.PENDING, not_before=until)
+        return int(person.telegram_id)
+
+    def _compose(self, outbox: Outbox, user: User | None) -> list[_Part]:
+        if outbox.text_key:
+            if self.render is None or user is None:
+                raise SendFailed(f"no renderer for {outbox.text_key}")
+            text = self.render(outbox, user)
+        else:
+            text = outbox.text or ""
+        parts = [_Part(part) for part in split_text(text)]
+        if outbox.media_kind and (outbox.media_file_id or outbox.media_data):
+            media = _Part(
+                "",
+                media_kind=outbox.media_kind,
+                media_file_id=outbox.media_file_id,
+                media_data=outbox.media_data,
+                media_name=outbox.media_name,
+            )
+            if parts and visible_length(parts[0].text) <= CAPTION_LIMIT:
+                parts = [replace(media, text=parts[0].text), *parts[1:]]
+            else:
+                parts = [media, *parts]
+        if not parts:
+            raise SendFailed("nothing to send")
+        if outbox.buttons:
+            # The buttons go under the last part: the message a person answers is the one below.
+            parts[-1] = replace(parts[-1], buttons=self._buttons(outbox.buttons, user))
+        return parts
+
+    def _buttons(self, rows: list[list[dict[str, str]]], user: User | None) -> Buttons:
+        rendered: Buttons = []
+        for row in rows:
+            line = []
+            for button in row:
+                if "text_key" in button:
+                    if self.render_label is None:
+                        raise SendFailed(f"no renderer for {button['text_key']}")
+                    label = self.render_label(button["text_key"], user)
+                else:
+                    label = button["text"]
+                line.append((label, button["data"]))
+            rendered.append(line)
+        return rendered
+
+    async def _deliver(self, item: Item, outbox: Outbox, user: User | None) -> None:
+        # The turn is taken before the first await, in queue order: one person's messages go
+        # out in the order they were queued, one delivery at a time.
+        async with self._pacer.turn(item.user_id):
+            while True:
+                verdict = await self._verdict(item, outbox)
+                if verdict is None:
+                    return
+                if isinstance(verdict, Outcome):
+                    await _together(self._ledger.record(item, verdict))
+                    return
+                try:
+                    parts = self._compose(outbox, user)
+                except Exception as exc:
+                    reason = (
+                        exc.reason if isinstance(exc, SendFailed) else f"cannot render: {exc!r}"
+                    )
+                    await _together(
+                        self._ledger.record(item, Outcome(DeliveryStatus.FAILED, reason))
+                    )
+                    return
+                await self._pacer.wait(item.user_id)
+                await self._limiter.acquire()
+                try:
+                    await _together(self._send_and_record(item, verdict, parts))
+                    return
+                except _RetryLater:
+                    continue
+
+    async def _send_and_record(self, item: Item, chat_id: int, parts: list[_Part]) -> None:
+        """The unit a cancellation cannot split: the message goes out and its outcome is
+        committed, or (a 429 before anything went out) neither happens."""
+        outcome = await self._send_parts(item, chat_id, parts)
+        await self._ledger.record(item, outcome)
+
+    async def _send_parts(self, item: Item, chat_id: int, parts: list[_Part]) -> Outcome:
+        """Send every part (the caller holds a rate token for the first one)."""
+        attempts = item.attempts + 1
+        first_id: int | None = None
+        for index, part in enumerate(parts):
+            if index > 0:
+                await self._pacer.wait(item.user_id)
+                await self._limiter.acquire()
+            inline_retries = 0
+            while True:
+                try:
+                    message_id = await self.sender.send(
+                        chat_id,
+                        part.text,
+                        media_kind=part.media_kind,
+                        media_file_id=part.media_file_id,
+                        media_data=part.media_data,
+                        media_name=part.media_name,
+                        buttons=part.buttons,
+                    )
+                except SendRetryAfter as exc:
+                    self._limiter.release()
+                    self._limiter.pause(exc.seconds)
+                    if index == 0:
+                        raise _RetryLater from exc
+                    await self._pacer.wait(item.user_id)
+                    await self._limiter.acquire()
+                    continue
+                except SendBlocked:
+                    self._limiter.release()
+                    return Outcome(
+                        DeliveryStatus.BLOCKED,
+                        "blocked the bot",
+                        attempts=attempts,
+                        block_user=True,
+                    )
+                except SendFailed as exc:
+                    self._limiter.release()
+                    self._pacer.sent(item.user_id)
+                    return Outcome(DeliveryStatus.FAILED, exc.reason, first_id, attempts=attempts)
+                except Exception as exc:
+                    self._limiter.release()
+                    reason = exc.reason if isinstance(exc, SendNetworkError) else repr(exc)
+                    if not isinstance(exc, SendNetworkError):
+                        logger.exception("unexpected error from the sender")
+                    if index == 0:
+                        return self._network_retry(item, reason)
+                    inline_retries += 1
+                    if inline_retries > INLINE_RETRIES:
+                        reason = f"sent in part: {reason}"
+                        return Outcome(DeliveryStatus.FAILED, reason, first_id, attempts=attempts)
+                    await asyncio.sleep(NETWORK_BACKOFF * 2 ** (inline_retries - 1))
+                    await self._pacer.wait(item.user_id)
+                    await self._limiter.acquire()
+                    continue
+                self._limiter.release()
+                self._pacer.sent(item.user_id)
+                if first_id is None:
+                    first_id = message_id
+                break
+        return Outcome(DeliveryStatus.SENT, message_id=first_id, attempts=attempts)
+
+    def _network_retry(self, item: Item, reason: str) -> Outcome:
+        attempts = item.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            return Outcome(DeliveryStatus.FAILED, reason, attempts=attempts)
+        delay = min(NETWORK_BACKOFF * 2 ** (attempts - 1), NETWORK_BACKOFF_MAX)
+        return Outcome(
+            DeliveryStatus.PENDING,
+            reason,
+            not_before=self.clock() + timedelta(seconds=delay),
+            attempts=attempts,
+        )
