@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, CursorResult, Result, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -30,6 +30,13 @@ CHECK_CONNECT_TIMEOUT = 5
 # and the data it saved commit (or roll back) together, and SQLite never sees two writers from
 # one update waiting on each other.
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or INSERT changed. SQLAlchemy 2.1 types every `execute` as a plain Result,
+    though a statement without RETURNING gives a CursorResult, which alone has `rowcount`."""
+    rowcount: int = result.rowcount if isinstance(result, CursorResult) else 0
+    return rowcount
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

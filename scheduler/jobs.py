@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from models import JobStatus, ScheduledJob
 from models.base import utcnow
-
-
-def affected(result: Result[Any]) -> int:
-    """Rows an UPDATE changed. SQLAlchemy 2.1 types every `execute` as a plain Result, though an
-    UPDATE always gives a CursorResult, which alone has `rowcount`."""
-    return cast(CursorResult[Any], result).rowcount
 
 
 async def schedule(

@@ -12,9 +12,9 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from models import Lease
 from models.base import utcnow
-from scheduler import jobs
 
 
 async def acquire(
@@ -29,7 +29,7 @@ async def acquire(
         .values(holder=holder, expires_at=now + ttl)
         .execution_options(synchronize_session=False)
     )
-    if jobs.affected(result) == 1:
+    if affected(result) == 1:
         return True
     if await session.get(Lease, name) is not None:
         return False

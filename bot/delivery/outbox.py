@@ -4,7 +4,6 @@ recipient, how far it has gone out, and stopping it. The worker (bot/delivery/wo
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
-    Result,
     Select,
     Text,
     cast,
@@ -28,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from models import (
     Delivery,
     DeliveryStatus,
@@ -104,12 +102,6 @@ async def count_audience(
 # --- Enqueueing, progress, cancelling ------------------------------------------------------------
 
 
-def _rowcount(result: Result[Any]) -> int:
-    # An INSERT or UPDATE without RETURNING gives a CursorResult, which SQLAlchemy 2.1's
-    # AsyncSession.execute types as a plain Result.
-    return typing.cast("CursorResult[Any]", result).rowcount or 0
-
-
 def _insert_for(session: AsyncSession) -> Any:
     name = session.get_bind().dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
@@ -144,7 +136,7 @@ async def enqueue(
         .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["outbox_id", "user_id"])
     )
-    created = _rowcount(await session.execute(statement))
+    created = affected(await session.execute(statement))
     counts = await _counts(session, outbox.id)
     outbox.total = sum(counts.values())
     if counts.get(DeliveryStatus.PENDING, 0) == 0:
@@ -210,4 +202,4 @@ async def cancel(session: AsyncSession, outbox_id: int) -> int:
     outbox.status = OutboxStatus.CANCELLED
     outbox.finished_at = now
     await session.flush()
-    return _rowcount(result)
+    return affected(result)

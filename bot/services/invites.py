@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from bot.services.errors import InvalidInput, NotFound
 from models import Invite, InviteKind, User
 from models.base import utcnow
@@ -57,7 +58,7 @@ async def claim(session: AsyncSession, token: str, kind: InviteKind, user: User)
         .values(used_at=utcnow(), used_by_id=user.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise InvalidInput("invites-used")
     await session.refresh(invite)
     return invite

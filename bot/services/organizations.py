@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from bot.services import audit, invites, roles, users
 from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import REPRESENTATIVES, require_registered, require_role
@@ -145,7 +146,7 @@ class Page:
 
 
 async def _page(
-    session: AsyncSession, query: Select[tuple[Organization]], page: int, per_page: int
+    session: AsyncSession, query: Select[Organization], page: int, per_page: int
 ) -> Page:
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))
@@ -195,7 +196,7 @@ async def decide(
     )
     organization = await get(session, organization_id)
     await session.refresh(organization)
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise _already_decided(organization)
     await audit.record(
         session,
@@ -349,7 +350,7 @@ async def set_membership_status(
     )
     organization = await get(session, organization_id)
     await session.refresh(organization)
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise InvalidInput("organizations-status-changed", status=organization.status.value)
     await audit.record(
         session,
