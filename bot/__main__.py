@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, StartupError, load_settings
+from bot.languages import LANGUAGES
 from bot.log import configure_logging
 
 # Docker reads a health check's exit code 1 as unhealthy and reserves 2.
@@ -110,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
         default="sqlite+aiosqlite:///./data/sandbox.sqlite3",
         help="database for the sandbox (default: ./data/sandbox.sqlite3)",
     )
-    sandbox.add_argument("--language", default="ru", choices=["ru", "en"])
+    sandbox.add_argument("--language", default="ru", choices=LANGUAGES)
     return root
 
 

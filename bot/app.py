@@ -26,6 +26,7 @@ from bot.delivery.render import make_label_renderer, make_renderer
 from bot.delivery.status import ProgressReporter
 from bot.delivery.telegram import AiogramSender
 from bot.i18n import PoI18n, create_i18n
+from bot.languages import language_of
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
     DbSessionMiddleware,
@@ -148,7 +149,7 @@ async def on_startup(bot: Bot, app: App) -> None:
                 user = await users.get_user(session, telegram_id)
                 if user is None:
                     continue
-                language = user.language or app.settings.default_language
+                language = language_of(user.language, app.settings.default_language)
                 await set_personal_menu(
                     bot, app.i18n, CAPABILITIES, telegram_id, user.role_set, language
                 )

@@ -10,8 +10,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.languages import LANGUAGES
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/assembly.sqlite3"
-LANGUAGES = ("ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

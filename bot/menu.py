@@ -7,7 +7,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from aiogram.utils.i18n import I18n
 
 from bot.capabilities import CommandSpec, Registry
-from bot.services.users import SUPPORTED_LANGUAGES
+from bot.languages import LANGUAGES
 from bot.texts import plain
 from models import Role
 
@@ -19,7 +19,7 @@ def _commands(specs: list[CommandSpec]) -> list[BotCommand]:
 async def set_default_menu(bot: Bot, i18n: I18n, registry: Registry, default_language: str) -> None:
     """The menu everyone sees: one per language, and the default language for all others."""
     with i18n.context():
-        for language in SUPPORTED_LANGUAGES:
+        for language in LANGUAGES:
             with i18n.use_locale(language):
                 commands = _commands(registry.public_menu())
                 await bot.set_my_commands(commands, BotCommandScopeDefault(), language)

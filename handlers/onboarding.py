@@ -17,7 +17,6 @@ from bot.config import Settings
 from bot.dialogs import expect_buttons, expect_text, sender
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import (
-    LANGUAGE_NAMES,
     CDConsent,
     CDDistrict,
     CDDistrictPage,
@@ -27,6 +26,7 @@ from bot.keyboards.common import (
     language_keyboard,
     telegram_name_keyboard,
 )
+from bot.languages import NAMES
 from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import districts, users
 from bot.services.errors import InvalidInput
@@ -164,7 +164,7 @@ async def on_language(
     if user is not None:
         await users.set_language(session, user, callback_data.code)
     with i18n.use_locale(callback_data.code):
-        await message.edit_text(t("language-set", language=LANGUAGE_NAMES[callback_data.code]))
+        await message.edit_text(t("language-set", language=NAMES[callback_data.code]))
         await ask_next(
             message, state, session, user, settings, capabilities, query.from_user.full_name
         )
@@ -303,7 +303,7 @@ def setup() -> Router:
     router.callback_query.register(
         on_language,
         Onboarding.language,
-        CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)),
+        CDLanguage.filter(F.code.in_(NAMES)),
     )
     router.callback_query.register(on_consent, Onboarding.consent, CDConsent.filter())
     router.message.register(on_name, Onboarding.name, TEXT_INPUT)

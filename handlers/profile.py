@@ -14,12 +14,12 @@ from bot.callbacks import callback_message
 from bot.capabilities import ANYONE, Capability, CommandSpec
 from bot.config import Settings
 from bot.keyboards.common import (
-    LANGUAGE_NAMES,
     CDDeleteMe,
     CDLanguage,
     delete_me_keyboard,
     language_keyboard,
 )
+from bot.languages import NAMES
 from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import users
 from bot.services.permissions import require_registered
@@ -65,7 +65,7 @@ async def on_language(
         await state.update_data({LANGUAGE_KEY: callback_data.code})
     with i18n.use_locale(callback_data.code):
         await callback_message(query).edit_text(
-            t("language-set", language=LANGUAGE_NAMES[callback_data.code])
+            t("language-set", language=NAMES[callback_data.code])
         )
 
 
@@ -117,7 +117,7 @@ def setup() -> Router:
     router.message.register(cmd_language, Command("language"))
     router.callback_query.register(
         on_language,
-        CDLanguage.filter(F.code.in_(LANGUAGE_NAMES)),
+        CDLanguage.filter(F.code.in_(NAMES)),
         ~StateFilter(Onboarding.language),
     )
     router.message.register(cmd_privacy, Command("privacy"))

@@ -6,18 +6,17 @@ from __future__ import annotations
 import ast
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.i18n import create_i18n, read_catalogue
+from bot.languages import LANGUAGES
 from bot.services import audit
 from bot.services.audit import Verification
 from handlers.audit import report_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler", "models")
-LANGUAGES = ("ru", "en")
 
 
 def _strings(node: ast.expr) -> set[str]:
@@ -82,7 +81,7 @@ def test_words_in_english_and_unknown_codes_as_they_are():
         [_line("district.set_base", "district", 3), _line("district.merge", "galaxy", None)],
     )
     with i18n.context(), i18n.use_locale("en"):
-        text = report_text(report, ZoneInfo("Europe/Moscow"))
+        text = report_text(report, "Europe/Moscow")
     lines = text.splitlines()
     prefix = "#1 · 01.12.2026 10:00 · Ирина · "
     assert lines[-2] == prefix + "district's base organization set · district #3"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import create_i18n, read_catalogue
+from bot.languages import LANGUAGES
 from handlers import CAPABILITIES
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("bot", "handlers", "scheduler")
-LANGUAGES = ("ru", "en")
 
 
 def catalogue(language: str):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot import dates
 from bot.i18n import PoI18n
+from bot.languages import language_of
 from bot.texts import plain, t
 from models import Outbox, User
 
@@ -15,7 +16,7 @@ def make_renderer(i18n: PoI18n, default_language: str) -> Callable[[Outbox, User
     """Notices stored as a catalogue key are written in each recipient's own language."""
 
     def render(outbox: Outbox, user: User) -> str:
-        language = user.language or default_language
+        language = language_of(user.language, default_language)
         with i18n.context(), i18n.use_locale(language):
             params = {}
             for name, value in (outbox.text_params or {}).items():
@@ -34,7 +35,7 @@ def make_label_renderer(i18n: PoI18n, default_language: str) -> Callable[[str, U
     """Button labels stored as catalogue keys, in each recipient's language."""
 
     def render(key: str, user: User | None) -> str:
-        language = (user.language if user else None) or default_language
+        language = language_of(user.language if user else None, default_language)
         with i18n.context(), i18n.use_locale(language):
             return plain(key)
 

@@ -7,10 +7,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.paging import pager
+from bot.languages import NAMES
 from bot.services.paging import Page
 from bot.texts import plain
-
-LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
 
 class CDLanguage(CallbackData, prefix="lang"):
@@ -40,7 +39,7 @@ class CDDeleteMe(CallbackData, prefix="delme"):
 
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for code, name in LANGUAGE_NAMES.items():
+    for code, name in NAMES.items():
         builder.button(text=name, callback_data=CDLanguage(code=code))
     return builder.as_markup()
 

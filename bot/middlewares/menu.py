@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.capabilities import Registry
+from bot.languages import language_of
 from bot.menu import set_personal_menu
 from bot.services.users import ERASED_TELEGRAM_IDS, ROLES_CHANGED
 from models import User
@@ -68,7 +69,7 @@ class MenuMiddleware(BaseMiddleware):
                         self.registry,
                         person.telegram_id,
                         person.role_set,
-                        person.language or self.default_language,
+                        language_of(person.language, self.default_language),
                     )
         except TelegramAPIError as exc:
             # The menu is a convenience: the commands themselves check roles on every call.

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates, delivery
+from bot.languages import language_of
 from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic, User
 from models.base import utcnow
 from scheduler import jobs
@@ -81,7 +82,9 @@ async def run(
         audience = delivery.audience_query(spec["audience"], Topic.DIGEST)
         recipients = await session.execute(audience.add_columns(User.language))
         for user_id, language in recipients.all():
-            when = dates.format_day_time(deadline.due_at, language or default_language, timezone)
+            when = dates.format_day_time(
+                deadline.due_at, language_of(language, default_language), timezone
+            )
             lines[user_id].append(f"• {when} — {spec['title']}")
     kind = f"digest:{job.object_id}"
     sent = 0

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.languages import LANGUAGES
 from bot.services import audit, invites
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.permissions import SECRETARIAT, has_any_role, require_role
@@ -36,7 +37,6 @@ def _roles_changed(session: AsyncSession, user: User) -> None:
 
 # Bump when the consent text in the catalogues changes materially; stored with each consent.
 CONSENT_VERSION = "2026-11-23"
-SUPPORTED_LANGUAGES = ("ru", "en")
 
 
 def is_registrar(user: User | None) -> bool:
@@ -111,7 +111,7 @@ async def give_consent(
     if user.consent_at is None:
         user.consent_at = utcnow()
         user.consent_version = CONSENT_VERSION
-    user.language = language if language in SUPPORTED_LANGUAGES else user.language
+    user.language = language if language in LANGUAGES else user.language
     user.username = username
     await session.flush()
     return user
@@ -158,7 +158,7 @@ async def complete_registration(session: AsyncSession, user: User) -> bool:
 
 
 async def set_language(session: AsyncSession, user: User, language: str) -> None:
-    if language not in SUPPORTED_LANGUAGES:
+    if language not in LANGUAGES:
         raise InvalidInput("language-unknown")
     user.language = language
     await session.flush()
