@@ -83,6 +83,6 @@ def test_words_in_english_and_unknown_codes_as_they_are():
     with i18n.context(), i18n.use_locale("en"):
         text = report_text(report, "Europe/Moscow")
     lines = text.splitlines()
-    prefix = "#1 · 12/1/2026 10:00 AM · Ирина · "
+    prefix = "#1 · 12/1/2026 10:00\u202fAM · Ирина · "  # Babel: a narrow space before AM
     assert lines[-2] == prefix + "district's base organization set · district #3"
     assert lines[-1] == prefix + "district.merge · galaxy"
