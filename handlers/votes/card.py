@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates
 from bot.callbacks import callback_message
 from bot.config import Settings
+from bot.dialogs import step_done
 from bot.keyboards.bodies import body_title
 from bot.keyboards.votes import (
     CDVote,
@@ -105,13 +106,6 @@ async def on_card(
     await send_card(callback_message(query), session, user, callback_data.id, settings)
 
 
-async def _done(query: CallbackQuery, text: SafeHTML) -> None:
-    """An action on the card is done: its buttons go (they would be stale), the outcome is said."""
-    message = callback_message(query)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(text)
-
-
 async def on_ask_sure(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
@@ -131,7 +125,9 @@ async def on_open(
     vote = await votes.open_vote(
         session, user, callback_data.id, timezone=settings.timezone, buttons=ballot_rows
     )
-    await _done(query, tn("votes-opened", vote.eligible_count, number=vote.id))
+    await step_done(
+        callback_message(query), tn("votes-opened", vote.eligible_count, number=vote.id)
+    )
     await send_card(callback_message(query), session, user, vote.id, settings)
 
 
@@ -151,7 +147,9 @@ async def on_close(
         chart=_chart,
     )
     outcome = plain(f"votes-outcome-{vote.outcome}")
-    await _done(query, t("votes-closed-early", number=vote.id, outcome=outcome))
+    await step_done(
+        callback_message(query), t("votes-closed-early", number=vote.id, outcome=outcome)
+    )
     await send_card(callback_message(query), session, user, vote.id, settings)
 
 
@@ -159,14 +157,14 @@ async def on_cancel(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     vote = await votes.cancel(session, user, callback_data.id)
-    await _done(query, t("votes-cancelled-done", number=vote.id))
+    await step_done(callback_message(query), t("votes-cancelled-done", number=vote.id))
 
 
 async def on_delete(
     query: CallbackQuery, callback_data: CDVote, session: AsyncSession, user: User | None
 ) -> None:
     await votes.delete_draft(session, user, callback_data.id)
-    await _done(query, t("votes-deleted", number=callback_data.id))
+    await step_done(callback_message(query), t("votes-deleted", number=callback_data.id))
 
 
 async def on_waiting(
@@ -219,7 +217,9 @@ async def on_announce_sure(
     settings: Settings,
 ) -> None:
     outbox = await votes.announce_results(session, user, callback_data.id, settings.timezone)
-    await _done(query, tn("votes-announced", outbox.total, number=callback_data.id))
+    await step_done(
+        callback_message(query), tn("votes-announced", outbox.total, number=callback_data.id)
+    )
 
 
 def register(router: Router) -> None:
