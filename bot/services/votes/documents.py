@@ -13,9 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from docx import Document
-from docx.shared import Pt
-
 CHART_LABEL_WIDTH = 28
 
 
@@ -69,6 +66,10 @@ class Protocol:
 
 
 def protocol_docx(protocol: Protocol) -> bytes:
+    # python-docx is heavy to import: only when a document is made, not at start-up.
+    from docx import Document
+    from docx.shared import Pt
+
     document = Document()
     document.styles["Normal"].font.name = "Times New Roman"
     document.styles["Normal"].font.size = Pt(12)
@@ -102,6 +103,8 @@ def protocol_docx(protocol: Protocol) -> bytes:
 
 def text_docx(title: str, text: str) -> bytes:
     """A long recommendation's full text, attached to its ballot."""
+    from docx import Document
+
     document = Document()
     document.add_heading(title, level=1)
     for paragraph in text.split("\n"):
