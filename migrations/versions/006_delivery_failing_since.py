@@ -1,0 +1,23 @@
+"""delivery failing since
+
+Revision ID: 006
+Revises: 005
+Create Date: 2026-12-07 14:30:00.000000
+
+Reserved for issue 10 (delivery failing since); filled in by the change that needs it.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "006"
+down_revision: str | None = "005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
