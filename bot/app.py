@@ -40,7 +40,7 @@ from bot.middlewares.menu import MenuMiddleware
 from bot.services import users
 from bot.storage import DatabaseStorage
 from handlers import CAPABILITIES
-from scheduler.runner import JobHandler, Scheduler
+from scheduler.runner import JobSpec, Scheduler
 
 logger = logging.getLogger("bot")
 
@@ -180,7 +180,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),
         quiet_timezone=settings.timezone,
     )
-    scheduler = Scheduler(sessionmaker, job_handlers(settings, i18n), timezone=settings.timezone)
+    scheduler = Scheduler(sessionmaker, job_specs(settings, i18n), timezone=settings.timezone)
     app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)
     dp["app"] = app
     dp.startup.register(on_startup)
@@ -189,7 +189,8 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     return app
 
 
-def job_handlers(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobHandler]:
-    """What each kind of scheduled job does, as the capabilities declare it."""
+def job_specs(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobSpec]:
+    """What each kind of scheduled job does, and whether it changes state or only reminds, as
+    the capabilities declare it."""
     context = JobContext(settings, i18n or create_i18n(settings.default_language))
-    return CAPABILITIES.job_handlers(context)
+    return CAPABILITIES.job_specs(context)

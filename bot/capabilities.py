@@ -19,11 +19,11 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Role
+from scheduler.kinds import JobSpec
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.i18n import PoI18n
-    from scheduler.runner import JobHandler
 
 
 class HomeGroup(StrEnum):
@@ -76,8 +76,10 @@ class Capability:
     # process, and aiogram lets a router belong to one of them only.
     setup: Callable[[], Router]
     commands: tuple[CommandSpec, ...] = ()
-    # Job kinds this capability schedules, with what each does when it is due.
-    jobs: Callable[[JobContext], Mapping[str, JobHandler]] | None = None
+    # Job kinds this capability schedules: what each does when it is due, and whether it changes
+    # the state of things (`changes_state`: runs however late after downtime) or only reminds
+    # (`reminder`: may be skipped, checks its purpose when it runs). See scheduler/kinds.py.
+    jobs: Callable[[JobContext], Mapping[str, JobSpec]] | None = None
     # Locale keys the code builds at run time (`f"votes-status-{status}"`), so the locale test
     # can check them; keys written out literally are found by reading the code.
     keys: Callable[[], Iterable[str]] | None = None
@@ -129,16 +131,21 @@ class Registry:
     def routers(self) -> list[Router]:
         return [capability.setup() for capability in self.capabilities]
 
-    def job_handlers(self, context: JobContext) -> dict[str, JobHandler]:
-        handlers: dict[str, JobHandler] = {}
+    def job_specs(self, context: JobContext) -> dict[str, JobSpec]:
+        specs: dict[str, JobSpec] = {}
         for capability in self.capabilities:
             if capability.jobs is None:
                 continue
-            for kind, handler in capability.jobs(context).items():
-                if kind in handlers:
+            for kind, spec in capability.jobs(context).items():
+                if kind in specs:
                     raise ValueError(f"job kind {kind!r} is declared twice")
-                handlers[kind] = handler
-        return handlers
+                if not isinstance(spec, JobSpec):
+                    # What happens to it after downtime must be a decision, not a default.
+                    raise TypeError(
+                        f"job kind {kind!r} must be declared with changes_state() or reminder()"
+                    )
+                specs[kind] = spec
+        return specs
 
     def key_families(self) -> set[str]:
         keys = {spec.description_key for spec in self.commands}

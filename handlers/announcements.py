@@ -37,7 +37,7 @@ from bot.services import announcements, bodies, digest, districts
 from bot.services.permissions import AUTHORS
 from bot.texts import SafeHTML, plain, t, tn
 from models import OutboxStatus, ScheduledJob, User
-from scheduler.runner import JobHandler
+from scheduler.kinds import JobSpec, reminder
 
 DRAFT = StoredDraft("announcement")
 
@@ -317,13 +317,14 @@ def _keys() -> set[str]:
     return keys
 
 
-def _jobs(context: JobContext) -> dict[str, JobHandler]:
+def _jobs(context: JobContext) -> dict[str, JobSpec]:
     timezone = context.settings.timezone
 
     async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
         return await digest.run(session, job, timezone, context.settings.default_language)
 
-    return {digest.KIND: daily_digest}
+    # The digest judges its own lateness: a skipped one must still schedule the next.
+    return {digest.KIND: reminder(daily_digest, skip_after=None)}
 
 
 async def _startup(session: AsyncSession, settings: Settings) -> None:

@@ -52,6 +52,7 @@ from bot.services.permissions import ADMINS, SECRETARIAT
 from bot.texts import SafeHTML, clip, plain, t, tn
 from models import BodyKind, CouncilCategory, MemberRole, Membership, User
 from models.base import utcnow
+from scheduler.kinds import changes_state
 
 logger = logging.getLogger("bot.bodies")
 
@@ -556,6 +557,6 @@ capability = Capability(
         CommandSpec("new_body", SECRETARIAT, HomeGroup.SECRETARIAT),
         CommandSpec("secretariat", ADMINS, HomeGroup.ADMIN),
     ),
-    jobs=lambda context: {bodies.EXPIRE_KIND: bodies.expire_term},
+    jobs=lambda context: {bodies.EXPIRE_KIND: changes_state(bodies.expire_term)},
     keys=_keys,
 )

@@ -21,7 +21,7 @@ from bot.keyboards.votes import CDRec, recommendation_keyboard, registry_keyboar
 from bot.services import recommendations
 from bot.texts import SafeHTML, clip, plain, t
 from models import FollowUp, Recommendation, ScheduledJob, User
-from scheduler.runner import JobHandler
+from scheduler.kinds import JobSpec, changes_state, reminder
 
 
 class Answer(StatesGroup):
@@ -158,7 +158,7 @@ def setup() -> Router:
     return router
 
 
-def _jobs(context: JobContext) -> dict[str, JobHandler]:
+def _jobs(context: JobContext) -> dict[str, JobSpec]:
     timezone = context.settings.timezone
 
     async def reply_soon(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
@@ -167,7 +167,10 @@ def _jobs(context: JobContext) -> dict[str, JobHandler]:
     async def reply_overdue(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
         return await recommendations.run_overdue(session, job, timezone)
 
-    return {recommendations.REMIND_KIND: reply_soon, recommendations.OVERDUE_KIND: reply_overdue}
+    return {
+        recommendations.REMIND_KIND: reminder(reply_soon),
+        recommendations.OVERDUE_KIND: changes_state(reply_overdue),
+    }
 
 
 capability = Capability(

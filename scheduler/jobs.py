@@ -7,6 +7,7 @@ twice — never do its work twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,13 +104,15 @@ async def claim_due(
     worker: str,
     *,
     now: datetime | None = None,
-    grace: timedelta = timedelta(hours=1),
+    skip_after: Mapping[str, timedelta] | None = None,
     lease: timedelta = timedelta(minutes=5),
     limit: int = 100,
 ) -> Claimed:
-    """Take the jobs that are due: those late by more than `grace` are recorded as missed, the
-    rest are claimed by `worker` (a job whose claim expired — its worker died — is due again)."""
+    """Take the jobs that are due, claimed by `worker` (a job whose claim expired — its worker
+    died — is due again). Only the kinds in `skip_after` (reminders) are recorded as missed when
+    later than their limit; every other job runs, however late."""
     now = now or utcnow()
+    skip_after = skip_after or {}
     due = (
         await session.scalars(
             select(ScheduledJob)
@@ -127,9 +130,12 @@ async def claim_due(
     run: list[ScheduledJob] = []
     missed: list[ScheduledJob] = []
     for job in due:
-        late = job.status == JobStatus.PENDING and job.due_at < now - grace
+        limit_for_kind = skip_after.get(job.kind)
+        # Measured from its time, not from a claim: a reminder claimed by a process that died
+        # is as late as one nobody claimed.
+        late = limit_for_kind is not None and job.due_at < now - limit_for_kind
         values: dict[str, Any] = (
-            {"status": JobStatus.MISSED, "finished_at": now}
+            {"status": JobStatus.MISSED, "finished_at": now, "claimed_until": None}
             if late
             else {
                 "status": JobStatus.RUNNING,

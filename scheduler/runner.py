@@ -10,24 +10,24 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import ScheduledJob
+from models.base import utcnow
 from scheduler import jobs, lease
+from scheduler.kinds import LATE_AFTER, JobHandler, JobSpec
+
+__all__ = ["JobHandler", "JobSpec", "Scheduler"]
 
 logger = logging.getLogger("scheduler")
 
 LEASE_NAME = "scheduler"
 MAX_ATTEMPTS = 3
-
-# A job handler does the job's work in the given transaction and returns what it did.
-JobHandler = Callable[[AsyncSession, ScheduledJob], Awaitable[dict[str, Any]]]
 
 
 def process_id() -> str:
@@ -38,20 +38,22 @@ class Scheduler:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        handlers: dict[str, JobHandler],
+        specs: Mapping[str, JobSpec],
         *,
         holder: str | None = None,
         tick_seconds: float = 5.0,
         lease_ttl: timedelta = timedelta(seconds=30),
-        grace: timedelta = timedelta(hours=1),
         timezone: str = "Europe/Moscow",
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.handlers = handlers
+        self.specs = dict(specs)
+        # Only reminders may be skipped for lateness; everything else runs however late.
+        self.skip_after = {
+            kind: spec.skip_after for kind, spec in self.specs.items() if spec.skip_after
+        }
         self.holder = holder or process_id()
         self.tick_seconds = tick_seconds
         self.lease_ttl = lease_ttl
-        self.grace = grace
         self.timezone = timezone
         self.is_leader = False
         self._clock: AsyncIOScheduler | None = None
@@ -100,9 +102,14 @@ class Scheduler:
         if not self.is_leader:
             return 0
         async with self.sessionmaker.begin() as session:
-            claimed = await jobs.claim_due(session, self.holder, grace=self.grace)
+            claimed = await jobs.claim_due(session, self.holder, skip_after=self.skip_after)
         for job in claimed.missed:
-            logger.warning("job %s (%s) missed its time %s", job.id, job.kind, job.due_at)
+            logger.warning(
+                "reminder %s (%s) skipped: its time %s passed too long ago",
+                job.id,
+                job.kind,
+                job.due_at.isoformat(),
+            )
         for job in claimed.run:
             await self._run(job.id)
         return len(claimed.run)
@@ -111,13 +118,24 @@ class Scheduler:
         try:
             async with self.sessionmaker.begin() as session:
                 job = await session.get(ScheduledJob, job_id)
-                handler = self.handlers.get(job.kind) if job else None
+                spec = self.specs.get(job.kind) if job else None
                 if job is None:
                     return
-                if handler is None:
+                if spec is None:
                     await jobs.finish(session, job, {"error": "no handler"}, failed=True)
                     return
-                result = await handler(session, job)
+                late = utcnow() - job.due_at
+                if late > LATE_AFTER:
+                    logger.warning(
+                        "job %s (%s) runs late: it was due at %s, %s ago",
+                        job.id,
+                        job.kind,
+                        job.due_at.isoformat(),
+                        late,
+                    )
+                result = await spec.handler(session, job)
+                if late > LATE_AFTER:
+                    result = {**result, "late_seconds": int(late.total_seconds())}
                 await jobs.finish(session, job, result)
         except Exception:  # one job's failure must not stop the others
             logger.exception("job %s failed", job_id)

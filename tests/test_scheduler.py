@@ -13,6 +13,7 @@ from bot.services.errors import NotAllowed
 from models import JobStatus, ScheduledJob, Topic, User
 from models.base import utcnow
 from scheduler import jobs, lease
+from scheduler.kinds import changes_state
 from scheduler.runner import Scheduler
 
 
@@ -27,19 +28,21 @@ async def test_schedule_reschedule_cancel(session):
     assert [j.kind for j in await jobs.pending_for(session, "vote", 7)] == ["vote.remind"]
 
 
-async def test_due_jobs_are_claimed_once_and_late_ones_recorded_as_missed(session):
+async def test_due_jobs_are_claimed_once_and_only_late_reminders_recorded_as_missed(session):
     now = utcnow()
     await jobs.schedule(session, "a", "thing", 1, now - timedelta(minutes=5))
     await jobs.schedule(session, "b", "thing", 2, now - timedelta(hours=3))
     await jobs.schedule(session, "c", "thing", 3, now + timedelta(hours=1))
-    first = await jobs.claim_due(session, "p1", now=now, grace=timedelta(hours=1))
-    assert [j.kind for j in first.run] == ["a"] and [j.kind for j in first.missed] == ["b"]
-    second = await jobs.claim_due(session, "p2", now=now, grace=timedelta(hours=1))
+    await jobs.schedule(session, "d", "thing", 4, now - timedelta(hours=3))
+    skip = {"b": timedelta(hours=1)}  # only "b" is a reminder that may be skipped
+    first = await jobs.claim_due(session, "p1", now=now, skip_after=skip)
+    assert [j.kind for j in first.run] == ["d", "a"] and [j.kind for j in first.missed] == ["b"]
+    second = await jobs.claim_due(session, "p2", now=now, skip_after=skip)
     assert second.run == [] and second.missed == []
     # The claimer died: once its claim expires the job is due again.
     later = now + timedelta(minutes=10)
     third = await jobs.claim_due(session, "p2", now=later, lease=timedelta(minutes=5))
-    assert [j.kind for j in third.run] == ["a"] and third.run[0].claimed_by == "p2"
+    assert [j.kind for j in third.run] == ["d", "a"] and third.run[0].claimed_by == "p2"
 
 
 async def test_lease_is_held_by_one_and_taken_over_after_expiry(session):
@@ -58,7 +61,7 @@ def counting_handler(calls: list[int]):
         calls.append(job.id)
         return {"done": True}
 
-    return handler
+    return changes_state(handler)
 
 
 async def test_job_scheduled_before_a_restart_runs_after_it_once(engine):
@@ -72,7 +75,7 @@ async def test_job_scheduled_before_a_restart_runs_after_it_once(engine):
     await first.stop()  # the process goes away
 
     async with sessionmaker.begin() as session:  # time passes: the job is due now
-        (await session.get(ScheduledJob, job.id)).due_at = utcnow() - timedelta(minutes=1)
+        (await session.get(ScheduledJob, job.id)).due_at = utcnow() - timedelta(seconds=10)
     second = Scheduler(sessionmaker, {"ping": counting_handler(calls)}, holder="p2")
     await second.heartbeat()
     assert await second.tick() == 1
@@ -108,7 +111,9 @@ async def test_a_failing_job_is_retried_then_recorded_as_failed(engine):
     async def boom(session, job):
         raise RuntimeError("no")
 
-    runner = Scheduler(sessionmaker, {"boom": boom}, holder="p", lease_ttl=timedelta(seconds=30))
+    runner = Scheduler(
+        sessionmaker, {"boom": changes_state(boom)}, holder="p", lease_ttl=timedelta(seconds=30)
+    )
     await runner.heartbeat()
     statuses = []
     for _ in range(3):
@@ -175,7 +180,7 @@ async def test_topics_can_be_muted_but_not_duty(session):
 
 
 async def test_an_elected_term_ends_by_itself(engine):
-    from bot.app import job_handlers
+    from bot.app import job_specs
     from bot.config import Settings
     from bot.services import bodies, users
     from models import BodyKind, CouncilCategory, MemberRole, Role
@@ -202,7 +207,7 @@ async def test_an_elected_term_ends_by_itself(engine):
         (await session.get(type(seat), seat.id)).until = utcnow() - timedelta(seconds=1)
         job = (await jobs.pending_for(session, "membership", seat.id))[0]
         job.due_at = utcnow() - timedelta(seconds=1)
-    runner = Scheduler(sessionmaker, job_handlers(Settings(_env_file=None)), holder="p")
+    runner = Scheduler(sessionmaker, job_specs(Settings(_env_file=None)), holder="p")
     await runner.heartbeat()
     assert await runner.tick() == 1
     async with sessionmaker() as session:

@@ -25,6 +25,8 @@ from scheduler import jobs
 KIND = "digest.daily"
 HORIZON = timedelta(days=7)
 HOUR = 9
+# A morning digest later than this (the bot was down) is not sent; the next morning's is.
+SEND_WITHIN = timedelta(hours=1)
 
 
 def next_run(now: datetime, timezone: str, hour: int = HOUR) -> datetime:
@@ -60,8 +62,11 @@ async def run(
     session: AsyncSession, job: ScheduledJob, timezone: str, default_language: str
 ) -> dict[str, Any]:
     """Send today's digests, each in its reader's language; a person gets at most one digest a
-    day, however often this runs."""
+    day, however often this runs; none when it is too late for this morning's."""
     now = utcnow()
+    if now - job.due_at > SEND_WITHIN:
+        await ensure_scheduled(session, timezone, now)
+        return {"skipped": "too late"}
     deadlines = (
         await session.scalars(
             select(ScheduledJob)

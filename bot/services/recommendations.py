@@ -140,6 +140,9 @@ async def run_remind(session: AsyncSession, job: ScheduledJob, timezone: str) ->
     recommendation = await session.get(Recommendation, job.object_id)
     if recommendation is None or recommendation.status != FollowUp.SENT:
         return {"skipped": "answered"}
+    if recommendation.reply_due <= utcnow():
+        # Too late to chase: the overdue job says the deadline passed.
+        return {"skipped": "deadline passed"}
     people = await roles.holders(session, Role.SECRETARIAT)
     await notices.notify(
         session,

@@ -20,7 +20,7 @@ from bot.services.permissions import ORGANIZERS
 from bot.texts import plain
 from handlers.votes import ballot, card, dialog, listing
 from models import Majority, OptionKind, Outcome, Quorum, ScheduledJob, Vote, VoteKind, VoteStatus
-from scheduler.runner import JobHandler
+from scheduler.kinds import JobSpec, changes_state, reminder
 
 PARTS = (dialog, card, listing, ballot)
 
@@ -44,7 +44,7 @@ def _keys() -> set[str]:
     return keys
 
 
-def _jobs(context: JobContext) -> dict[str, JobHandler]:
+def _jobs(context: JobContext) -> dict[str, JobSpec]:
     settings, i18n = context.settings, context.i18n
     timezone = settings.timezone
 
@@ -65,10 +65,10 @@ def _jobs(context: JobContext) -> dict[str, JobHandler]:
     async def remind_voters(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
         return await votes.run_reminder(session, job, timezone=timezone, buttons=ballot_rows)
 
-    handlers: dict[str, JobHandler] = {votes.CLOSE_KIND: close_vote}
+    specs: dict[str, JobSpec] = {votes.CLOSE_KIND: changes_state(close_vote)}
     for kind in votes.REMINDERS:
-        handlers[kind] = remind_voters
-    return handlers
+        specs[kind] = reminder(remind_voters)
+    return specs
 
 
 capability = Capability(

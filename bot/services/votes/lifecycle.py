@@ -39,6 +39,7 @@ from models import (
 )
 from models.base import utcnow
 from scheduler import jobs
+from scheduler.kinds import LATE_AFTER
 
 CLOSE_KIND = "vote.close"
 # Separate kinds, so scheduling one never moves the other (schedule() keeps one per kind).
@@ -229,8 +230,10 @@ def _positions(vote: Vote) -> list[int]:
 def results_outbox(
     vote: Vote, timezone: str, *, recommendation_number: Any = None, topic: Topic = Topic.DUTY
 ) -> Outbox:
-    """The results message: outcome, turnout, the tally; in each recipient's language."""
+    """The results message: outcome, turnout, the tally; in each recipient's language. A vote
+    closed late (the bot was down at its time) says so, with the time it was due to close."""
     result = vote.result or {}
+    late = vote.closed_at is not None and vote.closed_at - vote.closes_at > LATE_AFTER
     params: dict[str, Any] = {
         "number": vote.id,
         "question": vote.question,
@@ -241,9 +244,11 @@ def results_outbox(
         "rule_key": f"votes-majority-{vote.majority.value}",
         "quorum_key": f"votes-quorum-{vote.quorum.value}",
     }
+    if late:
+        params["due_at"] = dates.moment_param(vote.closes_at, timezone)
     if vote.kind == VoteKind.RECOMMENDATION:
         counts = result.get("counts", {})
-        key = "votes-results-recommendation"
+        key = "votes-results-recommendation-late" if late else "votes-results-recommendation"
         params.update(
             {
                 "yes": counts.get("0", 0),
@@ -253,7 +258,7 @@ def results_outbox(
             }
         )
     else:
-        key = "votes-results-choice"
+        key = "votes-results-choice-late" if late else "votes-results-choice"
         counts = result.get("counts", {})
         winners = set(result.get("winners", []))
         lines = []
@@ -346,10 +351,13 @@ async def run_close(
 async def run_reminder(
     session: AsyncSession, job: ScheduledJob, *, timezone: str, buttons: BallotButtons
 ) -> dict[str, Any]:
-    """Remind those who have not voted — only them — with the ballot's buttons again."""
+    """Remind those who have not voted — only them — with the ballot's buttons again; never
+    once the vote's time has passed (after downtime its close may not have run yet)."""
     vote = await session.get(Vote, job.object_id)
     if vote is None or vote.status != VoteStatus.OPEN:
         return {"skipped": "not open"}
+    if vote.closes_at <= utcnow():
+        return {"skipped": "past closing time"}
     waiting = await roll_user_ids(session, vote.id, voted=False)
     if not waiting:
         return {"reminded": 0}
