@@ -103,9 +103,24 @@ def plain(key: str, /, **params: object) -> str:
     return text.format(**_nest(text, params)) if params else text
 
 
+def utf16_len(text: str) -> int:
+    """A text's length as Telegram counts it: in UTF-16 code units (an emoji outside the BMP
+    takes two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int) -> SafeHTML:
-    """User text escaped for HTML and cut to `limit` visible characters, so that a message built
-    from several such parts stays within Telegram's 4096 (counted after entity parsing)."""
-    if len(text) > limit:
-        text = text[: max(limit - 1, 0)] + "…"
+    """User text escaped for HTML and cut to `limit` UTF-16 code units of visible text, so that
+    a message built from several such parts stays within Telegram's 4096 (counted after entity
+    parsing, in UTF-16). The cut falls between characters, before escaping: it never splits a
+    surrogate pair or an entity."""
+    if utf16_len(text) > limit:
+        room = max(limit - 1, 0)  # the "…" takes one
+        kept = 0
+        for index, char in enumerate(text):
+            kept += 2 if ord(char) > 0xFFFF else 1
+            if kept > room:
+                text = text[:index]
+                break
+        text += "…"
     return SafeHTML(html.escape(text))
