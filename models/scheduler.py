@@ -16,7 +16,7 @@ class JobStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
-    MISSED = "missed"  # its time passed while the bot was down, beyond the grace
+    MISSED = "missed"  # a reminder too late to send (jobs that change state are never missed)
     CANCELLED = "cancelled"
     FAILED = "failed"
 
