@@ -197,12 +197,15 @@ async def head_entry(session: AsyncSession) -> tuple[int, str] | None:
     return (row.seq, row.hash) if row else None
 
 
-async def seal_legacy(session: AsyncSession) -> int:
-    """Sign entries written before the log was keyed: only when their old unkeyed chain is intact
-    (a broken one stays as it is, for /audit to show); returns how many entries were signed again.
+async def seal_legacy(session: AsyncSession) -> int | None:
+    """Sign entries written before the log was keyed, only when their old unkeyed chain is intact;
+    returns how many entries were signed, or None when the chain is broken (left as it is, for
+    /audit to show).
 
-    Sealing re-signs the whole chain after them too, since every signature covers the previous
-    one; it runs at start, before any update is taken."""
+    The operator runs it once after upgrading (`python -m bot audit-seal`), never the bot by
+    itself: whoever can write the table could otherwise rewrite it unkeyed and have the bot sign
+    the forgery at its next start. It re-signs the whole chain, since each signature covers the
+    previous one."""
     keys = audit_keys.of(session)
     first = await session.scalar(
         select(AuditEntry.seq).where(AuditEntry.key_id.is_(None)).order_by(AuditEntry.seq)
@@ -218,7 +221,7 @@ async def seal_legacy(session: AsyncSession) -> int:
             logger.error(
                 "the unkeyed audit log is broken at entry %s; it is left unsealed", expected
             )
-            return 0
+            return None
         prev = row.hash
     prev = GENESIS
     for row in rows:

@@ -187,7 +187,6 @@ async def run_daily(session: AsyncSession, job: ScheduledJob, timezone: str) -> 
 
 
 async def startup(session: AsyncSession, timezone: str) -> None:
-    """At start: sign entries from before the key, witness the head, keep the daily job."""
-    await chain.seal_legacy(session)
+    """At start: witness the head and keep the daily witness in the schedule."""
     await witness_now(session, witness.START)
     await witness.ensure_scheduled(session, timezone, utcnow())
