@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE |
-audit-seal`.
+seal-audit`.
 
 Each command imports what it needs when it runs: `check` (the container's health check, every
 30 seconds) must stay fast and so never loads aiogram, the handlers or alembic's migrations.
@@ -113,7 +113,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "migrate": cmd_migrate,
     "check": cmd_check,
     "import-districts": cmd_import_districts,
-    "audit-seal": cmd_audit_seal,
+    "seal-audit": cmd_audit_seal,
 }
 
 
@@ -128,7 +128,7 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-districts", help="import districts from a CSV file")
     imp.add_argument("file", help="CSV with columns: number,name[,description]")
     sub.add_parser(
-        "audit-seal",
+        "seal-audit",
         help="once, after upgrading: sign the audit entries written before AUDIT_KEY existed",
     )
     sandbox = sub.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")

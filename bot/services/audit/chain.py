@@ -202,7 +202,7 @@ async def seal_legacy(session: AsyncSession) -> int | None:
     returns how many entries were signed, or None when the chain is broken (left as it is, for
     /audit to show).
 
-    The operator runs it once after upgrading (`python -m bot audit-seal`), never the bot by
+    The operator runs it once after upgrading (`python -m bot seal-audit`), never the bot by
     itself: whoever can write the table could otherwise rewrite it unkeyed and have the bot sign
     the forgery at its next start. It re-signs the whole chain, since each signature covers the
     previous one."""

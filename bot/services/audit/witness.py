@@ -52,24 +52,31 @@ async def last(session: AsyncSession) -> AuditWitness | None:
     )
 
 
-def _to_admins(key: str, **params: str | int) -> Outbox:
+ADMINS_AUDIENCE = {"roles": [Role.ADMIN.value]}
+
+
+async def _to_admins(session: AsyncSession, key: str, **params: str | int) -> None:
+    """Queue a notice to every admin who can be written to (none yet: nothing is queued)."""
+    if not await delivery.count_audience(session, ADMINS_AUDIENCE, Topic.DUTY):
+        return
     # Urgent: a witness is worth something only once it has left the database.
-    return Outbox(kind=KIND, topic=Topic.DUTY, urgent=True, text_key=key, text_params=dict(params))
+    outbox = Outbox(
+        kind=KIND, topic=Topic.DUTY, urgent=True, text_key=key, text_params=dict(params)
+    )
+    await delivery.enqueue(session, outbox, ADMINS_AUDIENCE)
 
 
 async def send(session: AsyncSession, seq: int, mac: str, reason: str) -> AuditWitness:
     """Record the head and queue it to every admin; it goes out once the transaction commits."""
     witness = AuditWitness(seq=seq, mac=mac, reason=reason)
     session.add(witness)
-    outbox = _to_admins("audit-witness", seq=seq, code=code(seq, mac))
-    await delivery.enqueue(session, outbox, {"roles": [Role.ADMIN.value]})
+    await _to_admins(session, "audit-witness", seq=seq, code=code(seq, mac))
     return witness
 
 
 async def alarm(session: AsyncSession, broken_at: int) -> None:
     """Tell the admins the chain is broken (and witness nothing: that would vouch for it)."""
-    outbox = _to_admins("audit-witness-broken", seq=broken_at)
-    await delivery.enqueue(session, outbox, {"roles": [Role.ADMIN.value]})
+    await _to_admins(session, "audit-witness-broken", seq=broken_at)
 
 
 def next_run(now: datetime, timezone: str, hour: int = HOUR) -> datetime:
