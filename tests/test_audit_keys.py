@@ -3,6 +3,7 @@ entries from before the log was keyed, signed only by the operator's explicit se
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from bot.services import audit
 from bot.services.audit import keys as audit_keys
 from bot.services.audit.chain import seal_legacy
 from models import AuditEntry, AuditHead
-from tests.conftest import TOKEN, make_settings
+from tests.conftest import AUDIT_KEYS, TOKEN, make_settings
 
 
 def test_audit_settings(monkeypatch):
@@ -115,3 +116,18 @@ async def test_a_broken_unkeyed_chain_is_not_sealed(session):
     assert (result.ok, result.broken_at) == (False, 1)
     signed = await session.scalars(select(AuditEntry.key_id))
     assert set(signed) == {None}
+
+
+async def test_the_operator_seals_from_the_command_line(
+    database_url, redis_prefix, fake, engine, capsys
+):
+    from bot.__main__ import cmd_audit_seal
+
+    async with db.create_sessionmaker(engine, audit=AUDIT_KEYS).begin() as session:
+        for n in range(2):
+            await audit.record(session, None, "test.action", "thing", n)
+        await _unkey(session)
+    await cmd_audit_seal(argparse.Namespace(), make_settings(database_url, redis_prefix, fake))
+    assert "signed 2 audit entries" in capsys.readouterr().out
+    async with db.create_sessionmaker(engine, audit=AUDIT_KEYS)() as session:
+        assert (await audit.verify(session)).ok
