@@ -39,6 +39,7 @@ from bot import db, delivery
 from bot.config import Settings
 from bot.delivery.telegram import AiogramSender
 from bot.fake_telegram import FakeTelegram
+from bot.services.audit import AuditKeys
 from models import Outbox, User
 from models.base import utcnow
 
@@ -137,7 +138,9 @@ def measure_start() -> int:
 async def one_run(recipients: int, rate: float, directory: Path, label: str) -> Figures:
     async with FakeTelegram() as fake, database(directory, label) as url:
         engine = db.create_engine(url)
-        sessionmaker = db.create_sessionmaker(engine)
+        sessionmaker = db.create_sessionmaker(
+            engine, audit=AuditKeys(b"bench-audit-key-not-secret")
+        )
         registered = utcnow()
         people = [
             {

@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from bot import db
 from bot.config import Settings
 from bot.services import votes
+from bot.services.audit import AuditKeys
 from models import (
     Ballot,
     BallotChoice,
@@ -233,7 +234,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with database(Path(tmp)) as url:
             engine = db.create_engine(url)
-            sessionmaker = db.create_sessionmaker(engine)
+            sessionmaker = db.create_sessionmaker(
+                engine, audit=AuditKeys(b"bench-audit-key-not-secret")
+            )
             started = time.perf_counter()
             vote_id, expected = await fill(engine, args.ballots, args.non_voters)
             small = min(SMALL_VOTE_BALLOTS, args.ballots + args.non_voters)

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE`.
+"""Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE |
+seal-audit`.
 
 Each command imports what it needs when it runs: `check` (the container's health check, every
 30 seconds) must stay fast and so never loads aiogram, the handlers or alembic's migrations.
@@ -80,6 +81,26 @@ async def cmd_import_districts(args: argparse.Namespace, settings: Settings) -> 
         print(f"  line {line}: {error.key} {error.params or ''}")
 
 
+async def cmd_audit_seal(_args: argparse.Namespace, settings: Settings) -> None:
+    from bot import db
+    from bot.services.audit import keys as audit_keys
+    from bot.services.audit.chain import seal_legacy
+
+    try:
+        keys = audit_keys.from_settings(settings)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    engine = await db.prepare_database(settings)
+    try:
+        async with db.create_sessionmaker(engine, audit=keys).begin() as session:
+            sealed = await seal_legacy(session)
+    finally:
+        await engine.dispose()
+    if sealed is None:
+        raise StartupError("the unkeyed audit log is broken; it was left as it is (see /audit)")
+    print(f"signed {sealed} audit entries written before the log was keyed")
+
+
 async def cmd_sandbox(args: argparse.Namespace) -> None:
     from bot.sandbox import run_sandbox
 
@@ -92,6 +113,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "migrate": cmd_migrate,
     "check": cmd_check,
     "import-districts": cmd_import_districts,
+    "seal-audit": cmd_audit_seal,
 }
 
 
@@ -105,6 +127,10 @@ def parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import-districts", help="import districts from a CSV file")
     imp.add_argument("file", help="CSV with columns: number,name[,description]")
+    sub.add_parser(
+        "seal-audit",
+        help="once, after upgrading: sign the audit entries written before AUDIT_KEY existed",
+    )
     sandbox = sub.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")
     sandbox.add_argument(
         "--database-url",

@@ -38,6 +38,7 @@ from bot.middlewares import (
 )
 from bot.middlewares.menu import MenuMiddleware
 from bot.services import users
+from bot.services.audit import keys as audit_keys
 from bot.storage import DatabaseStorage
 from handlers import CAPABILITIES
 from scheduler.runner import JobSpec, Scheduler
@@ -165,7 +166,9 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     except StartupError:
         await bot.session.close()
         raise
-    sessionmaker = db.create_sessionmaker(engine)
+    keys = audit_keys.from_settings(settings)
+    audit_keys.warn_if_derived(keys)
+    sessionmaker = db.create_sessionmaker(engine, audit=keys)
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
         await CAPABILITIES.startup(session, settings)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.languages import LANGUAGES
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/assembly.sqlite3"
+AUDIT_KEY_MIN = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -50,6 +51,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # `json`: one JSON object per line, for log collectors; `text` is for people.
     log_format: Literal["text", "json"] = "text"
+    # The secret that signs the audit log (HMAC); kept outside the database and its backups.
+    # Unset: derived from BOT_TOKEN, with a warning at start.
+    audit_key: SecretStr | None = None
+    # Earlier audit keys, comma-separated, so entries signed before a rotation still verify.
+    audit_old_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Every this many entries the chain's head is sent to the admins (0: only daily and at start).
+    audit_witness_every: int = Field(default=100, ge=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -58,6 +66,21 @@ class Settings(BaseSettings):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("audit_old_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("audit_key", "audit_old_keys")
+    @classmethod
+    def _check_audit_keys(cls, value: SecretStr | list[SecretStr] | None) -> object:
+        keys = value if isinstance(value, list) else [value] if value is not None else []
+        if any(len(key.get_secret_value()) < AUDIT_KEY_MIN for key in keys):
+            raise ValueError(f"an audit key must have at least {AUDIT_KEY_MIN} characters")
         return value
 
     @field_validator("database_url")

@@ -22,6 +22,12 @@ from bot.config import Settings, StartupError
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from bot.services.audit.keys import AuditKeys
+
+# Where sessions carry the audit keys; the same string as bot.services.audit.keys.INFO_KEY, which
+# this low-level module does not import.
+AUDIT_INFO_KEY = "audit"
+
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Seconds a health check waits for PostgreSQL before it calls the database unreachable.
 CHECK_CONNECT_TIMEOUT = 5
@@ -57,8 +63,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, audit: AuditKeys | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for the engine; each carries the audit log's keys (in `session.info`) so the
+    services can sign entries without knowing where the keys come from."""
+    info = {AUDIT_INFO_KEY: audit} if audit is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def _unusable(exc: BaseException) -> StartupError:

@@ -1,29 +1,54 @@
-"""/audit for admins: is the hash chain of the audit log intact, and what happened last."""
+"""/audit for admins: is the signed chain of the audit log intact and consistent with its
+witnesses (or with a witness code pasted after the command), and what happened last; the daily
+witness job."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
-from bot.capabilities import Capability, CommandSpec, HomeGroup
+from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
 from bot.services import audit
+from bot.services.audit import witness
+from bot.services.audit.report import run_daily, startup
 from bot.services.permissions import ADMINS
 from bot.texts import SafeHTML, clip, t, tn
-from models import User
+from models import ScheduledJob, User
+from scheduler.runner import JobHandler
+
+PASTED_KEYS = {
+    "matches": "audit-pasted-matches",
+    "differs": "audit-pasted-differs",
+    "missing": "audit-pasted-missing",
+}
 
 
 def report_text(report: audit.Report, timezone: str) -> SafeHTML:
     verification = report.verification
-    lines: list[str]
+    lines: list[str] = []
+    if report.pasted is not None:
+        pasted = report.pasted
+        lines += [t(PASTED_KEYS[pasted.outcome], seq=pasted.seq, count=verification.entries), ""]
     if verification.ok:
-        lines = [tn("audit-intact", verification.entries)]
+        lines.append(tn("audit-intact", verification.entries))
     else:
-        reason = t(verification.reason or "audit-broken-edited")
-        lines = [t("audit-broken", seq=verification.broken_at or 0, reason=reason)]
+        reason = t(
+            verification.reason or "audit-broken-edited",
+            witnessed=verification.witnessed or 0,
+            count=verification.entries,
+        )
+        lines.append(t("audit-broken", seq=verification.broken_at or 0, reason=reason))
+    if report.witness is None:
+        lines.append(t("audit-witness-none"))
+    else:
+        at = dates.shown_datetime(report.witness.sent_at, timezone)
+        lines.append(t("audit-witness-last", seq=report.witness.seq, at=at))
     lines.append("")
     if not report.latest:
         lines.append(t("audit-empty"))
@@ -56,9 +81,17 @@ def _target(line: audit.Line) -> SafeHTML:
 
 
 async def cmd_audit(
-    message: Message, session: AsyncSession, user: User | None, settings: Settings
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
 ) -> None:
-    report = await audit.report(session, user)
+    pasted = command.args
+    report = await audit.report(session, user, pasted=pasted)
+    if pasted and report.pasted is None:
+        await message.answer(t("audit-pasted-unreadable"))
+        return
     await message.answer(report_text(report, settings.timezone))
 
 
@@ -69,8 +102,23 @@ def setup() -> Router:
     return router
 
 
+def _jobs(context: JobContext) -> dict[str, JobHandler]:
+    timezone = context.settings.timezone
+
+    async def daily_witness(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
+        return await run_daily(session, job, timezone)
+
+    return {witness.KIND: daily_witness}
+
+
+async def _startup(session: AsyncSession, settings: Settings) -> None:
+    await startup(session, settings.timezone)
+
+
 capability = Capability(
     name="audit",
     setup=setup,
     commands=(CommandSpec("audit", ADMINS, HomeGroup.ADMIN),),
+    jobs=_jobs,
+    startup=_startup,
 )

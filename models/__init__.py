@@ -7,7 +7,7 @@ package is imported, so a new capability's models need no line here.
 import importlib
 import pkgutil
 
-from models.audit import AuditEntry, AuditHead
+from models.audit import AuditEntry, AuditHead, AuditWitness
 from models.base import Base
 from models.bodies import Body, BodyKind, CouncilCategory, MemberRole, Membership
 from models.delivery import Delivery, DeliveryStatus, Outbox, OutboxStatus, Topic
@@ -46,6 +46,7 @@ __all__ = [
     "ApplicationMessage",
     "AuditEntry",
     "AuditHead",
+    "AuditWitness",
     "Ballot",
     "BallotChoice",
     "Base",

@@ -1,4 +1,5 @@
-"""The audit log: who did what to which object, chained by hashes so that edits show."""
+"""The audit log: who did what to which object, chained by keyed hashes (HMAC) so that edits
+show, and the witnessed heads of that chain."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ class AuditEntry(Base):
     object_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of the entry and prev_hash, with the key whose fingerprint is key_id.
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None: an entry from before the log was keyed (sealed with the key at the next start).
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):
@@ -36,3 +40,17 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditWitness(Base):
+    """A head of the chain that was sent to the admins. The copy that counts lives in their
+    Telegram chats; this row lets /audit compare without asking them."""
+
+    __tablename__ = "audit_witnesses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    mac: Mapped[str] = mapped_column(String(64))
+    # Why it was sent: start, daily, every (N entries).
+    reason: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import db
 from bot.app import App, create_app
 from bot.config import Settings
+from bot.services.audit import AuditKeys
 from models import Base
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 ADMIN_ID = 900_001
 TOKEN = "4242:TEST-token"
+# The audit log's key in tests; sessions made outside the app carry the same one as the bot.
+AUDIT_KEY = "test-audit-key-kept-out-of-the-db"
+AUDIT_KEYS = AuditKeys(AUDIT_KEY.encode("utf-8"))
 REQUIRE_SERVICES = os.environ.get("ASSEMBLY_REQUIRE_SERVICES") == "1"
 ENV_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ENV_REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -126,7 +130,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with db.create_sessionmaker(engine)() as session:
+    async with db.create_sessionmaker(engine, audit=AUDIT_KEYS)() as session:
         yield session
 
 
@@ -177,6 +181,7 @@ def make_settings(
         "admin_ids": [ADMIN_ID],
         "throttle_rate": 0,
         "webhook_url": None,
+        "audit_key": AUDIT_KEY,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -48,7 +48,7 @@ async def test_intact_then_broken_by_a_direct_edit(fake, running):
     replies = await admin.say("/audit")
     report = replies[0].text
     assert report.startswith(
-        "❌ Цепочка журнала нарушена на записи №2: содержимое записи изменено."
+        "❌ Цепочка журнала нарушена на записи №2: подпись записи не сходится: запись изменена"
     )
     # Whatever the table holds is shown as text, never as markup; an unknown code as it is.
     assert "· <b>body.delete</b> · орган #2" in report

@@ -24,6 +24,7 @@ from models import (
     Role,
 )
 from models.base import utcnow
+from tests.conftest import AUDIT_KEYS
 
 PROPOSALS = (
     "Предлагаем провести субботник во дворах округа и наладить учёт потребностей жителей. " * 2
@@ -115,7 +116,7 @@ async def test_reject_needs_a_reason_and_a_second_decision_is_refused(session):
 
 
 async def test_concurrent_decisions_record_exactly_one(engine):
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         applicant = await person(session, 1)
         secretaries = [await person(session, 10 + i, f"С{i}", Role.SECRETARIAT) for i in range(2)]

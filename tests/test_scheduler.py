@@ -15,6 +15,7 @@ from models.base import utcnow
 from scheduler import jobs, lease
 from scheduler.kinds import changes_state
 from scheduler.runner import Scheduler
+from tests.conftest import AUDIT_KEYS
 
 
 async def test_schedule_reschedule_cancel(session):
@@ -185,7 +186,7 @@ async def test_an_elected_term_ends_by_itself(engine):
     from bot.services import bodies, users
     from models import BodyKind, CouncilCategory, MemberRole, Role
 
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, [1])
         admin = await users.get_user(session, 1)

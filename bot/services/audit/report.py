@@ -1,131 +1,23 @@
-"""The audit log: append entries to a hash chain, verify that nobody edited or removed one, and
-the report admins read (whether the chain is intact, the latest entries with who made them)."""
+"""What /audit shows and what the schedule does with the chain: the check against the witnesses,
+the latest entries with who made them, a pasted witness code compared with the chain, and the
+witness sent at start and daily."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.audit import chain, witness
+from bot.services.audit.chain import Verification
 from bot.services.permissions import ADMINS, require_role
-from models import AuditEntry, AuditHead, User
+from models import AuditEntry, ScheduledJob, User
 from models.base import utcnow
 
-GENESIS = "0" * 64
 LATEST = 10
-
-
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    actor_id: int | None,
-    action: str,
-    object_type: str,
-    object_id: int | None,
-    details: dict[str, Any],
-) -> str:
-    payload = json.dumps(
-        [prev_hash, seq, at.isoformat(), actor_id, action, object_type, object_id, details],
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-async def record(
-    session: AsyncSession,
-    actor: User | None,
-    action: str,
-    object_type: str,
-    object_id: int | None,
-    **details: Any,
-) -> AuditEntry:
-    """Append one entry; concurrent appends queue on the head row, so the chain never forks."""
-    head = (
-        await session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(seq=AuditHead.seq + 1)
-            .returning(AuditHead.seq, AuditHead.last_hash)
-        )
-    ).one()
-    # Round-trip through JSON so the hash is computed over exactly what the database returns.
-    details = json.loads(json.dumps(details, ensure_ascii=False, default=str))
-    at = utcnow().replace(microsecond=0)
-    actor_id = actor.id if actor else None
-    digest = entry_hash(
-        head.last_hash, head.seq, at, actor_id, action, object_type, object_id, details
-    )
-    entry = AuditEntry(
-        seq=head.seq,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
-    await session.flush()
-    return entry
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    entries: int
-    # The first sequence number where the chain breaks, and why (a catalogue key).
-    broken_at: int | None = None
-    reason: str | None = None
-
-
-async def verify(session: AsyncSession, batch: int = 1000) -> Verification:
-    """Recompute every hash in order; an edited, inserted or deleted entry breaks the chain."""
-    head = await session.get(AuditHead, 1)
-    prev, expected_seq, count = GENESIS, 1, 0
-    last_seq = 0
-    columns = (
-        AuditEntry.seq,
-        AuditEntry.prev_hash,
-        AuditEntry.at,
-        AuditEntry.actor_id,
-        AuditEntry.action,
-        AuditEntry.object_type,
-        AuditEntry.object_id,
-        AuditEntry.details,
-        AuditEntry.hash,
-    )
-    while True:
-        # Plain rows, in batches: the log can be long and nothing here needs ORM objects.
-        query = select(*columns).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq)
-        rows = (await session.execute(query.limit(batch))).all()
-        if not rows:
-            break
-        for seq, prev_hash, at, actor_id, action, object_type, object_id, details, digest in rows:
-            if seq != expected_seq:
-                return Verification(False, count, expected_seq, "audit-broken-missing")
-            if prev_hash != prev:
-                return Verification(False, count, seq, "audit-broken-link")
-            recomputed = entry_hash(
-                prev_hash, seq, at, actor_id, action, object_type, object_id, details
-            )
-            if recomputed != digest:
-                return Verification(False, count, seq, "audit-broken-edited")
-            prev, expected_seq, count, last_seq = digest, seq + 1, count + 1, seq
-    if head is None or head.seq != count or head.last_hash != prev:
-        return Verification(False, count, count + 1, "audit-broken-tail")
-    return Verification(True, count)
 
 
 async def latest(session: AsyncSession, limit: int = LATEST) -> list[AuditEntry]:
@@ -199,15 +91,54 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Witnessed:
+    """The newest witness on record."""
+
+    seq: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Pasted:
+    """A witness code an admin pasted, compared with the chain: `matches`, `differs` (the entry
+    was rewritten) or `missing` (the chain no longer reaches it)."""
+
+    seq: int
+    outcome: str
+
+
+@dataclass(frozen=True)
 class Report:
     verification: Verification
     latest: list[Line]
+    witness: Witnessed | None = None
+    pasted: Pasted | None = None
 
 
-async def report(session: AsyncSession, actor: User | None, limit: int = LATEST) -> Report:
-    """Verify the whole chain and list the latest entries; for admins only."""
+async def check_pasted(session: AsyncSession, seq: int, mac: str) -> Pasted:
+    """Compare a witness the admin kept with the entry the table holds now."""
+    stored = await session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+    if stored is None:
+        return Pasted(seq, "missing")
+    return Pasted(seq, "matches" if stored.lower().startswith(mac.lower()) else "differs")
+
+
+async def report(
+    session: AsyncSession, actor: User | None, limit: int = LATEST, pasted: str | None = None
+) -> Report:
+    """Verify the whole chain against the witnesses (and a pasted witness code, if any) and list
+    the latest entries; for admins only."""
     require_role(actor, *ADMINS)
-    verification = await verify(session)
+    witnessed = await witness.heads(session)
+    code = witness.parse_code(pasted) if pasted else None
+    pasted_check = await check_pasted(session, *code) if code else None
+    if code is not None:
+        # The admin's own copy counts like a recorded witness: the rows may have been removed.
+        seq, mac = code
+        known = witnessed.setdefault(seq, set())
+        if len(mac) == len(chain.GENESIS):
+            known.add(mac)
+    verification = await chain.verify(session, witnessed)
     entries = await latest(session, limit)
     ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
     names: dict[int, str | None] = {}
@@ -225,4 +156,37 @@ async def report(session: AsyncSession, actor: User | None, limit: int = LATEST)
         )
         for entry in entries
     ]
-    return Report(verification, lines)
+    newest = await witness.last(session)
+    shown = Witnessed(newest.seq, newest.sent_at) if newest else None
+    return Report(verification, lines, shown, pasted_check)
+
+
+async def witness_now(session: AsyncSession, reason: str) -> bool:
+    """Check the chain and send its head to the admins, unless the log is empty or that head was
+    already witnessed; a broken chain is reported to them instead. Returns whether it sent."""
+    verification = await chain.verify(session)
+    if not verification.ok:
+        await witness.alarm(session, verification.broken_at or 0)
+        return True
+    head = await chain.head_entry(session)
+    if head is None:
+        return False
+    seq, mac = head
+    previous = await witness.last(session)
+    if previous is not None and (previous.seq, previous.mac) == (seq, mac):
+        return False
+    await witness.send(session, seq, mac, reason)
+    return True
+
+
+async def run_daily(session: AsyncSession, job: ScheduledJob, timezone: str) -> dict[str, Any]:
+    """The daily witness, then the next one in the schedule."""
+    sent = await witness_now(session, witness.DAILY)
+    await witness.ensure_scheduled(session, timezone, max(utcnow(), job.due_at))
+    return {"sent": sent}
+
+
+async def startup(session: AsyncSession, timezone: str) -> None:
+    """At start: witness the head and keep the daily witness in the schedule."""
+    await witness_now(session, witness.START)
+    await witness.ensure_scheduled(session, timezone, utcnow())
