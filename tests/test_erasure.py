@@ -15,16 +15,24 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import db
-from bot.services import bodies, districts, erasure, users
+from bot.keyboards.votes import ballot_rows
+from bot.services import bodies, districts, erasure, users, votes
 from models import (
     AuditEntry,
     BodyKind,
     CouncilCategory,
     Delivery,
     DeliveryStatus,
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
     Outbox,
     Representative,
+    Role,
     User,
+    Vote,
+    VoteKind,
+    VoterUnit,
 )
 from models.base import utcnow
 from tests.conftest import ADMIN_ID, ENV_REDIS_URL
@@ -331,3 +339,48 @@ def test_scrubber_finds_phones_however_written():
     lone = erasure.Traces(name="Анна")
     assert lone.scrubber(related=False)("Анна и Ганна") == "Анна и Ганна"
     assert lone.scrubber(related=True)("Анна и Ганна") == "[…] и Ганна"
+
+
+async def test_an_open_vote_protocol_names_no_erased_delegate(running):
+    """The roll call of an open conference vote shows the organization and a dash, not the
+    erased delegate's name (nor a stray "None")."""
+    head_id = await register(running, 7901, "Глеб Смирнов")
+    await register(running, 7903, "Президиум", Role.PRESIDIUM)
+    async with running.sessionmaker.begin() as session:
+        organization = Organization(
+            name="НКО «Сквер»",
+            name_key="нко«сквер»",
+            kind=OrganizationKind.NGO,
+            description="—",
+            contacts="—",
+            proposals="—",
+            status=OrganizationStatus.APPROVED,
+            agreed_at=utcnow(),
+        )
+        session.add(organization)
+        await session.flush()
+        session.add(Representative(organization_id=organization.id, user_id=head_id, role="head"))
+        organizer = await users.get_user(session, 7903)
+        vote = await votes.create_draft(
+            session,
+            organizer,
+            votes.DraftInput(
+                body_id=None,
+                kind=VoteKind.QUESTION,
+                question="Утвердить повестку",
+                closes_at=utcnow() + timedelta(days=1),
+                options=["Утвердить", "Отклонить"],
+                unit=VoterUnit.ORGANIZATION,
+            ),
+        )
+        await votes.open_vote(
+            session, organizer, vote.id, timezone="Europe/Moscow", buttons=ballot_rows
+        )
+        head = await session.get(User, head_id)
+        await votes.cast(session, head, vote.id, [0])
+        await users.erase_user(session, head)
+    async with running.sessionmaker() as session:
+        shown = [
+            entry.name for entry in await votes.roll_call(session, await session.get(Vote, vote.id))
+        ]
+    assert shown == ["НКО «Сквер» (—)"]
