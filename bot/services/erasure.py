@@ -16,8 +16,9 @@ name, @username, phone numbers, e-mail addresses, Telegram id) and removes them 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, String, Table, Text, delete, or_, select, tuple_, update
@@ -317,7 +318,7 @@ async def erase(session: AsyncSession, user: User) -> None:
     session.expire(user, ["roles", "district"])
 
 
-def _clear_row(user: User, now: Any) -> None:
+def _clear_row(user: User, now: datetime) -> None:
     user.telegram_id = None
     user.name = None
     user.name_key = None
@@ -329,9 +330,3 @@ def _clear_row(user: User, now: Any) -> None:
     user.consent_version = None
     user.blocked_at = None
     user.deleted_at = now
-
-
-def traces_left(texts: Iterable[str], traces: Traces) -> list[str]:
-    """The texts in which a trace of the person is still found (for checks and tests)."""
-    scrub = traces.scrubber(related=True)
-    return [text for text in texts if scrub(text) != text]
