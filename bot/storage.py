@@ -8,6 +8,8 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import current_session
@@ -89,3 +91,27 @@ class DatabaseStorage(BaseStorage):
     async def close(self) -> None:
         # The engine belongs to the application, which disposes of it.
         return None
+
+
+async def forget_dialogs(storage: BaseStorage, telegram_id: int) -> int:
+    """Delete every dialog of a person, in any chat (erasure); returns how many keys went.
+
+    A key names the chat and the person between colons, so `:<id>:` finds both a private chat
+    and the person's dialogs in groups.
+    """
+    part = f":{telegram_id}:"
+    if isinstance(storage, RedisStorage):
+        prefix = getattr(storage.key_builder, "prefix", "fsm")
+        keys = [key async for key in storage.redis.scan_iter(match=f"{prefix}:*{part}*")]
+        if keys:
+            await storage.redis.delete(*keys)
+        return len(keys)
+    if isinstance(storage, DatabaseStorage):
+        async with storage._session() as session:
+            result = await session.execute(
+                delete(FsmRecord)
+                .where(FsmRecord.key.contains(part))
+                .execution_options(synchronize_session="fetch")
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+    return 0

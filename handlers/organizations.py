@@ -103,7 +103,8 @@ def organization_card(organization: Organization) -> SafeHTML:
         kind=organization.kind.value,
         district=organization.district.name if organization.district else None,
         description=organization.description,
-        contacts=organization.contacts,
+        # Empty when the representative who wrote them erased their data.
+        contacts=organization.contacts or plain("organizations-contacts-erased"),
         proposals=organization.proposals,
     )
 

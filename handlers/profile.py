@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
+
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
-from bot.callbacks import callback_message
+from bot.callbacks import alert, callback_message
 from bot.capabilities import ANYONE, Capability, CommandSpec
 from bot.config import Settings
 from bot.keyboards.common import (
@@ -23,9 +27,12 @@ from bot.languages import NAMES
 from bot.middlewares.i18n import LANGUAGE_KEY
 from bot.services import users
 from bot.services.permissions import require_registered
+from bot.storage import forget_dialogs
 from bot.texts import SafeHTML, t
 from handlers.onboarding import Onboarding
 from models import Role, User
+
+DELETE_CODE_KEY = "delete_me_code"
 
 
 async def cmd_me(message: Message, session: AsyncSession, user: User | None) -> None:
@@ -84,11 +91,15 @@ async def cmd_privacy(message: Message, user: User | None, settings: Settings) -
     await message.answer(text)
 
 
-async def cmd_delete_me(message: Message, user: User | None) -> None:
+async def cmd_delete_me(message: Message, state: FSMContext, user: User | None) -> None:
     if user is None or user.consent_at is None:
         await message.answer(t("delete-me-nothing"))
         return
-    await message.answer(t("delete-me-ask"), reply_markup=delete_me_keyboard())
+    # The confirmation is part of the rule: only the buttons of this very question erase, so a
+    # forged `delme:1` (or an old button) cannot skip it.
+    code = secrets.token_hex(4)
+    await state.update_data({DELETE_CODE_KEY: code})
+    await message.answer(t("delete-me-ask"), reply_markup=delete_me_keyboard(code))
 
 
 async def on_delete_me(
@@ -97,16 +108,28 @@ async def on_delete_me(
     state: FSMContext,
     session: AsyncSession,
     user: User | None,
+    callback_answer: CallbackAnswer,
 ) -> None:
     message = callback_message(query)
+    expected = str((await state.get_data()).get(DELETE_CODE_KEY) or "")
+    if not expected or not hmac.compare_digest(expected, callback_data.code):
+        alert(callback_answer, "delete-me-stale")
+        return
+    data = await state.get_data()
+    data.pop(DELETE_CODE_KEY, None)
+    await state.set_data(data)
     if not callback_data.confirm:
         await message.edit_text(t("delete-me-kept"))
         return
     if user is None:
         await message.edit_text(t("delete-me-nothing"))
         return
+    telegram_id = user.telegram_id
     await users.erase_user(session, user)
     await state.clear()
+    if telegram_id is not None:
+        # Dialogs kept outside the database (Redis) are forgotten too.
+        await forget_dialogs(state.storage, telegram_id)
     await message.edit_text(t("delete-me-done"))
 
 

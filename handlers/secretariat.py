@@ -114,7 +114,8 @@ async def full_card(session: AsyncSession, organization: Organization) -> SafeHT
         key = (
             "organizations-talk-question" if entry.from_secretariat else "organizations-talk-answer"
         )
-        parts.append(t(key, text=entry.text))
+        # An empty answer: its author erased their data.
+        parts.append(t(key, text=entry.text or plain("organizations-talk-erased")))
     text = "\n\n".join(parts)
     # A long conversation must not push the card over Telegram's limit: the oldest parts go.
     return SafeHTML(text if len(text) < 3900 else text[:3800].rsplit("\n", 1)[0] + "\n…")

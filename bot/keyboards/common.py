@@ -35,6 +35,8 @@ class CDDistrictPage(CallbackData, prefix="distp"):
 
 class CDDeleteMe(CallbackData, prefix="delme"):
     confirm: bool
+    # The one-time code /delete_me put in the dialog state; a button without it is refused.
+    code: str = ""
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
@@ -81,9 +83,11 @@ def district_keyboard(
     return builder.as_markup()
 
 
-def delete_me_keyboard() -> InlineKeyboardMarkup:
+def delete_me_keyboard(code: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=plain("delete-me-confirm"), callback_data=CDDeleteMe(confirm=True))
-    builder.button(text=plain("delete-me-keep"), callback_data=CDDeleteMe(confirm=False))
+    builder.button(
+        text=plain("delete-me-confirm"), callback_data=CDDeleteMe(confirm=True, code=code)
+    )
+    builder.button(text=plain("delete-me-keep"), callback_data=CDDeleteMe(confirm=False, code=code))
     builder.adjust(1)
     return builder.as_markup()

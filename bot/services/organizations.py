@@ -198,13 +198,14 @@ async def decide(
     await session.refresh(organization)
     if affected(result) == 0:
         raise _already_decided(organization)
+    # The reason is free text that may name people: it stays on the organization, where erasure
+    # can scrub it; the audit log, which nothing may edit, keeps ids only.
     await audit.record(
         session,
         actor,
         "organization.approve" if approve else "organization.reject",
         "organization",
         organization.id,
-        reason=reason or None,
     )
     for representative in organization.representatives:
         await roles.sync_roles(session, representative.user)
@@ -358,7 +359,6 @@ async def set_membership_status(
         "organization.suspend" if suspend else "organization.restore",
         "organization",
         organization.id,
-        reason=reason,
     )
     for representative in organization.representatives:
         await roles.sync_roles(session, representative.user)

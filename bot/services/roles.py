@@ -33,6 +33,9 @@ DERIVED_ROLES = frozenset(BODY_ROLES.values()) | {Role.REPRESENTATIVE}
 
 
 async def derived_roles(session: AsyncSession, user: User) -> set[Role]:
+    if user.deleted_at is not None:
+        # An erased person holds nothing, whatever rows still name their id.
+        return set()
     now = utcnow()
     kinds = await session.scalars(
         select(Body.kind)

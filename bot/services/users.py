@@ -6,11 +6,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.languages import LANGUAGES
-from bot.services import audit, invites
+from bot.services import audit, erasure, invites
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.permissions import SECRETARIAT, has_any_role, require_role
 from models import (
@@ -194,22 +194,11 @@ async def profile(session: AsyncSession, user: User) -> Profile:
 
 
 async def erase_user(session: AsyncSession, user: User) -> None:
-    """Erase personal data; the row stays as an anonymous author so that content stays readable."""
-    await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    """Erase personal data everywhere (see `bot.services.erasure`); the row stays as an
+    anonymous author so that content stays readable."""
     # The menu is keyed by the Telegram id, which is about to go: refresh it first.
     session.info.setdefault(ERASED_TELEGRAM_IDS, set()).add(user.telegram_id)
-    user.telegram_id = None
-    user.name = None
-    user.name_key = None
-    user.username = None
-    user.phone = None
-    user.language = None
-    user.district_id = None
-    user.consent_at = None
-    user.consent_version = None
-    user.deleted_at = utcnow()
-    await session.flush()
-    session.expire(user, ["roles", "district"])
+    await erasure.erase(session, user)
 
 
 async def search_people(session: AsyncSession, query: str, limit: int = 8) -> list[User]:

@@ -56,6 +56,7 @@ ACTION_KEYS: dict[str, str] = {
     "role.revoke_secretariat": "audit-action-role-revoke-secretariat",
     "user.register_on_behalf": "audit-action-user-register-on-behalf",
     "user.take_over": "audit-action-user-take-over",
+    "user.erase": "audit-action-user-erase",
     "vote.draft": "audit-action-vote-draft",
     "vote.delete_draft": "audit-action-vote-delete-draft",
     "vote.open": "audit-action-vote-open",

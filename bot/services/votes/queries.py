@@ -140,7 +140,7 @@ async def roll_call(session: AsyncSession, vote: Vote) -> list[RollEntry]:
         choices.setdefault(ballot_id, []).append(position)
     entries = []
     for _seat, name, organization, ballot_id in seats:
-        shown = f"{organization} ({name})" if organization else (name or "—")
+        shown = f"{organization} ({name or '—'})" if organization else (name or "—")
         positions = tuple(choices.get(ballot_id, ())) if ballot_id else None
         entries.append(RollEntry(shown, positions))
     return entries
