@@ -158,6 +158,11 @@ class Chats:
     def webhook_url(self) -> str | None:
         return self._webhook.url if self._webhook else None
 
+    @property
+    def webhook_secret(self) -> str | None:
+        """The secret_token the bot registered with its webhook (None: none, or no webhook)."""
+        return self._webhook.secret_token if self._webhook else None
+
     def add_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (its update_id is assigned here) and return its id."""
         update_id = self._next_update_id
