@@ -31,6 +31,7 @@ from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
     DbSessionMiddleware,
     DomainErrorMiddleware,
+    PrivateChatsOnly,
     ThrottlingMiddleware,
     UserI18nMiddleware,
     UserMiddleware,
@@ -120,8 +121,10 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["settings"] = settings
     dp["capabilities"] = registry
-    # Order matters: menus are refreshed after the commit, so their middleware wraps the
+    # Order matters: updates from anywhere but a person's private chat are dropped first, before
+    # they cost a session; menus are refreshed after the commit, so their middleware wraps the
     # session's; then the user (needs the session), then the language (needs the user).
+    dp.update.outer_middleware(PrivateChatsOnly())
     dp.update.outer_middleware(
         MenuMiddleware(sessionmaker, i18n, registry, settings.default_language)
     )

@@ -4,8 +4,12 @@ button hangs on is narrowed once here."""
 
 from __future__ import annotations
 
+from typing import Self
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from pydantic import model_validator
 
 from bot.services.errors import DomainError
 from bot.texts import plain
@@ -16,6 +20,25 @@ class StaleButton(DomainError):
     deleted), or one whose object is gone: the person is told, nothing changes."""
 
     key = "error-stale-button"
+
+
+# The narrowest integer column of the supported databases (PostgreSQL's INTEGER); SQLite's
+# reaches 2**63. Every number a button carries (ids, pages) fits both.
+DB_INT_MIN = -(2**31)
+DB_INT_MAX = 2**31 - 1
+
+
+class BotCallback(CallbackData, prefix="bot"):
+    """The base of every button's data. A number outside the database's integer range never
+    came from the bot: the data does not parse, so no handler takes the press and the fallback
+    answers it as a stale button, before any query could overflow."""
+
+    @model_validator(mode="after")
+    def _numbers_fit_the_database(self) -> Self:
+        for name, value in self:
+            if isinstance(value, int) and not DB_INT_MIN <= value <= DB_INT_MAX:
+                raise ValueError(f"{name} is outside the database's integer range")
+        return self
 
 
 def callback_message(query: CallbackQuery) -> Message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -101,6 +102,17 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_webhook_secret(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        # Telegram's own rule for secret_token; setWebhook refuses anything else.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", text):
+            raise ValueError("1-256 characters, only A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("default_language")

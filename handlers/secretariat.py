@@ -16,6 +16,7 @@ from bot import dates
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
+from bot.delivery.text import TEXT_LIMIT, visible_length
 from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage
@@ -27,13 +28,17 @@ from bot.keyboards.organizations import (
 )
 from bot.services import districts, notices, organizations, users
 from bot.services.permissions import SECRETARIAT
-from bot.texts import SafeHTML, plain, t, tn
+from bot.texts import SafeHTML, clip, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from handlers.onboarding import TAKEOVER_PREFIX
 from handlers.organizations import organization_card, status_line
-from models import Organization, User
+from models import ApplicationMessage, Organization, User
 
 QUEUE_PAGE = 5
+# A card is one message within Telegram's limit (counted after parsing, as visible_length does).
+CARD_LIMIT = TEXT_LIMIT - 96
+CUT_NOTE_RESERVE = 160
+SEPARATOR = "\n\n"
 
 
 class Decide(StatesGroup):
@@ -110,15 +115,47 @@ async def full_card(session: AsyncSession, organization: Organization) -> SafeHT
     parts = [status_line(organization), organization_card(organization)]
     if organization.entered_by_id:
         parts.append(t("organizations-entered-by-secretariat"))
-    for entry in await organizations.conversation(session, organization.id):
-        key = (
-            "organizations-talk-question" if entry.from_secretariat else "organizations-talk-answer"
-        )
-        # An empty answer: its author erased their data.
-        parts.append(t(key, text=entry.text or plain("organizations-talk-erased")))
-    text = "\n\n".join(parts)
-    # A long conversation must not push the card over Telegram's limit: the oldest parts go.
-    return SafeHTML(text if len(text) < 3900 else text[:3800].rsplit("\n", 1)[0] + "\n…")
+    talk = await organizations.conversation(session, organization.id)
+    budget = CARD_LIMIT - visible_length(SEPARATOR.join(parts))
+    return SafeHTML(SEPARATOR.join(parts + newest_talk(talk, budget)))
+
+
+def talk_text(entry: ApplicationMessage) -> str:
+    # An empty message: its author erased their data.
+    return entry.text or plain("organizations-talk-erased")
+
+
+def talk_line(entry: ApplicationMessage, text: str | SafeHTML | None = None) -> SafeHTML:
+    key = "organizations-talk-question" if entry.from_secretariat else "organizations-talk-answer"
+    return t(key, text=talk_text(entry) if text is None else text)
+
+
+def clipped_line(entry: ApplicationMessage, budget: int) -> SafeHTML:
+    """The newest message alone is too long: its beginning, cut, still has to show."""
+    text = talk_text(entry)
+    overhead = visible_length(talk_line(entry)) - visible_length(clip(text, len(text) * 2))
+    room = max(budget - overhead - len(SEPARATOR), 1)
+    return talk_line(entry, clip(text, room))
+
+
+def newest_talk(talk: list[ApplicationMessage], budget: int) -> list[SafeHTML]:
+    """As much of the conversation as fits in `budget` visible characters, newest kept: the
+    applicant's latest answer is what the Secretariat decides on. Older messages that do not fit
+    are left out whole (a cut inside one would break its markup), and a note says how many."""
+    budget -= CUT_NOTE_RESERVE
+    kept: list[SafeHTML] = []
+    for entry in reversed(talk):
+        line = talk_line(entry)
+        cost = visible_length(line) + len(SEPARATOR)
+        if cost > budget:
+            if not kept:
+                kept.append(clipped_line(entry, budget))
+            break
+        kept.append(line)
+        budget -= cost
+    kept.reverse()
+    cut = len(talk) - len(kept)
+    return ([tn("organizations-talk-cut", cut)] if cut else []) + kept
 
 
 async def show_card(

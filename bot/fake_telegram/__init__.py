@@ -3,6 +3,7 @@ chat with the bot; it powers `python -m bot sandbox` and the dialog tests."""
 
 from __future__ import annotations
 
+from bot.fake_telegram.groups import FakeGroup
 from bot.fake_telegram.server import FakeTelegram
 from bot.fake_telegram.types import (
     BOT_USERNAME,
@@ -24,6 +25,7 @@ __all__ = [
     "CallbackAnswer",
     "ChatEvent",
     "ChatMessage",
+    "FakeGroup",
     "FakeTelegram",
     "FakeUser",
     "Fault",

@@ -11,6 +11,7 @@ import secrets
 import time
 from typing import Any
 
+from bot.fake_telegram.groups import FakeGroup
 from bot.fake_telegram.types import (
     BOT_FIRST_NAME,
     BOT_USERNAME,
@@ -31,6 +32,9 @@ from bot.fake_telegram.types import (
 from bot.fake_telegram.user import FakeUser
 from bot.fake_telegram.validation import bad_request
 
+# A chat the bot can write to: a person's private chat, or a group or channel.
+FakeChat = FakeUser | FakeGroup
+
 
 class Chats:
     """The server's state: users and their chats, files, the update queue and the event log."""
@@ -42,6 +46,7 @@ class Chats:
         self._bot_id = 0
 
         self._users: dict[int, FakeUser] = {}
+        self._groups: dict[int, FakeGroup] = {}
         self._chats: dict[int, list[ChatMessage]] = {}
         self._files: dict[str, StoredFile] = {}
         self._file_paths: dict[str, StoredFile] = {}
@@ -89,6 +94,17 @@ class Chats:
             )
             self._chats[user_id] = []
         return self._users[user_id]
+
+    def group(
+        self, chat_id: int, title: str = "Test group", *, chat_type: str = "supergroup"
+    ) -> FakeGroup:
+        """The group (or channel) with this id, created on first use; ids are negative."""
+        if chat_id >= 0:
+            raise ValueError("group and channel ids are negative")
+        if chat_id not in self._groups:
+            self._groups[chat_id] = FakeGroup(self, chat_id, title, chat_type)
+            self._chats[chat_id] = []
+        return self._groups[chat_id]
 
     @property
     def users(self) -> list[FakeUser]:
@@ -141,6 +157,11 @@ class Chats:
     @property
     def webhook_url(self) -> str | None:
         return self._webhook.url if self._webhook else None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """The secret_token the bot registered with its webhook (None: none, or no webhook)."""
+        return self._webhook.secret_token if self._webhook else None
 
     def add_update(self, update: dict[str, Any]) -> int:
         """Queue a raw update (its update_id is assigned here) and return its id."""
@@ -270,6 +291,10 @@ class Chats:
             self._log(chat_id, "sent", message_id)
         return msg
 
+    def bot_message(self, chat_id: int, **content: Any) -> ChatMessage:
+        """A message from the bot put straight into a chat (no request was made)."""
+        return self._new_message(chat_id, from_bot=True, **content)
+
     def _bot_json(self) -> dict[str, Any]:
         return {
             "id": self._bot_id,
@@ -280,13 +305,18 @@ class Chats:
 
     def message_json(self, msg: ChatMessage, *, nested: bool = False) -> dict[str, Any]:
         """The message as the Bot API returns it."""
-        user = self._users[msg.chat_id]
-        data: dict[str, Any] = {
-            "message_id": msg.message_id,
-            "from": self._bot_json() if msg.from_bot else user.as_json(),
-            "chat": user.chat_json(),
-            "date": msg.date,
-        }
+        chat = self._chat(msg.chat_id)
+        data: dict[str, Any] = {"message_id": msg.message_id}
+        if msg.from_bot:
+            data["from"] = self._bot_json()
+        elif isinstance(chat, FakeUser):
+            data["from"] = chat.as_json()
+        elif msg.sender is not None:
+            data["from"] = copy.deepcopy(msg.sender)
+        if msg.sender_chat is not None:
+            data["sender_chat"] = copy.deepcopy(msg.sender_chat)
+        data["chat"] = chat.chat_json()
+        data["date"] = msg.date
         if msg.edit_date is not None:
             data["edit_date"] = msg.edit_date
         if msg.is_text:
@@ -313,6 +343,12 @@ class Chats:
         msg = self._new_message(user.id, from_bot=False, **content)
         return self.add_update({"message": self.message_json(msg)})
 
+    def group_message(self, group: FakeGroup, **content: Any) -> int:
+        """A message written in a group (an update "message") or a channel ("channel_post")."""
+        msg = self._new_message(group.id, from_bot=False, **content)
+        kind = "channel_post" if group.type == "channel" else "message"
+        return self.add_update({kind: self.message_json(msg)})
+
     def callback_query(self, user: FakeUser, msg: ChatMessage, data: str) -> int:
         if msg.deleted:
             raise AssertionError(f"message {msg.message_id} of user {user.id} is deleted")
@@ -327,8 +363,9 @@ class Chats:
         }
         return self.add_update({"callback_query": query})
 
-    def _chat(self, chat_id: Any) -> FakeUser:
-        user = self._users.get(as_int(chat_id) or 0)
-        if user is None:
+    def _chat(self, chat_id: Any) -> FakeChat:
+        number = as_int(chat_id) or 0
+        chat = self._users.get(number) or self._groups.get(number)
+        if chat is None:
             raise bad_request("chat not found")
-        return user
+        return chat

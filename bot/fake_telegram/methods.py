@@ -10,7 +10,7 @@ import re
 import time
 from typing import Any
 
-from bot.fake_telegram.chats import Chats
+from bot.fake_telegram.chats import Chats, FakeChat
 from bot.fake_telegram.types import (
     CallbackAnswer,
     ChatMessage,
@@ -21,7 +21,6 @@ from bot.fake_telegram.types import (
     scope_key,
     strip_nones,
 )
-from bot.fake_telegram.user import FakeUser
 from bot.fake_telegram.validation import (
     ApiError,
     UploadedFile,
@@ -274,7 +273,7 @@ class BotApi(Chats):
         )
         return self.message_json(msg)
 
-    def _reply_to(self, user: FakeUser, params: dict[str, Any]) -> int | None:
+    def _reply_to(self, user: FakeChat, params: dict[str, Any]) -> int | None:
         """The message a new one replies to; Telegram refuses a missing one unless allowed."""
         reply = params.get("reply_parameters") or {}
         if as_int(reply.get("chat_id", user.id)) != user.id:
@@ -318,7 +317,7 @@ class BotApi(Chats):
         check_caption(text)
         return {"text": text, "html": source, "entities": entities}
 
-    def _take_markup(self, user: FakeUser, markup: Any) -> dict[str, Any] | None:
+    def _take_markup(self, user: FakeChat, markup: Any) -> dict[str, Any] | None:
         """Checks a reply_markup; keeps a reply keyboard on the user, returns an inline one."""
         check_reply_markup(markup)
         if not isinstance(markup, dict):
@@ -373,7 +372,7 @@ class BotApi(Chats):
             params["text"], params.get("parse_mode"), params.get("entities")
         )
         check_text(text)
-        user = self._users[msg.chat_id]
+        user = self._chat(msg.chat_id)
         # Like Telegram: an edit without reply_markup takes the inline keyboard away.
         markup = self._take_markup(user, params.get("reply_markup"))
         return self._apply_edit(
@@ -386,14 +385,14 @@ class BotApi(Chats):
             raise bad_request("there is no caption in the message to edit")
         content = self._caption_content(params) or {"text": "", "html": "", "entities": []}
         content.setdefault("entities", [])
-        markup = self._take_markup(self._users[msg.chat_id], params.get("reply_markup"))
+        markup = self._take_markup(self._chat(msg.chat_id), params.get("reply_markup"))
         return self._apply_edit(msg, reply_markup=markup, **content)
 
     async def _edit_message_reply_markup(
         self, _token: str, params: dict[str, Any]
     ) -> dict[str, Any]:
         msg = self._editable(params)
-        markup = self._take_markup(self._users[msg.chat_id], params.get("reply_markup"))
+        markup = self._take_markup(self._chat(msg.chat_id), params.get("reply_markup"))
         return self._apply_edit(msg, reply_markup=markup)
 
     async def _delete_message(self, _token: str, params: dict[str, Any]) -> bool:

@@ -45,7 +45,7 @@ class Button:
 
 @dataclass
 class ChatMessage:
-    """One message of a private chat, in its current state (edits change it in place)."""
+    """One message of a chat, in its current state (edits change it in place)."""
 
     message_id: int
     chat_id: int
@@ -64,6 +64,10 @@ class ChatMessage:
     location: dict[str, Any] | None = None
     sticker: dict[str, Any] | None = None
     reply_to_message_id: int | None = None
+    # In a group or channel: who wrote it (the `from`, None when nobody is named) and the chat
+    # it was written on behalf of (an anonymous admin, a channel post).
+    sender: dict[str, Any] | None = None
+    sender_chat: dict[str, Any] | None = None
 
     @property
     def has_media(self) -> bool:

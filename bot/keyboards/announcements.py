@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.bodies import body_title
 from bot.services.announcements import AUDIENCE_ROLES
 from bot.texts import plain
@@ -17,13 +17,13 @@ from models import Body, District
 QUICK_ROLES = AUDIENCE_ROLES[:3]
 
 
-class CDAud(CallbackData, prefix="aud"):
+class CDAud(BotCallback, prefix="aud"):
     # everyone | roles | districts | bodies (toggle a value) · menu (open a list) · next
     part: str
     value: str = ""
 
 
-class CDAnn(CallbackData, prefix="ann"):
+class CDAnn(BotCallback, prefix="ann"):
     # now | later | send | cancel | stop
     action: str
     id: int = 0

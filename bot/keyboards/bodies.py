@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.paging import pager
 from bot.services.bodies import CREATABLE, BodyCard, BodyLine
 from bot.services.paging import Page
@@ -18,20 +19,20 @@ from models import Body, BodyKind, CouncilCategory, MemberRole, Membership, User
 LABEL_MAX = 48
 
 
-class CDBodies(CallbackData, prefix="bl"):
+class CDBodies(BotCallback, prefix="bl"):
     page: int = 0
 
 
-class CDBody(CallbackData, prefix="bd"):
+class CDBody(BotCallback, prefix="bd"):
     id: int
     page: int = 0
 
 
-class CDMemberAdd(CallbackData, prefix="bma"):
+class CDMemberAdd(BotCallback, prefix="bma"):
     body: int
 
 
-class CDMemberRemove(CallbackData, prefix="bmr"):
+class CDMemberRemove(BotCallback, prefix="bmr"):
     """Ask to remove a member; `confirm` is the second press, on the confirmation."""
 
     body: int
@@ -40,37 +41,37 @@ class CDMemberRemove(CallbackData, prefix="bmr"):
     confirm: bool = False
 
 
-class CDPerson(CallbackData, prefix="bpp"):
+class CDPerson(BotCallback, prefix="bpp"):
     """A person picked from search results (in the add-member and grant dialogs)."""
 
     id: int
 
 
-class CDMemberRole(CallbackData, prefix="bro"):
+class CDMemberRole(BotCallback, prefix="bro"):
     role: MemberRole
 
 
-class CDCategory(CallbackData, prefix="bca"):
+class CDCategory(BotCallback, prefix="bca"):
     category: CouncilCategory
 
 
-class CDNewBody(CallbackData, prefix="bnk"):
+class CDNewBody(BotCallback, prefix="bnk"):
     kind: BodyKind
 
 
-class CDSkipDirection(CallbackData, prefix="bns"):
+class CDSkipDirection(BotCallback, prefix="bns"):
     pass
 
 
-class CDSecretariat(CallbackData, prefix="sc"):
+class CDSecretariat(BotCallback, prefix="sc"):
     page: int = 0
 
 
-class CDSecretariatGrant(CallbackData, prefix="scg"):
+class CDSecretariatGrant(BotCallback, prefix="scg"):
     pass
 
 
-class CDSecretariatRevoke(CallbackData, prefix="scr"):
+class CDSecretariatRevoke(BotCallback, prefix="scr"):
     user: int
     page: int = 0
     confirm: bool = False

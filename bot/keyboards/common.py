@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.paging import pager
 from bot.languages import NAMES
 from bot.services.paging import Page
 from bot.texts import plain
 
 
-class CDLanguage(CallbackData, prefix="lang"):
+class CDLanguage(BotCallback, prefix="lang"):
     code: str
 
 
-class CDConsent(CallbackData, prefix="consent"):
+class CDConsent(BotCallback, prefix="consent"):
     agree: bool
 
 
-class CDTelegramName(CallbackData, prefix="tgname"):
+class CDTelegramName(BotCallback, prefix="tgname"):
     pass
 
 
-class CDDistrict(CallbackData, prefix="dist"):
+class CDDistrict(BotCallback, prefix="dist"):
     # 0 means "I don't know my district"
     id: int
 
 
-class CDDistrictPage(CallbackData, prefix="distp"):
+class CDDistrictPage(BotCallback, prefix="distp"):
     page: int
 
 
-class CDDeleteMe(CallbackData, prefix="delme"):
+class CDDeleteMe(BotCallback, prefix="delme"):
     confirm: bool
     # The one-time code /delete_me put in the dialog state; a button without it is refused.
     code: str = ""

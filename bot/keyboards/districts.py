@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.bodies import short
 from bot.keyboards.paging import pager
 from bot.services.paging import Page
@@ -13,32 +13,32 @@ from bot.texts import plain
 from models import District, Organization
 
 
-class CDDistricts(CallbackData, prefix="dl"):
+class CDDistricts(BotCallback, prefix="dl"):
     page: int = 0
 
 
-class CDDistrictCard(CallbackData, prefix="dc"):
+class CDDistrictCard(BotCallback, prefix="dc"):
     id: int
     # The list page to go back to.
     page: int = 0
 
 
-class CDDistrictRename(CallbackData, prefix="dr"):
+class CDDistrictRename(BotCallback, prefix="dr"):
     id: int
 
 
-class CDDistrictDescribe(CallbackData, prefix="dd"):
+class CDDistrictDescribe(BotCallback, prefix="dd"):
     id: int
 
 
-class CDDistrictOrgs(CallbackData, prefix="dos"):
+class CDDistrictOrgs(BotCallback, prefix="dos"):
     """The approved organizations of a district, to pick its base one from."""
 
     id: int
     page: int = 0
 
 
-class CDDistrictBase(CallbackData, prefix="dbo"):
+class CDDistrictBase(BotCallback, prefix="dbo"):
     id: int
     org: int
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.capabilities import CommandSpec, HomeGroup
 from bot.texts import plain
 
 
-class CDHome(CallbackData, prefix="home"):
+class CDHome(BotCallback, prefix="home"):
     section: HomeGroup
 
 
-class CDRun(CallbackData, prefix="run"):
+class CDRun(BotCallback, prefix="run"):
     command: str
 
 

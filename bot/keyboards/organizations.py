@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.paging import pager
 from bot.texts import plain
 from models import Organization, OrganizationKind, OrganizationStatus
@@ -13,17 +13,17 @@ from models import Organization, OrganizationKind, OrganizationStatus
 EDITABLE_FIELDS = ("name", "kind", "district", "description", "contacts", "proposals")
 
 
-class CDKind(CallbackData, prefix="okind"):
+class CDKind(BotCallback, prefix="okind"):
     kind: str
 
 
-class CDJoin(CallbackData, prefix="join"):
+class CDJoin(BotCallback, prefix="join"):
     # agree | decline | send | cancel | edit
     action: str
     field: str = ""
 
 
-class CDOrg(CallbackData, prefix="org"):
+class CDOrg(BotCallback, prefix="org"):
     """An applicant's or representative's action on their organization."""
 
     id: int
@@ -31,12 +31,12 @@ class CDOrg(CallbackData, prefix="org"):
     action: str
 
 
-class CDOrgRep(CallbackData, prefix="orep"):
+class CDOrgRep(BotCallback, prefix="orep"):
     id: int
     user_id: int
 
 
-class CDApp(CallbackData, prefix="app"):
+class CDApp(BotCallback, prefix="app"):
     """The Secretariat's action on an application or a member organization."""
 
     id: int
@@ -44,11 +44,11 @@ class CDApp(CallbackData, prefix="app"):
     action: str
 
 
-class CDAppPage(CallbackData, prefix="appq"):
+class CDAppPage(BotCallback, prefix="appq"):
     page: int
 
 
-class CDReg(CallbackData, prefix="reg"):
+class CDReg(BotCallback, prefix="reg"):
     """A directory page: filters travel in the button; the search text stays in the FSM."""
 
     page: int = 0
@@ -58,7 +58,7 @@ class CDReg(CallbackData, prefix="reg"):
     view: str = ""
 
 
-class CDRegCard(CallbackData, prefix="regc"):
+class CDRegCard(BotCallback, prefix="regc"):
     id: int
 
 

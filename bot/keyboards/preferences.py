@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import dates
+from bot.callbacks import BotCallback
 from bot.services.preferences import OFFERED_TOPICS, QUIET_PRESETS, receives
 from bot.texts import plain
 from models import User
 
 
-class CDTopic(CallbackData, prefix="topic"):
+class CDTopic(BotCallback, prefix="topic"):
     topic: str
 
 
-class CDQuiet(CallbackData, prefix="quiet"):
+class CDQuiet(BotCallback, prefix="quiet"):
     # index in QUIET_PRESETS
     preset: int
 

@@ -3,36 +3,36 @@ and the recommendations registry."""
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import BotCallback
 from bot.keyboards.paging import pager
 from bot.services import votes
 from bot.texts import plain
 from models import Body, FollowUp, Majority, Quorum, Recommendation, Vote, VoteStatus
 
 
-class CDBallot(CallbackData, prefix="vb"):
+class CDBallot(BotCallback, prefix="vb"):
     # pick (one option) · tick (multiple choice) · cast (send the choice) · back · shown
     vote: int
     act: str
     mask: int = 0  # the chosen options, one bit per position
 
 
-class CDVote(CallbackData, prefix="vt"):
+class CDVote(BotCallback, prefix="vt"):
     # card · open · delete · close · cancel · waiting · protocol · announce · list
     action: str
     id: int = 0
 
 
-class CDDraft(CallbackData, prefix="vd"):
+class CDDraft(BotCallback, prefix="vd"):
     # body · kind · secret · changeable · quorum · majority · days · save · abort · addressee
     field: str
     value: str = ""
 
 
-class CDRec(CallbackData, prefix="rec"):
+class CDRec(BotCallback, prefix="rec"):
     # page · show · answer · done
     action: str
     id: int = 0

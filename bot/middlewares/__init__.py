@@ -1,3 +1,4 @@
+from bot.middlewares.chats import PrivateChatsOnly
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware, make_error_handler
 from bot.middlewares.i18n import UserI18nMiddleware
@@ -7,6 +8,7 @@ from bot.middlewares.user import UserMiddleware
 __all__ = [
     "DbSessionMiddleware",
     "DomainErrorMiddleware",
+    "PrivateChatsOnly",
     "ThrottlingMiddleware",
     "UserI18nMiddleware",
     "UserMiddleware",
