@@ -1,6 +1,11 @@
 """The delivery worker: claims due deliveries, decides for each whether it may go now, and sends it
 through a Sender at Telegram's pace, the send and its record one unit a cancellation cannot split.
 Several workers (in one process or many) share the work through leases on the rows.
+
+A kill (SIGKILL, a power cut) can split them, and nothing can prevent it: Telegram has no
+idempotency key. Each lane records its send before it starts the next, so a kill resends at most
+one delivery per lane (`concurrency`), and nothing is lost. Network errors and 5xx are retried for
+a day (FAILING_LIMIT); a refused token (401) pauses the whole worker until a probe finds it works.
 """
 
 from __future__ import annotations
