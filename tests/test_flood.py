@@ -1,0 +1,62 @@
+"""A 429 on a reply in a dialog, through the real Dispatcher and the fake Telegram server: the
+reply waits a short `retry_after` and goes out; a long one undoes the step (database and dialog
+state, in any FSM storage) and asks the person to send it again, and nothing they typed is lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.test_onboarding import RU_AGREE, add_districts, db_user, dialog_state
+
+TOO_MANY = "Слишком много сообщений сразу"
+WELCOME = "Приятно познакомиться, Анна Петрова"
+
+
+async def at_the_name_step(fake, running, user_id: int):
+    await add_districts(running)
+    user = fake.user(user_id, "Анна", language_code="ru")
+    await user.say("/start")
+    await user.click("Русский")
+    await user.click(RU_AGREE)
+    return user
+
+
+async def test_a_short_429_on_a_reply_waits_and_sends_it(fake, running):
+    user = await at_the_name_step(fake, running, 3101)
+    before = len(fake.calls("sendMessage"))
+    fake.inject_fault("sendMessage", status=429, retry_after=1, chat_id=3101)
+    replies = await user.say("Анна Петрова")
+    assert any(WELCOME in m.text for m in replies)
+    outcomes = Counter(call.outcome for call in fake.calls("sendMessage")[before:])
+    assert outcomes[429] == 1 and outcomes["ok"] >= 1
+    assert (await db_user(running, 3101)).name == "Анна Петрова"
+
+
+async def test_a_long_429_on_a_reply_keeps_the_step_and_asks_again(fake, running):
+    user = await at_the_name_step(fake, running, 3102)
+    step = await dialog_state(running, 3102)
+    assert step[0] is not None  # in the dialog, at the name step
+    fake.inject_fault("sendMessage", status=429, retry_after=60, chat_id=3102)
+    replies = await user.say("Анна Петрова")
+    assert [m.text for m in replies if TOO_MANY in m.text]
+    assert not any(WELCOME in m.text for m in replies)
+    assert "Извините" not in "".join(m.text for m in replies)  # not the generic apology
+    assert await dialog_state(running, 3102) == step  # the step is not lost
+    assert (await db_user(running, 3102)).name is None  # nor half-done
+
+    replies = await user.say("Анна Петрова")  # the same answer again, a moment later
+    assert any(WELCOME in m.text for m in replies)
+    assert (await db_user(running, 3102)).name == "Анна Петрова"
+
+
+async def test_a_long_429_on_a_press_asks_again(fake, running):
+    await add_districts(running)
+    user = fake.user(3103, "Анна", language_code="ru")
+    await user.say("/start")
+    step = await dialog_state(running, 3103)
+    fake.inject_fault(None, status=429, retry_after=60, chat_id=3103)
+    replies = await user.click("Русский")
+    assert await dialog_state(running, 3103) == step
+    assert [m.text for m in replies if TOO_MANY in m.text]
+    replies = await user.click("Русский")  # pressed again: the step goes on
+    assert any("Согласие на обработку персональных данных" in m.text for m in replies)
