@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.test_onboarding import RU_AGREE, add_districts, db_user, dialog_state
 
 TOO_MANY = "Слишком много сообщений сразу"
@@ -60,3 +62,55 @@ async def test_a_long_429_on_a_press_asks_again(fake, running):
     assert [m.text for m in replies if TOO_MANY in m.text]
     replies = await user.click("Русский")  # pressed again: the step goes on
     assert any("Согласие на обработку персональных данных" in m.text for m in replies)
+
+
+async def test_the_wait_is_bounded_in_all_and_only_inside_an_update():
+    from aiogram.exceptions import TelegramRetryAfter
+    from aiogram.methods import SendMessage
+
+    from bot.middlewares import flood
+
+    method = SendMessage(chat_id=1, text="x")
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    def refusing(*retry_afters: int):
+        pending = list(retry_afters)
+
+        async def make_request(bot, method):
+            if pending:
+                raise TelegramRetryAfter(method=method, message="flood", retry_after=pending.pop(0))
+            return "sent"
+
+        return make_request
+
+    retry = flood.ReplyRetryMiddleware(sleep)
+    # Outside an update (the delivery worker, the scheduler): no wait here, they pace themselves.
+    with pytest.raises(TelegramRetryAfter):
+        await retry(refusing(1), None, method)
+    assert slept == []
+
+    token = flood._patience.set(flood.MAX_WAIT)
+    try:
+        assert await retry(refusing(3, 4), None, method) == "sent"
+        assert slept == [3, 4]
+        slept.clear()
+    finally:
+        flood._patience.reset(token)
+    token = flood._patience.set(flood.MAX_WAIT)
+    try:
+        with pytest.raises(TelegramRetryAfter):  # 6 + 6 is more than 10 s in all
+            await retry(refusing(6, 6), None, method)
+        assert slept == [6]
+        slept.clear()
+    finally:
+        flood._patience.reset(token)
+    token = flood._patience.set(flood.MAX_WAIT)
+    try:
+        with pytest.raises(TelegramRetryAfter):  # a third 429 is not waited for
+            await retry(refusing(1, 1, 1), None, method)
+        assert slept == [1, 1]
+    finally:
+        flood._patience.reset(token)

@@ -417,6 +417,9 @@ class DeliveryWorker:
         except SendNetworkError as exc:
             logger.warning("cannot tell whether the token works again: %s", exc.reason)
             return False
+        except Exception:  # whatever it is, the worker keeps probing rather than die
+            logger.exception("could not ask Telegram whether the token works again")
+            return False
         now = self.clock()
         self.paused_since = None
         logger.warning("Telegram accepts the bot's token again: delivery resumed")

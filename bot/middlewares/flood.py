@@ -1,5 +1,5 @@
-"""A 429 on a reply does not drop what the person typed: the reply waits `retry_after` (a few
-seconds at most, twice at most) and goes out; past that, the update is undone (its transaction
+"""A 429 on a reply does not drop what the person typed: the reply waits `retry_after` (10 s in
+all at most, twice at most) and goes out; past that, the update is undone (its transaction
 rolled back, the dialog put back at the step it was on, in any FSM storage) and the person is
 asked to send it again. Messages the bot sends on its own go through the delivery engine, which
 has its own pacing; this applies only while an update is handled."""
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("bot.flood")
 
-MAX_WAIT = 10.0  # seconds a person may wait for a reply held back by a 429
+# How long a person may wait, in all, for a reply held back by 429s, and in how many waits. The
+# update's transaction stays open meanwhile, so this is kept short.
+MAX_WAIT = 10.0
 MAX_WAITS = 2
 
-# How long a request made now may wait out a 429: set while an update is handled, zero outside
-# (the delivery worker, the scheduler) and once the update has given up.
+# How long a request made now may still wait out a 429: set while an update is handled, zero
+# outside it (the delivery worker and the scheduler pace themselves) and once the update gave up.
 _patience: ContextVar[float] = ContextVar("reply_patience", default=0.0)
 
 
@@ -56,9 +58,10 @@ class ReplyRetryMiddleware(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 patience = _patience.get()
-                if waits >= MAX_WAITS or exc.retry_after > min(patience, MAX_WAIT):
+                if waits >= MAX_WAITS or exc.retry_after > patience:
                     raise
                 waits += 1
+                _patience.set(patience - exc.retry_after)
                 logger.info("a reply waits %s s for Telegram (429)", exc.retry_after)
                 await self.sleep(exc.retry_after)
 
