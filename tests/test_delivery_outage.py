@@ -75,7 +75,8 @@ OUTAGES: dict[str, Callable[..., object]] = {
 
 
 @pytest.mark.parametrize("outage", list(OUTAGES))
-async def test_an_outage_of_hours_loses_nothing(sessionmaker, fake, bot, outage):
+async def test_an_outage_of_hours_loses_nothing(sessionmaker, fake, bot, outage, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.delivery")
     people = await add_people(sessionmaker, fake, 3)
     outbox_id = await send_out(sessionmaker)
     worker, clock = clocked_worker(sessionmaker, bot)
@@ -104,6 +105,9 @@ async def test_an_outage_of_hours_loses_nothing(sessionmaker, fake, bot, outage)
     }
     assert sorted(texts_per_chat(fake).values()) == [1, 1, 1]
     assert set(found) == set(people)
+    # Said once when it began and once when it ended, not once per failed send.
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    assert len(said) == 2 and said[0].startswith("cannot reach Telegram")
     assert (await outbox_of(sessionmaker, outbox_id)).status == OutboxStatus.DONE
 
 

@@ -123,6 +123,8 @@ class DeliveryWorker:
         self.clock = clock
         # Set while Telegram refuses the token: nothing is sent until a probe finds it works.
         self.paused_since: datetime | None = None
+        # Whether the last send failed on the network: an outage is logged once, not per message.
+        self._unreachable = False
         self._limiter = RateLimiter(rate)
         self._pacer = ChatPacer(per_chat_interval)
         self._stop = asyncio.Event()
@@ -357,9 +359,20 @@ class DeliveryWorker:
                     reason = exc.reason if isinstance(exc, SendNetworkError) else repr(exc)
                     if not isinstance(exc, SendNetworkError):
                         logger.exception("unexpected error from the sender")
+                    if not self._unreachable:
+                        self._unreachable = True
+                        logger.warning(
+                            "cannot reach Telegram (%s): deliveries stay pending and are retried "
+                            "for %s",
+                            reason,
+                            FAILING_LIMIT,
+                        )
                     return self._network_retry(item, reason, first_id, parts_sent=index)
                 self._limiter.release()
                 self._pacer.sent(item.user_id)
+                if self._unreachable:
+                    self._unreachable = False
+                    logger.warning("Telegram can be reached again: deliveries go on")
                 if index == 0:
                     # The id of the message's first part; a retry sending the rest keeps it.
                     first_id = message_id
