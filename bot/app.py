@@ -37,6 +37,7 @@ from bot.middlewares import (
     UserMiddleware,
     make_error_handler,
 )
+from bot.middlewares.flood import FloodGuardMiddleware, ReplyRetryMiddleware
 from bot.middlewares.menu import MenuMiddleware
 from bot.services import users
 from bot.services.audit import keys as audit_keys
@@ -131,6 +132,8 @@ def create_dispatcher(
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(UserI18nMiddleware(i18n))
+    # Inside the session's (to roll it back) and the language's (to say so in the person's).
+    dp.update.outer_middleware(FloodGuardMiddleware())
     throttling = ThrottlingMiddleware(settings.throttle_burst, settings.throttle_rate)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttling)
@@ -164,6 +167,7 @@ async def on_startup(bot: Bot, app: App) -> None:
 async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     """Everything the bot needs, with the database migrated and the admins in place."""
     bot = bot or create_bot(settings)
+    bot.session.middleware(ReplyRetryMiddleware())
     try:
         engine = await db.prepare_database(settings)
     except StartupError:

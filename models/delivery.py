@@ -99,12 +99,17 @@ class Delivery(Base):
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus), default=DeliveryStatus.PENDING
     )
-    # Held back until then (quiet hours, or a retry after a 429).
+    # Held back until then (quiet hours, or a retry after a network failure).
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     # A worker's lease on the row, so two processes never send the same delivery.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    # Since when every attempt failed on the network or at Telegram's side (a day of that, and
+    # the delivery fails for good); None once it went out or before its first failure.
+    failing_since: Mapped[datetime | None]
+    # How many parts of a split message went out: a retry sends only the rest.
+    parts_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     telegram_message_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,6 +30,7 @@ from bot.delivery.sender import (
     SendFailed,
     SendNetworkError,
     SendRetryAfter,
+    SendUnauthorized,
 )
 from bot.delivery.text import CAPTION_LIMIT, TEXT_LIMIT, split_text, visible_length
 from bot.delivery.worker import DeliveryWorker
@@ -46,6 +47,7 @@ __all__ = [
     "SendFailed",
     "SendNetworkError",
     "SendRetryAfter",
+    "SendUnauthorized",
     "Sender",
     "audience_query",
     "cancel",

@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload, undefer
 
-from models import Delivery, DeliveryStatus, Outbox, OutboxStatus, Topic, User
+from bot.delivery.outbox import enqueue
+from models import Delivery, DeliveryStatus, Outbox, OutboxStatus, Role, Topic, User
 
 logger = logging.getLogger("bot.delivery")
 
@@ -35,6 +36,8 @@ class Item:
     outbox_id: int
     user_id: int
     attempts: int
+    failing_since: datetime | None = None
+    parts_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Outcome:
     not_before: datetime | None = None  # for a release: pending again from then on
     attempts: int | None = None
     block_user: bool = False
+    failing_since: datetime | None = None  # set on a network failure; a SENT clears it
+    parts_sent: int | None = None
 
 
 # What a check reads: the delivery's status and lease, its message's status, its person.
@@ -159,7 +164,14 @@ class Ledger:
                     update(Delivery)
                     .where(Delivery.id.in_(due.scalar_subquery()), free)
                     .values(claimed_by=self.worker_id, claimed_until=now + self.lease)
-                    .returning(Delivery.id, Delivery.outbox_id, Delivery.user_id, Delivery.attempts)
+                    .returning(
+                        Delivery.id,
+                        Delivery.outbox_id,
+                        Delivery.user_id,
+                        Delivery.attempts,
+                        Delivery.failing_since,
+                        Delivery.parts_sent,
+                    )
                     .execution_options(synchronize_session=False)
                 )
                 rows += (await session.execute(claim)).all()
@@ -231,6 +243,14 @@ class Ledger:
                 .execution_options(synchronize_session=False)
             )
 
+    async def notify_admins(self, key: str, params: dict[str, Any]) -> None:
+        """Queue an urgent notice (a catalogue key) to the admins."""
+        async with self.sessionmaker.begin() as session:
+            outbox = Outbox(
+                kind="notice", topic=Topic.DUTY, urgent=True, text_key=key, text_params=params
+            )
+            await enqueue(session, outbox, {"roles": [Role.ADMIN.value]})
+
     async def finish(self, outbox_ids: list[int]) -> None:
         """Mark done the messages that have nothing pending any more."""
         now = self.clock()
@@ -264,8 +284,13 @@ class Ledger:
                 values["status"] = outcome.status
             if outcome.status is DeliveryStatus.SENT:
                 values["error"] = None  # an earlier network error is history now
+                values["failing_since"] = None
             elif outcome.error is not None:
                 values["error"] = outcome.error[:ERROR_LIMIT]
+            if outcome.failing_since is not None and outcome.status is not DeliveryStatus.SENT:
+                values["failing_since"] = outcome.failing_since
+            if outcome.parts_sent is not None:
+                values["parts_sent"] = outcome.parts_sent
             if outcome.message_id is not None:
                 values["telegram_message_id"] = outcome.message_id
             if outcome.attempts is not None:

@@ -35,7 +35,16 @@ class SendFailed(SendError):
 
 
 class SendNetworkError(SendError):
-    """Telegram could not be reached or failed on its side; the message may be retried later."""
+    """Telegram could not be reached, did not answer in time, or failed on its side (5xx): the
+    message may well go through later, so it is retried for a day."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SendUnauthorized(SendError):
+    """Telegram refuses the bot's token (401): no message can go out until it works again."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -57,4 +66,9 @@ class Sender(Protocol):
         """Send one message (or media with `text` as its caption), with inline `buttons` (rows of
         (label, callback data)); media is a Telegram file id, or a file's bytes to upload.
         Returns the message id."""
+        ...
+
+    async def authorized(self) -> bool:
+        """Whether Telegram accepts the bot's token now (after a SendUnauthorized): True, False,
+        or SendNetworkError when that cannot be told."""
         ...

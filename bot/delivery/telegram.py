@@ -24,7 +24,14 @@ from aiogram.types import (
     Message,
 )
 
-from bot.delivery.sender import Buttons, SendBlocked, SendFailed, SendNetworkError, SendRetryAfter
+from bot.delivery.sender import (
+    Buttons,
+    SendBlocked,
+    SendFailed,
+    SendNetworkError,
+    SendRetryAfter,
+    SendUnauthorized,
+)
 
 
 class AiogramSender:
@@ -65,10 +72,19 @@ class AiogramSender:
             raise SendNetworkError(exc.message) from exc
         except TelegramUnauthorizedError as exc:
             # A revoked token stops every message, not this one: keep them for after the fix.
-            raise SendNetworkError(exc.message) from exc
+            raise SendUnauthorized(exc.message) from exc
         except TelegramAPIError as exc:
             raise SendFailed(exc.message) from exc
         return message.message_id
+
+    async def authorized(self) -> bool:
+        try:
+            await self.bot.get_me()
+        except TelegramUnauthorizedError:
+            return False
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            raise SendNetworkError(str(exc)) from exc
+        return True
 
     async def _upload(
         self,

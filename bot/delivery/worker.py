@@ -1,6 +1,11 @@
 """The delivery worker: claims due deliveries, decides for each whether it may go now, and sends it
 through a Sender at Telegram's pace, the send and its record one unit a cancellation cannot split.
 Several workers (in one process or many) share the work through leases on the rows.
+
+A kill (SIGKILL, a power cut) can split them, and nothing can prevent it: Telegram has no
+idempotency key. Each lane records its send before it starts the next, so a kill resends at most
+one delivery per lane (`concurrency`), and nothing is lost. Network errors and 5xx are retried for
+a day (FAILING_LIMIT); a refused token (401) pauses the whole worker until a probe finds it works.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import dates
 from bot.delivery.ledger import Item, Ledger, Outcome
 from bot.delivery.pacing import ChatPacer, RateLimiter
 from bot.delivery.sender import (
@@ -27,6 +33,7 @@ from bot.delivery.sender import (
     SendFailed,
     SendNetworkError,
     SendRetryAfter,
+    SendUnauthorized,
 )
 from bot.delivery.text import CAPTION_LIMIT, split_text, visible_length
 from bot.services import preferences
@@ -37,12 +44,14 @@ logger = logging.getLogger("bot.delivery")
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 5
-NETWORK_BACKOFF = 5.0  # seconds before the first retry after a network error; doubles each time
-NETWORK_BACKOFF_MAX = 600.0
-# A later part of a split message cannot be released for a retry without resending the parts
-# before it, so a network error there is retried in place, this many times.
-INLINE_RETRIES = 3
+# A delivery that fails on the network or at Telegram's side (5xx) is retried, 5 s later, then
+# 10 s, ... at most 5 minutes apart, for a day: an outage of hours loses nothing.
+NETWORK_BACKOFF = 5.0
+NETWORK_BACKOFF_MAX = 300.0
+FAILING_LIMIT = timedelta(hours=24)
+# While Telegram refuses the token, getMe is asked this often (doubling up to the maximum).
+PROBE_BACKOFF = 5.0
+PROBE_BACKOFF_MAX = 300.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ class DeliveryWorker:
         # Enough requests in flight to reach the rate when Telegram answers slowly.
         self.concurrency = max(1, concurrency)
         self.clock = clock
+        # Set while Telegram refuses the token: nothing is sent until a probe finds it works.
+        self.paused_since: datetime | None = None
+        # Whether the last send failed on the network: an outage is logged once, not per message.
+        self._unreachable = False
         self._limiter = RateLimiter(rate)
         self._pacer = ChatPacer(per_chat_interval)
         self._stop = asyncio.Event()
@@ -130,6 +143,9 @@ class DeliveryWorker:
         """Send until `stop` is set; a batch in progress stops at the next delivery."""
         self._stop = stop
         while not stop.is_set():
+            if self.paused_since is not None:
+                await self._wait_for_token(stop)
+                continue
             try:
                 handled = await self.run_once()
             except Exception:
@@ -140,7 +156,10 @@ class DeliveryWorker:
                     await asyncio.wait_for(stop.wait(), idle_sleep)
 
     async def run_once(self) -> int:
-        """Claim up to `batch` due deliveries and handle each; returns how many were claimed."""
+        """Claim up to `batch` due deliveries and handle each; returns how many were claimed
+        (none while paused for a refused token)."""
+        if self.paused_since is not None:
+            return 0
         items = await self._ledger.claim()
         if not items:
             return 0
@@ -150,7 +169,7 @@ class DeliveryWorker:
         heartbeat = asyncio.create_task(self._ledger.heartbeat(remaining))
 
         async def lane() -> None:
-            while queue and not self._stop.is_set():
+            while queue and not self._stop.is_set() and self.paused_since is None:
                 item = queue.popleft()
                 outbox = outboxes.get(item.outbox_id)
                 if outbox is not None:  # else deleted meanwhile, its deliveries with it
@@ -273,6 +292,10 @@ class DeliveryWorker:
                     return
                 await self._pacer.wait(item.user_id)
                 await self._limiter.acquire()
+                if self.paused_since is not None:
+                    self._limiter.release()
+                    await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
+                    return
                 try:
                     await _together(self._send_and_record(item, verdict, parts))
                     return
@@ -286,14 +309,15 @@ class DeliveryWorker:
         await self._ledger.record(item, outcome)
 
     async def _send_parts(self, item: Item, chat_id: int, parts: list[_Part]) -> Outcome:
-        """Send every part (the caller holds a rate token for the first one)."""
+        """Send the parts not sent yet (the caller holds a rate token for the first one)."""
         attempts = item.attempts + 1
         first_id: int | None = None
-        for index, part in enumerate(parts):
-            if index > 0:
+        skip = item.parts_sent if item.parts_sent < len(parts) else 0
+        for index in range(skip, len(parts)):
+            part = parts[index]
+            if index > skip:
                 await self._pacer.wait(item.user_id)
                 await self._limiter.acquire()
-            inline_retries = 0
             while True:
                 try:
                     message_id = await self.sender.send(
@@ -308,7 +332,7 @@ class DeliveryWorker:
                 except SendRetryAfter as exc:
                     self._limiter.release()
                     self._limiter.pause(exc.seconds)
-                    if index == 0:
+                    if index == skip:
                         raise _RetryLater from exc
                     await self._pacer.wait(item.user_id)
                     await self._limiter.acquire()
@@ -325,36 +349,108 @@ class DeliveryWorker:
                     self._limiter.release()
                     self._pacer.sent(item.user_id)
                     return Outcome(DeliveryStatus.FAILED, exc.reason, first_id, attempts=attempts)
+                except SendUnauthorized as exc:
+                    self._limiter.release()
+                    self._pause(exc.reason)
+                    # Not the delivery's failure: back to pending as it was, minus what went out.
+                    return Outcome(DeliveryStatus.PENDING, message_id=first_id, parts_sent=index)
                 except Exception as exc:
                     self._limiter.release()
                     reason = exc.reason if isinstance(exc, SendNetworkError) else repr(exc)
                     if not isinstance(exc, SendNetworkError):
                         logger.exception("unexpected error from the sender")
-                    if index == 0:
-                        return self._network_retry(item, reason)
-                    inline_retries += 1
-                    if inline_retries > INLINE_RETRIES:
-                        reason = f"sent in part: {reason}"
-                        return Outcome(DeliveryStatus.FAILED, reason, first_id, attempts=attempts)
-                    await asyncio.sleep(NETWORK_BACKOFF * 2 ** (inline_retries - 1))
-                    await self._pacer.wait(item.user_id)
-                    await self._limiter.acquire()
-                    continue
+                    if not self._unreachable:
+                        self._unreachable = True
+                        logger.warning(
+                            "cannot reach Telegram (%s): deliveries stay pending and are retried "
+                            "for %s",
+                            reason,
+                            FAILING_LIMIT,
+                        )
+                    return self._network_retry(item, reason, first_id, parts_sent=index)
                 self._limiter.release()
                 self._pacer.sent(item.user_id)
-                if first_id is None:
+                if self._unreachable:
+                    self._unreachable = False
+                    logger.warning("Telegram can be reached again: deliveries go on")
+                if index == 0:
+                    # The id of the message's first part; a retry sending the rest keeps it.
                     first_id = message_id
                 break
-        return Outcome(DeliveryStatus.SENT, message_id=first_id, attempts=attempts)
+        return Outcome(
+            DeliveryStatus.SENT, message_id=first_id, attempts=attempts, parts_sent=len(parts)
+        )
 
-    def _network_retry(self, item: Item, reason: str) -> Outcome:
+    def _network_retry(
+        self, item: Item, reason: str, first_id: int | None, *, parts_sent: int
+    ) -> Outcome:
+        """Pending again after a backoff, unless it has failed for longer than FAILING_LIMIT."""
         attempts = item.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            return Outcome(DeliveryStatus.FAILED, reason, attempts=attempts)
-        delay = min(NETWORK_BACKOFF * 2 ** (attempts - 1), NETWORK_BACKOFF_MAX)
+        now = self.clock()
+        since = item.failing_since or now
+        if now - since > FAILING_LIMIT:
+            reason = f"failing since {since.isoformat(timespec='seconds')}: {reason}"
+            return Outcome(DeliveryStatus.FAILED, reason, first_id, attempts=attempts)
+        delay = min(NETWORK_BACKOFF * 2 ** min(attempts - 1, 16), NETWORK_BACKOFF_MAX)
         return Outcome(
             DeliveryStatus.PENDING,
             reason,
-            not_before=self.clock() + timedelta(seconds=delay),
+            first_id,
+            not_before=now + timedelta(seconds=delay),
             attempts=attempts,
+            failing_since=since,
+            parts_sent=parts_sent,
         )
+
+    # A revoked token.
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_since is not None
+
+    def _pause(self, reason: str) -> None:
+        if self.paused_since is not None:
+            return  # said once, not once per delivery
+        self.paused_since = self.clock()
+        logger.critical(
+            "Telegram refuses the bot's token (%s): delivery is paused, nothing pending is lost; "
+            "it resumes by itself once the token works again (check BOT_TOKEN)",
+            reason,
+        )
+
+    async def probe(self) -> bool:
+        """Ask Telegram whether the token works again; if it does, resume and tell the admins.
+        Returns whether the worker is running (not paused) afterwards."""
+        since = self.paused_since
+        if since is None:
+            return True
+        try:
+            if not await self.sender.authorized():
+                return False
+        except SendNetworkError as exc:
+            logger.warning("cannot tell whether the token works again: %s", exc.reason)
+            return False
+        except Exception:  # whatever it is, the worker keeps probing rather than die
+            logger.exception("could not ask Telegram whether the token works again")
+            return False
+        now = self.clock()
+        self.paused_since = None
+        logger.warning("Telegram accepts the bot's token again: delivery resumed")
+        try:
+            await self._ledger.notify_admins(
+                "delivery-paused-notice",
+                {
+                    "since_at": dates.moment_param(since, self.quiet_timezone),
+                    "until_at": dates.moment_param(now, self.quiet_timezone),
+                },
+            )
+        except Exception:  # the notice is a courtesy; the log says it all
+            logger.exception("could not queue the notice of the pause for the admins")
+        return True
+
+    async def _wait_for_token(self, stop: asyncio.Event) -> None:
+        delay = PROBE_BACKOFF
+        while not stop.is_set() and not await self.probe():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, PROBE_BACKOFF_MAX)

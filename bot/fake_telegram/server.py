@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from bot.fake_telegram.methods import BotApi
-from bot.fake_telegram.types import Fault, RecordedRequest, Webhook, as_int
+from bot.fake_telegram.types import ConnectionDropped, Fault, RecordedRequest, Webhook, as_int
 from bot.fake_telegram.validation import (
     ApiError,
     UploadedFile,
@@ -53,6 +53,7 @@ class FakeTelegram(BotApi):
         self.requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._blocked: set[int] = set()
+        self._revoked = False
 
     # Lifecycle.
 
@@ -123,12 +124,26 @@ class FakeTelegram(BotApi):
         chat_id: int | str | None = None,
         delay: float = 0.0,
         description: str | None = None,
+        drop: bool = False,
+        after: bool = False,
     ) -> Fault:
         """The next `times` matching requests (None: all until cleared; method None: any method)
-        wait `delay` seconds and then fail with `status`, or are served normally if it is None."""
-        fault = Fault(method, status, retry_after, times, chat_id, delay, description)
+        wait `delay` seconds and then fail with `status` (a 5xx is Telegram failing on its
+        side), or are served normally if it is None. `drop`: the connection is closed with no
+        answer at all, as in a network outage. `after`: the method runs first (the message is
+        delivered) and then the answer is lost or replaced by the failure."""
+        fault = Fault(
+            method, status, retry_after, times, chat_id, delay, description, drop=drop, after=after
+        )
         self._faults.append(fault)
         return fault
+
+    def revoke_token(self) -> None:
+        """Every request is refused with 401, as after the token was revoked in @BotFather."""
+        self._revoked = True
+
+    def restore_token(self) -> None:
+        self._revoked = False
 
     def block_bot(self, user_id: int) -> None:
         self._blocked.add(user_id)
@@ -152,7 +167,13 @@ class FakeTelegram(BotApi):
             error: ApiError | None = bad_request(str(exc))
         else:
             error = None
-        status, payload = await self._call(token, name, raw, typed=typed, error=error)
+        try:
+            status, payload = await self._call(token, name, raw, typed=typed, error=error)
+        except ConnectionDropped:
+            # No answer at all: the client sees the connection break.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=502)  # never written: the connection is gone
         return web.json_response(payload, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -190,7 +211,7 @@ class FakeTelegram(BotApi):
             if error is not None:
                 raise error
             token_match = _TOKEN.fullmatch(token)
-            if token_match is None:
+            if token_match is None or self._revoked:
                 raise ApiError(401, "Unauthorized")
             self._bot_id = int(token_match[1])
             if method is None:
@@ -200,6 +221,8 @@ class FakeTelegram(BotApi):
             result = await self._execute(token, method, params)
         except ApiError as exc:
             record.status, record.description = exc.status, exc.description
+            if isinstance(exc, ConnectionDropped):
+                raise
             return exc.status, exc.payload()
         record.status, record.result = 200, result
         return 200, {"ok": True, "result": result}
@@ -214,11 +237,21 @@ class FakeTelegram(BotApi):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
+                if fault.after:
+                    result = await self._serve(token, method, params)
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if (failure := fault.error()) is not None:
                     raise failure
+                if fault.after:
+                    return result
                 break
+        return await self._serve(token, method, params)
+
+    async def _serve(
+        self, token: str, method: type[TelegramMethod[Any]], params: dict[str, Any]
+    ) -> Any:
+        name = method.__api_method__
         check_params(method, params)
         if name.lower().startswith(_SENDING_PREFIXES) and as_int(params.get("chat_id")) in (
             self._blocked
@@ -270,7 +303,8 @@ class FakeTelegram(BotApi):
         if isinstance(reply.get("method"), str):
             # A bot may answer the webhook with a method call; Telegram runs it, silently.
             name = reply.pop("method")
-            await self._call(hook.token, name, reply, typed=typed)
+            with contextlib.suppress(ConnectionDropped):  # nobody waits for that answer
+                await self._call(hook.token, name, reply, typed=typed)
         return None
 
 

@@ -155,6 +155,10 @@ class Fault:
     chat_id: int | str | None
     delay: float
     description: str | None
+    # The connection is closed with no answer (a network failure, as the client sees it).
+    drop: bool = False
+    # The method runs (a message is delivered) before the failure: the answer is lost.
+    after: bool = False
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         if self.method is not None and self.method.lower() != method.lower():
@@ -162,6 +166,8 @@ class Fault:
         return self.chat_id is None or str(params.get("chat_id")) == str(self.chat_id)
 
     def error(self) -> ApiError | None:
+        if self.drop:
+            return ConnectionDropped()
         if self.status is None:
             return None
         if self.status == HTTPStatus.TOO_MANY_REQUESTS:
@@ -176,6 +182,13 @@ class Fault:
         except ValueError:
             phrase = "Error"
         return ApiError(self.status, self.description or defaults.get(self.status, phrase))
+
+
+class ConnectionDropped(ApiError):
+    """Not an answer: the server closes the connection instead of answering."""
+
+    def __init__(self) -> None:
+        super().__init__(502, "connection dropped")
 
 
 @dataclass
