@@ -196,7 +196,7 @@ async def test_the_witness_notice_reaches_the_admins(fake, admin_bot):
         )
     assert job is not None
     assert job.due_at.astimezone(ZoneInfo("Europe/Moscow")).hour == 9
-    handler = admin_bot.app.scheduler.handlers["audit.witness"]
+    handler = admin_bot.app.scheduler.specs["audit.witness"].handler
     async with admin_bot.sessionmaker.begin() as session:
         job = await session.get(ScheduledJob, job.id)
         assert job is not None

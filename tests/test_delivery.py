@@ -35,7 +35,7 @@ from models import (
     UserRole,
 )
 from models.base import utcnow
-from tests.conftest import TOKEN
+from tests.conftest import AUDIT_KEYS, TOKEN
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 EVERYONE = {"everyone": True}
@@ -44,7 +44,7 @@ FIRST_ID = 70_000
 
 @pytest.fixture
 def sessionmaker(engine):
-    return db.create_sessionmaker(engine)
+    return db.create_sessionmaker(engine, audit=AUDIT_KEYS)
 
 
 @pytest.fixture
@@ -434,7 +434,9 @@ async def test_two_workers_in_parallel_send_nothing_twice(database_url, sessionm
     bots = [Bot(TOKEN, session=AiohttpSession(api=fake.api)) for _ in range(2)]
     senders = [CountingSender(b) for b in bots]
     workers = [
-        DeliveryWorker(db.create_sessionmaker(e), s, rate=1000, worker_id=f"p{n}", batch=4)
+        DeliveryWorker(
+            db.create_sessionmaker(e, audit=AUDIT_KEYS), s, rate=1000, worker_id=f"p{n}", batch=4
+        )
         for n, (e, s) in enumerate(zip(engines, senders, strict=True))
     ]
     try:

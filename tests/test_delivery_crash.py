@@ -21,7 +21,7 @@ from bot.delivery import DeliveryWorker
 from bot.delivery.telegram import AiogramSender
 from models import OutboxStatus
 from models.base import utcnow
-from tests.conftest import TOKEN
+from tests.conftest import AUDIT_KEYS, TOKEN
 from tests.support import eventually
 from tests.test_delivery import FIRST_ID, add_people, outbox_of, progress_of, send_out
 
@@ -33,7 +33,7 @@ LEASE = timedelta(seconds=60)  # the worker's default lease
 
 @pytest.fixture
 def sessionmaker(engine):
-    return db.create_sessionmaker(engine)
+    return db.create_sessionmaker(engine, audit=AUDIT_KEYS)
 
 
 def start_child(database_url: str, api_url: str) -> subprocess.Popen[bytes]:

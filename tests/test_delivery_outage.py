@@ -21,7 +21,7 @@ from bot.delivery.render import make_renderer
 from bot.i18n import create_i18n
 from models import DeliveryStatus, Outbox, OutboxStatus, Role, Topic, UserRole
 from models.base import utcnow
-from tests.conftest import TOKEN
+from tests.conftest import AUDIT_KEYS, TOKEN
 from tests.support import eventually
 from tests.test_delivery import (
     FIRST_ID,
@@ -39,7 +39,7 @@ from tests.test_delivery import (
 
 @pytest.fixture
 def sessionmaker(engine):
-    return db.create_sessionmaker(engine)
+    return db.create_sessionmaker(engine, audit=AUDIT_KEYS)
 
 
 @pytest.fixture

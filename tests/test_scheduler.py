@@ -66,7 +66,7 @@ def counting_handler(calls: list[int]):
 
 
 async def test_job_scheduled_before_a_restart_runs_after_it_once(engine):
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         job = await jobs.schedule(session, "ping", "thing", 1, utcnow() + timedelta(hours=1))
     calls: list[int] = []
@@ -88,7 +88,7 @@ async def test_job_scheduled_before_a_restart_runs_after_it_once(engine):
 
 
 async def test_only_one_of_two_processes_runs_the_scheduler(engine):
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         for i in range(5):
             await jobs.schedule(session, "ping", "thing", i, utcnow() - timedelta(seconds=1))
@@ -105,7 +105,7 @@ async def test_only_one_of_two_processes_runs_the_scheduler(engine):
 
 
 async def test_a_failing_job_is_retried_then_recorded_as_failed(engine):
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         job = await jobs.schedule(session, "boom", "thing", 1, utcnow() - timedelta(seconds=1))
 
@@ -127,7 +127,7 @@ async def test_a_failing_job_is_retried_then_recorded_as_failed(engine):
 
 
 async def test_scheduler_starts_and_stops_with_apscheduler(engine):
-    sessionmaker = db.create_sessionmaker(engine)
+    sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
         await jobs.schedule(session, "ping", "thing", 1, utcnow() - timedelta(minutes=1))
     calls: list[int] = []
