@@ -39,6 +39,7 @@ from models.votes import (
     VoteOption,
     VoterUnit,
     VoteStatus,
+    VoteReceipt,
     VoteVoter,
 )
 
@@ -84,6 +85,7 @@ __all__ = [
     "VoteKind",
     "VoteOption",
     "VoteStatus",
+    "VoteReceipt",
     "VoteVoter",
     "VoterUnit",
 ]

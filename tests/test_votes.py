@@ -310,10 +310,11 @@ async def test_secret_vote_keeps_no_link_between_person_and_choice(fake, running
             "← Назад",
         ]
         replies = await people[0].click("✔ Подтвердить: Против")
-        assert "Код квитанции" in replies[-1].text
+        assert "Код квитанции" in replies[-1].text and "Против" not in replies[-1].text
         receipt = replies[-1].text.split("Код квитанции: ")[1].split()[0]
+        # Once cast, the ballot no longer shows the choice to whoever looks at the phone.
         assert people[0].button_texts(people[0].message(ballot.message_id)) == [
-            "✅ Ваш голос: Против"
+            "✅ Тайный бюллетень учтён"
         ]
         for person in people[1:]:
             message_id = ballot_of(person, vote_id).message_id
@@ -323,8 +324,13 @@ async def test_secret_vote_keeps_no_link_between_person_and_choice(fake, running
         message_id = ballot_of(people[1], vote_id).message_id
         await people[1].click_data(message_id, CDBallot(vote=vote_id, act="cast", mask=2).pack())
         assert "изменить голос нельзя" in answers(people[1])[-1]
+        # The receipt proves to its owner that the ballot is counted, and the choice to nobody;
+        # anyone else given the code learns nothing, not even that it is a receipt.
         replies = await people[0].say(f"/receipt {receipt}")
-        assert "Против" in replies[-1].text
+        assert "учтён в голосовании" in replies[-1].text
+        assert "Против" not in replies[-1].text and "За" not in replies[-1].text
+        replies = await people[1].say(f"/receipt {receipt}")
+        assert "не найден" in replies[-1].text and f"№{vote_id}" not in replies[-1].text
         async with running.sessionmaker.begin() as session:
             vote = await session.get(Vote, vote_id)
             await votes.close(session, vote, timezone="Europe/Moscow")
@@ -357,16 +363,22 @@ async def test_a_hundred_presses_count_once(running):
     final_vote = await open_vote(running, 7301, changeable=False)
     changeable_vote = await open_vote(running, 7301, question="Второй вопрос")
 
-    async def press(vote_id: int, position: int):
+    async def press(vote_id: int, position: int, confirmation: str | None = None):
         async with running.sessionmaker() as session:
             try:
                 async with session.begin():
                     voter = await users.get_user(session, 7310)
-                    return await votes.cast(session, voter, vote_id, [position])
+                    return await votes.cast(
+                        session, voter, vote_id, [position], confirmation=confirmation
+                    )
             except InvalidInput as exc:
                 return exc.key
 
-    outcomes = await asyncio.gather(*(press(final_vote, i % 3) for i in range(100)))
+    # The final ballot's confirmation screen, pressed a hundred times at once.
+    async with running.sessionmaker.begin() as session:
+        voter = await users.get_user(session, 7310)
+        code = await votes.confirm(session, voter, final_vote, [0])
+    outcomes = await asyncio.gather(*(press(final_vote, 0, code) for i in range(100)))
     counted = [o for o in outcomes if isinstance(o, votes.Cast)]
     assert len(counted) == 1 and counted[0].receipt
     assert set(outcomes) - set(counted) == {"votes-already-voted"}

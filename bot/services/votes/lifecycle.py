@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates, delivery
 from bot.services import audit, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.votes import box
 from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document
 from bot.services.votes.documents import text_docx
@@ -167,8 +168,13 @@ async def close(
     """Count, apply the rules, record the result, tell every eligible voter; an adopted
     recommendation enters the registry."""
     now = now or utcnow()
+    vote = await box.lock_vote(session, vote.id)
     if vote.status != VoteStatus.OPEN:
         return vote
+    if vote.secret:
+        # Once more, by a transaction that wrote no roll row: the last caster's `xmin` is no
+        # longer the ballots'.
+        await box.rewrite(session, vote.id)
     counts = await tally(session, vote)
     voted = (await turnout(session, vote.id)).voted
     decision = _decision(vote, counts, voted)
