@@ -37,9 +37,9 @@ from models.votes import (
     Vote,
     VoteKind,
     VoteOption,
+    VoteReceipt,
     VoterUnit,
     VoteStatus,
-    VoteReceipt,
     VoteVoter,
 )
 
@@ -84,8 +84,8 @@ __all__ = [
     "Vote",
     "VoteKind",
     "VoteOption",
-    "VoteStatus",
     "VoteReceipt",
+    "VoteStatus",
     "VoteVoter",
     "VoterUnit",
 ]

@@ -31,9 +31,7 @@ async def _ask_confirmation(
 ) -> None:
     # The server keeps the screen's code: a cast without it is refused (see votes.cast).
     code = await votes.confirm(session, user, vote.id, bits(mask))
-    await callback_message(query).edit_reply_markup(
-        reply_markup=confirm_keyboard(vote, mask, code)
-    )
+    await callback_message(query).edit_reply_markup(reply_markup=confirm_keyboard(vote, mask, code))
 
 
 async def on_pick(
@@ -85,9 +83,7 @@ async def on_confirmed(
     callback_answer: CallbackAnswer,
 ) -> None:
     vote = await votes.get(session, callback_data.vote)
-    await _cast(
-        query, session, user, vote, callback_data.mask, callback_answer, callback_data.code
-    )
+    await _cast(query, session, user, vote, callback_data.mask, callback_answer, callback_data.code)
 
 
 async def _cast(

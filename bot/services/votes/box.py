@@ -45,9 +45,7 @@ async def lock_vote(session: AsyncSession, vote_id: int) -> Vote:
     return vote
 
 
-async def rewrite(
-    session: AsyncSession, vote_id: int, added: Sequence[int] | None = None
-) -> None:
+async def rewrite(session: AsyncSession, vote_id: int, added: Sequence[int] | None = None) -> None:
     """Write the vote's ballot box anew, with one more ballot (its option ids) when given.
     Call it under `lock_vote`."""
     rows = await session.execute(
