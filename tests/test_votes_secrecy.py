@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.keyboards.votes import CDBallot, CDConfirm
 from bot.services import users, votes
 from models import Ballot, BallotChoice, Vote, VoteKind, VoteVoter
+from models.base import utcnow
 from tests.test_votes import (
     answers,
     ballot_of,
@@ -304,3 +305,46 @@ async def test_a_final_ballot_is_cast_only_through_its_confirmation(fake, runnin
     assert await _ballots(running, election) == (0, 0, 0)
     await voter.click("✔ Подтвердить: Анна, Борис", message_id=message_id)
     assert await _ballots(running, election) == (1, 2, 1)
+
+
+async def test_the_migration_keeps_the_ballots(engine):
+    """005 rebuilds `ballots` on SQLite; the choices, tied to it by a cascading key, survive."""
+    from bot import db
+
+    await db.downgrade(engine, "004")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO votes (id, kind, unit, question, text, secret, changeable, "
+                "max_choices, quorum, majority, status, closes_at, created_at, eligible_count) "
+                "VALUES (1, 'question', 'person', 'Q', '', true, false, 1, 'none', 'cast', "
+                "'open', :now, :now, 1)"
+            ),
+            {"now": utcnow()},
+        )
+        await conn.execute(
+            text("INSERT INTO vote_options (id, vote_id, position, kind) VALUES (1, 1, 0, 'for')")
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ballots (id, vote_id, voter_id, receipt_hash) "
+                "VALUES ('b1', 1, NULL, 'h1')"
+            )
+        )
+        await conn.execute(
+            text("INSERT INTO ballot_choices (ballot_id, option_id, vote_id) VALUES ('b1', 1, 1)")
+        )
+    await db.upgrade(engine)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT ballot_id, option_id FROM ballot_choices"))
+        assert rows.all() == [("b1", 1)]
+    await db.downgrade(engine, "004")
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT b.receipt_hash, c.option_id FROM ballots b "
+                "JOIN ballot_choices c ON c.ballot_id = b.id"
+            )
+        )
+        assert rows.all() == [("b1", 1)]
+    await db.upgrade(engine)
