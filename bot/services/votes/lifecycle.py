@@ -312,9 +312,13 @@ async def close_early(
 
 async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vote:
     """Call off an open vote: nothing is counted, voters are told."""
-    vote = await get_for_organizer(session, actor, vote_id)
+    await get_for_organizer(session, actor, vote_id)
+    vote = await box.lock_vote(session, vote_id)
     if vote.status != VoteStatus.OPEN:
         raise InvalidInput("votes-not-open")
+    if vote.secret:
+        # The ballots stay, uncounted; like a close, the last rewrite is one without a caster.
+        await box.rewrite(session, vote.id)
     vote.status = VoteStatus.CANCELLED
     vote.closed_at = utcnow()
     await jobs.cancel(session, "vote", vote.id)
