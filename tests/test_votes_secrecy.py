@@ -5,6 +5,7 @@ final ballot is cast only through its confirmation screen, whatever callback is 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from sqlalchemy.engine import make_url
 
 from bot.keyboards.votes import CDBallot, CDConfirm
 from bot.services import users, votes
-from models import Ballot, BallotChoice, Vote, VoteKind, VoteVoter
+from bot.services.errors import InvalidInput
+from models import Ballot, BallotChoice, Quorum, Vote, VoteKind, VoteVoter
 from models.base import utcnow
 from tests.test_votes import (
     answers,
@@ -348,3 +350,55 @@ async def test_the_migration_keeps_the_ballots(engine):
         )
         assert rows.all() == [("b1", 1)]
     await db.upgrade(engine)
+
+
+async def test_concurrent_secret_casts_and_the_close_lose_no_ballot(running):
+    """Every secret cast rewrites the whole box: casts of different voters at the same moment,
+    and the close racing them, must still keep every ballot exactly once."""
+    await presidium_member(running, 8301, "Президиум")
+    voters = 8
+    for index in range(voters):
+        await council_member(running, 8310 + index, f"Член {index}")
+    vote_id = await open_vote(running, 8301, secret=True, quorum=Quorum.NONE)
+    codes = {}
+    for index in range(voters):
+        async with running.sessionmaker.begin() as session:
+            voter = await users.get_user(session, 8310 + index)
+            codes[index] = await votes.confirm(session, voter, vote_id, [index % 3])
+
+    async def press(index: int) -> None:
+        async with running.sessionmaker.begin() as session:
+            voter = await users.get_user(session, 8310 + index)
+            await votes.cast(session, voter, vote_id, [index % 3], confirmation=codes[index])
+
+    await asyncio.gather(*(press(index) for index in range(voters)))
+    assert await _ballots(running, vote_id) == (voters, voters, voters)
+
+    # A last voter and the close at once: the ballot is either counted or refused, never lost.
+    await council_member(running, 8399, "Опоздавший")
+    async with running.sessionmaker.begin() as session:
+        late = await users.get_user(session, 8399)
+        session.add(VoteVoter(vote_id=vote_id, user_id=late.id))
+        await session.flush()
+        code = await votes.confirm(session, late, vote_id, [0])
+
+    async def late_press() -> str:
+        try:
+            async with running.sessionmaker.begin() as session:
+                voter = await users.get_user(session, 8399)
+                await votes.cast(session, voter, vote_id, [0], confirmation=code)
+        except InvalidInput as exc:
+            return exc.key
+        return "cast"
+
+    async def close() -> None:
+        async with running.sessionmaker.begin() as session:
+            vote = await session.get(Vote, vote_id)
+            await votes.close(session, vote, timezone="Europe/Moscow")
+
+    outcome, _ = await asyncio.gather(late_press(), close())
+    vote = await load_vote(running, vote_id)
+    ballots, _, voted = await _ballots(running, vote_id)
+    assert ballots == voted == (voters + 1 if outcome == "cast" else voters)
+    assert outcome in ("cast", "votes-closed")
+    assert sum(vote.result["counts"].values()) == vote.result["cast"] == ballots
