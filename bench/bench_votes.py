@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import os
 import secrets
 import statistics
@@ -164,14 +163,7 @@ async def fill(engine, ballots: int, waiting: int) -> tuple[int, Counter]:
             for i in range(voted):
                 ballot_id = secrets.token_hex(16)
                 # Secret-vote ballots: no voter, no time.
-                ballot_rows.append(
-                    {
-                        "id": ballot_id,
-                        "vote_id": vote_id,
-                        "voter_id": None,
-                        "receipt_hash": hashlib.sha256(f"{label}{i}".encode()).hexdigest(),
-                    }
-                )
+                ballot_rows.append({"id": ballot_id, "vote_id": vote_id, "voter_id": None})
                 position = 0 if i % 5 < 3 else (1 if i % 5 == 3 else 2)
                 choice_rows.append(
                     {"ballot_id": ballot_id, "option_id": option_ids[position], "vote_id": vote_id}

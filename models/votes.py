@@ -2,8 +2,11 @@
 
 Secrecy is a property of the tables, not of the code that reads them: for a secret vote the roll
 (`vote_voters`) says only *that* someone voted, and a ballot (`ballots`, `ballot_choices`) says
-only *what* was chosen. No column links the two — a ballot's key is random and carries no time,
-and the tables keep no insertion order on SQLite (WITHOUT ROWID).
+only *what* was chosen. No column links the two — a ballot's key is random and carries no time.
+Neither do the rows' places: every secret cast and the close rewrite the vote's whole ballot box
+with fresh keys in key order (bot/services/votes/box.py), so on PostgreSQL every ballot shares
+the `xmin` and the `ctid` order of the latest rewrite, and on SQLite (WITHOUT ROWID) the order is
+that of the random keys. A receipt (`vote_receipts`) points to the vote, never to a ballot.
 """
 
 from __future__ import annotations
@@ -143,10 +146,14 @@ class VoteVoter(Base):
     voted: Mapped[bool] = mapped_column(default=False)
     # Only for open votes: a time next to a secret ballot would let one match the two.
     voted_at: Mapped[datetime | None]
+    # A final ballot's confirmation screen: SHA-256 of its one-time code with the choice it
+    # shows; the cast must bring both back. Cleared by the cast.
+    confirm_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Ballot(Base):
-    """One cast ballot. Its key is random; `voter_id` is set only when the vote is open."""
+    """One cast ballot. Its key is random (a secret vote's keys are new at every rewrite of the
+    box); `voter_id` is set only when the vote is open."""
 
     __tablename__ = "ballots"
     __table_args__ = (
@@ -158,8 +165,6 @@ class Ballot(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), index=True)
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("vote_voters.id", ondelete="CASCADE"))
-    # SHA-256 of the receipt code the voter was given; the code itself is not kept.
-    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class BallotChoice(Base):
@@ -177,6 +182,17 @@ class BallotChoice(Base):
         ForeignKey("vote_options.id", ondelete="CASCADE"), primary_key=True
     )
     vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"))
+
+
+class VoteReceipt(Base):
+    """A receipt: SHA-256 of the code together with its owner's id, so only the owner can check
+    it. It names the vote, not the ballot: it proves the ballot is counted, never the choice."""
+
+    __tablename__ = "vote_receipts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), index=True)
 
 
 class FollowUp(enum.StrEnum):

@@ -20,6 +20,13 @@ class CDBallot(BotCallback, prefix="vb"):
     mask: int = 0  # the chosen options, one bit per position
 
 
+class CDConfirm(BotCallback, prefix="vc"):
+    # A final ballot's "Confirm": the choice and the one-time code of the screen that showed it.
+    vote: int
+    mask: int
+    code: str
+
+
 class CDVote(BotCallback, prefix="vt"):
     # card · open · delete · close · cancel · waiting · protocol · announce · list
     action: str
@@ -89,13 +96,13 @@ def ballot_keyboard(vote: Vote, mask: int = 0, voted: tuple[int, ...] = ()) -> I
     return builder.as_markup()
 
 
-def confirm_keyboard(vote: Vote, mask: int) -> InlineKeyboardMarkup:
+def confirm_keyboard(vote: Vote, mask: int, code: str) -> InlineKeyboardMarkup:
     """A final ballot asks once more: at night, on a phone, a thumb slips."""
     chosen = ", ".join(option_label(vote, position) for position in bits(mask))
     builder = InlineKeyboardBuilder()
     builder.button(
         text=plain("votes-confirm", choice=chosen[:50]),
-        callback_data=CDBallot(vote=vote.id, act="cast", mask=mask),
+        callback_data=CDConfirm(vote=vote.id, mask=mask, code=code),
     )
     builder.button(text=plain("votes-back"), callback_data=CDBallot(vote=vote.id, act="back"))
     builder.adjust(1)
@@ -103,12 +110,15 @@ def confirm_keyboard(vote: Vote, mask: int) -> InlineKeyboardMarkup:
 
 
 def counted_keyboard(vote: Vote, positions: tuple[int, ...]) -> InlineKeyboardMarkup:
+    """A final ballot once cast; a secret one no longer shows the choice to whoever looks at the
+    phone later."""
     chosen = ", ".join(option_label(vote, position) for position in positions)
+    if vote.secret:
+        text = plain("votes-counted-button-secret")
+    else:
+        text = plain("votes-counted-button", choice=chosen[:50])
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=plain("votes-counted-button", choice=chosen[:50]),
-        callback_data=CDBallot(vote=vote.id, act="shown"),
-    )
+    builder.button(text=text, callback_data=CDBallot(vote=vote.id, act="shown"))
     return builder.as_markup()
 
 

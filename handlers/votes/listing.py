@@ -45,23 +45,23 @@ async def cmd_votes(
 async def cmd_receipt(
     message: Message, command: CommandObject, session: AsyncSession, user: User | None
 ) -> None:
-    require_registered(user)
+    user = require_registered(user)
     code = (command.args or "").strip()
     if not code:
         await message.answer(t("votes-receipt-usage"))
         return
-    receipt = await votes.check_receipt(session, code)
+    receipt = await votes.check_receipt(session, user, code)
     vote = receipt.vote
+    params = {
+        "number": vote.id,
+        "question": vote.question,
+        "status": plain(f"votes-status-{vote.status.value}"),
+    }
+    if receipt.positions is None:
+        await message.answer(t("votes-receipt-counted", **params))
+        return
     choice = ", ".join(option_label(vote, position) for position in receipt.positions)
-    await message.answer(
-        t(
-            "votes-receipt-found",
-            number=vote.id,
-            question=vote.question,
-            choice=choice,
-            status=plain(f"votes-status-{vote.status.value}"),
-        )
-    )
+    await message.answer(t("votes-receipt-current", choice=choice, **params))
 
 
 def register(router: Router) -> None:

@@ -2,9 +2,10 @@
 
 Callers use the package as one service: `from bot.services import votes; votes.open_vote(...)`.
 Inside, one module per concern: `rules` (the outcome from the count), `access` (who may see,
-organize, vote), `drafting`, `ballots` (casting and receipts), `queries` (tally, turnout, lists),
-`lifecycle` (open, close, cancel, the scheduled jobs), and the files made from a vote
-(`documents` draws and writes them, `files` fills them in a language).
+organize, vote), `drafting`, `ballots` (confirming and casting), `box` (a secret vote's ballot
+box, rewritten whole so that no row's place betrays its voter), `receipts`, `queries` (tally,
+turnout, lists), `lifecycle` (open, close, cancel, the scheduled jobs), and the files made from
+a vote (`documents` draws and writes them, `files` fills them in a language).
 """
 
 from bot.services.votes.access import (
@@ -20,20 +21,16 @@ from bot.services.votes.access import (
 )
 from bot.services.votes.ballots import (
     INLINE_TEXT_MAX,
-    RECEIPT_ALPHABET,
     BallotButtons,
     Cast,
-    Receipt,
     ballot_key,
     ballot_params,
-    ballot_positions,
     cast,
-    check_receipt,
     check_voter,
+    confirm,
     hand_to_proxy,
+    is_final,
     needs_document,
-    new_receipt,
-    receipt_hash,
 )
 from bot.services.votes.drafting import (
     ADDRESSEE_MAX,
@@ -82,6 +79,14 @@ from bot.services.votes.queries import (
     tally_query,
     turnout,
 )
+from bot.services.votes.receipts import (
+    RECEIPT_ALPHABET,
+    Receipt,
+    ballot_positions,
+    check_receipt,
+    new_receipt,
+    receipt_hash,
+)
 from bot.services.votes.rules import Decision, decide, passes, quorum_met
 
 __all__ = [
@@ -126,6 +131,7 @@ __all__ = [
     "close",
     "close_early",
     "closed_for_viewer",
+    "confirm",
     "create_draft",
     "decide",
     "delete_draft",
@@ -134,6 +140,7 @@ __all__ = [
     "get_for_organizer",
     "get_for_viewer",
     "hand_to_proxy",
+    "is_final",
     "is_voter",
     "needs_document",
     "new_receipt",

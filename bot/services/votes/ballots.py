@@ -1,9 +1,12 @@
-"""Ballots: the ballot message, casting, changing a ballot, receipts, a conference delegate's proxy.
+"""Ballots: the ballot message, confirming and casting, changing a ballot, a conference
+delegate's proxy.
 
-One ballot per voter is kept by the database: casting starts with a compare-and-set on the
-voter's roll row (`voted` false → true), so concurrent presses queue behind one another and only
-the first one writes a ballot; an open vote's ballot also carries a unique `voter_id`. A secret
-ballot carries neither the voter nor a time (see models/votes.py).
+Casting holds the vote's lock (`box.lock_vote`), so the casts of one vote and its close queue
+one behind another. One ballot per voter is kept by a compare-and-set on the voter's roll row
+(`voted` false → true): only the first press writes a ballot; an open vote's ballot also carries
+a unique `voter_id`. A secret ballot carries neither the voter nor a time, and its box is
+rewritten whole at each cast (see box.py). A ballot that cannot be changed is cast only with the
+one-time code of the confirmation screen the voter saw, for the choice that screen showed.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.votes import box, receipts
 from bot.services.votes.access import get
+from bot.services.votes.receipts import ballot_positions
 from models import Ballot, BallotChoice, User, Vote, VoteOption, VoterUnit, VoteStatus, VoteVoter
 from models.base import utcnow
 
 # A longer text does not fit a phone screen under the buttons: it goes as a document.
 INLINE_TEXT_MAX = 1500
-RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed back
 
 # Builds the ballot's buttons (rows of {"text" | "text_key", "data"}); the keyboards module
 # knows the callback format, so the service stays free of aiogram.
@@ -63,22 +67,17 @@ def ballot_key(vote: Vote) -> str:
     return "votes-ballot-many" if vote.max_choices > 1 else "votes-ballot"
 
 
+def is_final(vote: Vote) -> bool:
+    """A ballot that cannot be changed (every secret one) is confirmed before it is cast."""
+    return vote.secret or not vote.changeable
+
+
 @dataclass(frozen=True)
 class Cast:
     vote: Vote
     positions: tuple[int, ...]
     receipt: str | None  # the receipt code, given once, with the first ballot
     changed: bool
-
-
-def new_receipt() -> str:
-    code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
-    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
-
-
-def receipt_hash(code: str) -> str:
-    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normalized.encode()).hexdigest()
 
 
 def _check_open(vote: Vote, now: datetime) -> None:
@@ -100,6 +99,15 @@ def _chosen(vote: Vote, positions: Sequence[int]) -> list[VoteOption]:
     return [by_position[p] for p in wanted]
 
 
+def _user_id(actor: User | None) -> int:
+    return actor.id if actor is not None and actor.deleted_at is None else -1
+
+
+def confirm_hash(code: str, positions: Sequence[int]) -> str:
+    chosen = ",".join(str(p) for p in sorted(set(positions)))
+    return hashlib.sha256(f"{code}:{chosen}".encode()).hexdigest()
+
+
 async def check_voter(
     session: AsyncSession, actor: User | None, vote_id: int, now: datetime | None = None
 ) -> Vote:
@@ -109,12 +117,54 @@ async def check_voter(
     _check_open(vote, now or utcnow())
     seat = await session.scalar(
         select(VoteVoter.id).where(
-            VoteVoter.vote_id == vote.id, VoteVoter.user_id == (actor.id if actor else -1)
+            VoteVoter.vote_id == vote.id, VoteVoter.user_id == _user_id(actor)
         )
     )
     if seat is None:
         raise NotAllowed("votes-not-eligible")
     return vote
+
+
+async def confirm(
+    session: AsyncSession,
+    actor: User | None,
+    vote_id: int,
+    positions: Sequence[int],
+    now: datetime | None = None,
+) -> str:
+    """The confirmation screen of a final ballot: a one-time code for this choice, kept hashed
+    with it on the voter's roll row. A newer screen replaces an older one."""
+    vote = await get(session, vote_id)
+    _check_open(vote, now or utcnow())
+    options = _chosen(vote, positions)
+    code = secrets.token_urlsafe(9)
+    digest = confirm_hash(code, [option.position for option in options])
+    seat = await session.scalar(
+        update(VoteVoter)
+        .where(
+            VoteVoter.vote_id == vote.id,
+            VoteVoter.user_id == _user_id(actor),
+            VoteVoter.voted.is_(False),
+        )
+        .values(confirm_hash=digest)
+        .returning(VoteVoter.id)
+        .execution_options(synchronize_session=False)
+    )
+    if seat is None:
+        await _refuse(session, vote, actor)
+    return code
+
+
+async def _refuse(session: AsyncSession, vote: Vote, actor: User | None) -> None:
+    """Why a roll row was not there to write: no seat, or the ballot is cast already."""
+    voted = await session.scalar(
+        select(VoteVoter.voted).where(
+            VoteVoter.vote_id == vote.id, VoteVoter.user_id == _user_id(actor)
+        )
+    )
+    if voted is None:
+        raise NotAllowed("votes-not-eligible")
+    raise InvalidInput("votes-already-voted")
 
 
 async def cast(
@@ -123,56 +173,54 @@ async def cast(
     vote_id: int,
     positions: Sequence[int],
     now: datetime | None = None,
+    *,
+    confirmation: str | None = None,
 ) -> Cast:
+    """Cast (or change) the actor's ballot. A final ballot needs the code of its confirmation
+    screen (`confirm`) and the choice that screen showed."""
     now = now or utcnow()
-    vote = await get(session, vote_id)
+    vote = await box.lock_vote(session, vote_id)
     _check_open(vote, now)
     options = _chosen(vote, positions)
-    user_id = actor.id if actor is not None and actor.deleted_at is None else -1
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # Presses of one voter queue on their roll row before anything else is locked, so the
-        # locks are always taken in one order (roll row, ballot, audit head): no deadlock.
-        await session.execute(
-            select(VoteVoter.id)
-            .where(VoteVoter.vote_id == vote.id, VoteVoter.user_id == user_id)
-            .with_for_update()
-        )
-    # On SQLite this is the transaction's first write: presses queue on the database lock.
+    chosen = tuple(option.position for option in options)
+    user_id = _user_id(actor)
+    condition = [
+        VoteVoter.vote_id == vote.id,
+        VoteVoter.user_id == user_id,
+        VoteVoter.voted.is_(False),
+    ]
+    if is_final(vote):
+        # Without a confirmation nothing matches, and the reason is told below.
+        digest = confirm_hash(confirmation, chosen) if confirmation else None
+        condition.append(VoteVoter.confirm_hash == digest if digest else false())
     seat_id = await session.scalar(
         update(VoteVoter)
-        .where(
-            VoteVoter.vote_id == vote.id,
-            VoteVoter.user_id == user_id,
-            VoteVoter.voted.is_(False),
-        )
-        .values(voted=True, voted_at=None if vote.secret else now)
+        .where(*condition)
+        .values(voted=True, voted_at=None if vote.secret else now, confirm_hash=None)
         .returning(VoteVoter.id)
         .execution_options(synchronize_session=False)
     )
-    chosen = tuple(option.position for option in options)
     if seat_id is not None:
-        code = new_receipt()
+        code = await receipts.issue(session, vote.id, user_id)
+        if vote.secret:
+            await box.rewrite(session, vote.id, [option.id for option in options])
+            return Cast(vote, chosen, code, changed=False)
         ballot_id = secrets.token_hex(16)
         await session.execute(
-            insert(Ballot).values(
-                id=ballot_id,
-                vote_id=vote.id,
-                voter_id=None if vote.secret else seat_id,
-                receipt_hash=receipt_hash(code),
-            )
+            insert(Ballot).values(id=ballot_id, vote_id=vote.id, voter_id=seat_id)
         )
         await _write_choices(session, vote.id, ballot_id, options)
-        if not vote.secret:
-            await audit.record(session, actor, "vote.cast", "vote", vote.id, options=list(chosen))
+        await audit.record(session, actor, "vote.cast", "vote", vote.id, options=list(chosen))
         return Cast(vote, chosen, code, changed=False)
     seat = await session.scalar(
         select(VoteVoter).where(VoteVoter.vote_id == vote.id, VoteVoter.user_id == user_id)
     )
     if seat is None:
         raise NotAllowed("votes-not-eligible")
-    if vote.secret or not vote.changeable:
-        raise InvalidInput("votes-already-voted")
+    if is_final(vote):
+        if seat.voted:
+            raise InvalidInput("votes-already-voted")
+        raise InvalidInput("votes-confirm-again")  # a wrong or an old confirmation
     ballot = await session.scalar(select(Ballot).where(Ballot.voter_id == seat.id))
     if ballot is None:  # the roll says voted but no ballot: cannot happen inside a transaction
         raise InvalidInput("votes-already-voted")
@@ -194,31 +242,6 @@ async def _write_choices(
         insert(BallotChoice),
         [{"ballot_id": ballot_id, "option_id": o.id, "vote_id": vote_id} for o in options],
     )
-
-
-async def ballot_positions(session: AsyncSession, ballot_id: str) -> tuple[int, ...]:
-    rows = await session.scalars(
-        select(VoteOption.position)
-        .join(BallotChoice, BallotChoice.option_id == VoteOption.id)
-        .where(BallotChoice.ballot_id == ballot_id)
-        .order_by(VoteOption.position)
-    )
-    return tuple(rows)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    vote: Vote
-    positions: tuple[int, ...]
-
-
-async def check_receipt(session: AsyncSession, code: str) -> Receipt:
-    """The ballot a receipt code belongs to: proof it is in the count, shown to the code's
-    holder only."""
-    ballot = await session.scalar(select(Ballot).where(Ballot.receipt_hash == receipt_hash(code)))
-    if ballot is None:
-        raise NotFound("votes-receipt-unknown")
-    return Receipt(await get(session, ballot.vote_id), await ballot_positions(session, ballot.id))
 
 
 async def hand_to_proxy(
@@ -248,6 +271,7 @@ async def hand_to_proxy(
     if holds is not None:
         raise InvalidInput("votes-proxy-has-seat")
     seat.user_id = proxy.id
+    seat.confirm_hash = None  # a confirmation screen belongs to the one who saw it
     await session.flush()
     await audit.record(
         session,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates, delivery
 from bot.services import audit, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.votes import box
 from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document
 from bot.services.votes.documents import text_docx
@@ -168,8 +169,13 @@ async def close(
     """Count, apply the rules, record the result, tell every eligible voter; an adopted
     recommendation enters the registry."""
     now = now or utcnow()
+    vote = await box.lock_vote(session, vote.id)
     if vote.status != VoteStatus.OPEN:
         return vote
+    if vote.secret:
+        # Once more, by a transaction that wrote no roll row: the last caster's `xmin` is no
+        # longer the ballots'.
+        await box.rewrite(session, vote.id)
     counts = await tally(session, vote)
     voted = (await turnout(session, vote.id)).voted
     decision = _decision(vote, counts, voted)
@@ -299,7 +305,9 @@ async def close_early(
     chart: ChartMaker | None = None,
 ) -> Vote:
     """Organizers may close before the time only once every eligible voter has voted."""
-    vote = await get_for_organizer(session, actor, vote_id)
+    await get_for_organizer(session, actor, vote_id)
+    # The vote's lock before the audit head's, in the order a cast takes them: no deadlock.
+    vote = await box.lock_vote(session, vote_id)
     if vote.status != VoteStatus.OPEN:
         raise InvalidInput("votes-not-open")
     count = await turnout(session, vote.id)
@@ -311,9 +319,13 @@ async def close_early(
 
 async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vote:
     """Call off an open vote: nothing is counted, voters are told."""
-    vote = await get_for_organizer(session, actor, vote_id)
+    await get_for_organizer(session, actor, vote_id)
+    vote = await box.lock_vote(session, vote_id)
     if vote.status != VoteStatus.OPEN:
         raise InvalidInput("votes-not-open")
+    if vote.secret:
+        # The ballots stay, uncounted; like a close, the last rewrite is one without a caster.
+        await box.rewrite(session, vote.id)
     vote.status = VoteStatus.CANCELLED
     vote.closed_at = utcnow()
     await jobs.cancel(session, "vote", vote.id)
