@@ -7,7 +7,7 @@ formatted by Babel. Moments are stored in UTC; they are turned into local time o
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
@@ -104,3 +104,18 @@ def parse_local_time(text: str, timezone: str) -> datetime | None:
     except ValueError:
         return None
     return typed.replace(tzinfo=ZoneInfo(timezone))
+
+
+def next_at_hour(now: datetime, timezone: str, hour: int) -> datetime:
+    """The next `hour`:00 in the time zone, after `now` (a daily job's next run)."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def day_number(moment: datetime, timezone: str) -> int:
+    """The local day as YYYYMMDD: the object id of a daily job, one per day."""
+    return int(moment.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d"))

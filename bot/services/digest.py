@@ -9,9 +9,8 @@ add that when they schedule their deadlines.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,16 +30,10 @@ SEND_WITHIN = timedelta(hours=1)
 
 def next_run(now: datetime, timezone: str, hour: int = HOUR) -> datetime:
     """The next `hour`:00 in the time zone, after `now`."""
-    zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
-    if candidate <= local:
-        candidate += timedelta(days=1)
-    return candidate
+    return dates.next_at_hour(now, timezone, hour)
 
 
-def day_number(moment: datetime, timezone: str) -> int:
-    return int(moment.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d"))
+day_number = dates.day_number
 
 
 async def ensure_scheduled(

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import delivery
+from bot import dates, delivery
 from models import AuditWitness, JobStatus, Outbox, Role, ScheduledJob, Topic
 from scheduler import jobs
 
@@ -79,24 +78,10 @@ async def alarm(session: AsyncSession, broken_at: int) -> None:
     await _to_admins(session, "audit-witness-broken", seq=broken_at)
 
 
-def next_run(now: datetime, timezone: str, hour: int = HOUR) -> datetime:
-    """The next `hour`:00 in the time zone, after `now`."""
-    zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
-    if candidate <= local:
-        candidate += timedelta(days=1)
-    return candidate
-
-
-def _day(moment: datetime, timezone: str) -> int:
-    return int(moment.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d"))
-
-
 async def ensure_scheduled(session: AsyncSession, timezone: str, now: datetime) -> None:
     """Keep the next daily witness in the schedule (one job per day: a restart adds nothing)."""
-    due = next_run(now, timezone)
-    day = _day(due, timezone)
+    due = dates.next_at_hour(now, timezone, HOUR)
+    day = dates.day_number(due, timezone)
     exists = await session.scalar(
         select(ScheduledJob.id).where(
             ScheduledJob.kind == KIND,
