@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import shutil
 import uuid
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,6 +30,7 @@ from bot.app import App, create_app
 from bot.config import Settings
 from bot.services.audit import AuditKeys
 from models import Base
+from models.needs import NeedCategory
 
 if TYPE_CHECKING:
     from bot.fake_telegram import FakeTelegram
@@ -96,6 +98,19 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
+def seeded_categories() -> list[dict[str, object]]:
+    """The need categories migration 008 seeds (its module name starts with a digit)."""
+    path = db.MIGRATIONS_DIR / "versions" / "008_needs.py"
+    spec = importlib.util.spec_from_file_location("migration_008_needs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [
+        {"code": code, "name_ru": ru, "name_en": en, "position": n, "active": True}
+        for n, (code, ru, en) in enumerate(module.CATEGORIES, start=1)
+    ]
+
+
 async def _truncate(url: str) -> None:
     engine = db.create_engine(url)
     try:
@@ -105,6 +120,8 @@ async def _truncate(url: str) -> None:
             names = ", ".join(f'"{name}"' for name in tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             await conn.execute(text(f"UPDATE audit_head SET seq = 0, last_hash = '{'0' * 64}'"))
+            # Rows the migrations seed are put back as a fresh database has them.
+            await conn.execute(insert(NeedCategory), seeded_categories())
     finally:
         await engine.dispose()
 
