@@ -10,7 +10,7 @@ from bot.services.needs import filing
 from bot.services.needs.filing import NeedDraft
 from models import AuditEntry, District, User
 from models.needs import Need, NeedCategory, NeedEvent, NeedEventKind, NeedSupport, NeedTerm
-from tests.support import make_secretary, register
+from tests.support import make_secretary, offered_commands, register
 
 # The categories migration 008 seeds (a PostgreSQL test database is emptied before each test).
 CATEGORIES = [
@@ -202,11 +202,15 @@ async def test_similar_needs_of_the_district_are_offered_and_supported_once(fake
     anna = fake.user(7003, "Анна")
     await start(anna, "Дворы и улицы")
     await anna.click("✅ №1 · Заречье")
-    await anna.say(LAMPS)
+    # An album whose caption is the description: the offer comes once, the photos are kept.
+    replies = await anna.say_album(2, LAMPS)
+    assert len(replies) == 1 and "похожие потребности" in replies[0].text
     await anna.click(f"👍 Поддержать №{first}")
     assert "подана этим же человеком" in anna.callback_answers[-1].text
     replies = await anna.click("Нет, подать мою")
-    assert "Пришлите фото места" in replies[-1].text
+    assert "Фото прикреплены" in replies[-1].text
+    replies = await anna.click("✅ Готово")
+    assert any("Прикреплено 2 фото" in m.text for m in replies)
 
     # In another district the same text finds nothing of district 1.
     await citizen(running, 7005, "Вера", district_number=2)
@@ -274,7 +278,9 @@ async def test_the_secretariat_files_for_a_citizen(fake, running):
 
     replies = await ivan.say(f"/file_need {ivan_id}")
     assert "нет прав" in replies[0].text
-    assert "/file_need" not in "\n".join(m.text for m in (await ivan.say("/help")))
+    offered = await offered_commands(ivan)
+    assert "/need" in offered and "/file_need" not in offered
+    assert "/file_need" in await offered_commands(olga)
 
     assert "номер человека" in (await olga.say("/file_need"))[0].text
     assert "номер человека" in (await olga.say("/file_need 99999"))[0].text

@@ -563,6 +563,17 @@ async def on_use_buttons(message: Message) -> None:
     await expect_buttons(message)
 
 
+async def on_album_rest(message: Message, state: FSMContext) -> None:
+    """The rest of an album whose first photo (with the caption) was the description: it comes
+    after the dialog has moved on (to the similar needs, or back to the summary), and is kept."""
+    draft = await DRAFT.load(state)
+    if draft.get("album") != message.media_group_id:
+        await expect_buttons(message)
+        return
+    _add_photo(draft, message)
+    await DRAFT.save(state, draft)
+
+
 def setup() -> Router:
     """A fresh router with this capability's handlers, in the order they are asked."""
     router = Router(name="needs_filing")
@@ -594,6 +605,8 @@ def setup() -> Router:
     router.callback_query.register(on_edit, FileNeed.summary, step(F.action == "edit"))
     router.callback_query.register(on_send, FileNeed.summary, step(F.action == "send"))
     router.callback_query.register(on_cancel, step(F.action == "cancel"))
+    for waiting in (FileNeed.similar, FileNeed.summary):
+        router.message.register(on_album_rest, waiting, F.photo, F.media_group_id)
     # Steps answered with a button: typed text (not a command) or anything else gets the hint.
     for waiting in BUTTON_STEPS:
         router.message.register(on_use_buttons, waiting, TEXT_INPUT)
