@@ -3,13 +3,23 @@ Secretariat, photos and albums, the place, the similar needs to support instead,
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.services import districts, users
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.needs import filing
 from bot.services.needs.filing import NeedDraft
 from models import AuditEntry, District, User
-from models.needs import Need, NeedCategory, NeedEvent, NeedEventKind, NeedSupport, NeedTerm
+from models.needs import (
+    Need,
+    NeedCategory,
+    NeedEvent,
+    NeedEventKind,
+    NeedStatus,
+    NeedSupport,
+    NeedTerm,
+)
 from tests.support import make_secretary, offered_commands, register
 
 # The categories migration 008 seeds (a PostgreSQL test database is emptied before each test).
@@ -323,3 +333,33 @@ async def test_long_text_and_html_in_the_description(fake, running):
     await elena.click("📨 Отправить")
     [need] = await needs(running)
     assert need.description == text
+
+
+async def test_the_service_checks_who_files_and_what_is_supported(session):
+    district = await districts.seed_district(session, 1, "Заречье")
+    if not await session.scalar(select(func.count()).select_from(NeedCategory)):
+        session.add(NeedCategory(code="other", name_ru="Другое", name_en="Other"))
+    category = (await filing.categories(session))[0]
+    people = []
+    for telegram_id, name in ((7101, "Анна"), (7102, "Борис")):
+        person = await users.give_consent(session, telegram_id, language="ru", username=None)
+        await users.set_name(session, person, name, max_length=100)
+        await users.complete_registration(session, person)
+        people.append(person)
+    anna, boris = people
+    draft = NeedDraft(category.id, district.id, LAMPS)
+    # A citizen cannot file for another person.
+    with pytest.raises(NotAllowed):
+        await filing.file_need(session, anna, draft, entered_by=boris)
+    with pytest.raises(InvalidInput):
+        await filing.file_need(session, anna, NeedDraft(category.id, district.id, "x" * 2001))
+    need = await filing.file_need(session, anna, draft)
+    assert (await filing.similar(session, district.id, "фонари не горят во дворе"))[0][0] is need
+    assert await filing.support_instead(session, boris, need.id) == (need, True)
+    assert await filing.support_instead(session, boris, need.id) == (need, False)
+    assert need.support_count == 1
+    with pytest.raises(InvalidInput):
+        await filing.support_instead(session, anna, need.id)
+    need.status = NeedStatus.RESOLVED
+    with pytest.raises(NotFound):
+        await filing.support_instead(session, boris, need.id)
