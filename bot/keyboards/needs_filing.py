@@ -1,7 +1,10 @@
-"""Callback data and keyboards of filing a need: categories, the district, photos, the place,
-whether the name is shown, the similar needs to support instead, and the summary."""
+"""Callback data, keyboards and the longer texts of filing a need: categories, the district,
+photos, the place, whether the name is shown, the similar needs to support instead, and the
+summary."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiogram.types import (
     InlineKeyboardButton,
@@ -13,12 +16,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
 from bot.keyboards.common import CDDistrict
-from bot.texts import plain
+from bot.services.needs.filing import DESCRIPTION_LIMITS
+from bot.texts import SafeHTML, clip, plain, t
 from models import District
 from models.needs import Need
 
 # The fields of a need the summary offers to change, in the dialog's order.
 FIELDS = ("category", "district", "description", "photos", "place", "show_name")
+# How much of a similar need's text the suggestion shows.
+SHORT_TEXT = 90
 
 
 class CDNeedFile(BotCallback, prefix="nf"):
@@ -119,3 +125,45 @@ def summary_keyboard() -> InlineKeyboardMarkup:
     builder.button(text=plain("needs-file-cancel"), callback_data=CDNeedFile(action="cancel"))
     builder.adjust(2, 2, 2, 1, 1)
     return builder.as_markup()
+
+
+def similar_text(needs: list[tuple[Need, str]]) -> SafeHTML:
+    """The similar open needs, each with its category's name: number, category, the beginning of
+    its text (escaped), supports."""
+    lines = [
+        t(
+            "needs-file-similar-line",
+            number=need.id,
+            category=category,
+            text=clip(need.description, SHORT_TEXT),
+            supports=need.support_count,
+        )
+        for need, category in needs
+    ]
+    return t("needs-file-similar", needs=SafeHTML("\n".join(lines)))
+
+
+def summary_text(
+    draft: dict[str, Any], *, category: str, district: str, author: str | None
+) -> SafeHTML:
+    """The summary of a draft (the person's text escaped); `author` when filed for a citizen."""
+    place = draft.get("place") or {}
+    if "address" in place:
+        where = place["address"]
+    elif "lat" in place:
+        where = plain("needs-file-place-coordinates", latitude=place["lat"], longitude=place["lon"])
+    else:
+        where = plain("needs-file-place-none")
+    text = t(
+        "needs-file-card",
+        category=category,
+        district=district,
+        place=where,
+        photos=len(draft.get("photo_ids", [])),
+        show_name=plain("needs-file-yes" if draft.get("show_name") else "needs-file-no"),
+        description=clip(draft["description"], DESCRIPTION_LIMITS[1]),
+    )
+    lines = [t("needs-file-summary-title"), ""]
+    if author is not None:
+        lines.append(t("needs-file-card-for", name=author, number=draft["on_behalf"]))
+    return SafeHTML("\n".join([*lines, text]))

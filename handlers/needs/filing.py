@@ -32,21 +32,22 @@ from bot.keyboards.needs_filing import (
     place_keyboard,
     show_name_keyboard,
     similar_keyboard,
+    similar_text,
     summary_keyboard,
+    summary_text,
 )
 from bot.services import districts, notices, users
 from bot.services.errors import NotFound
 from bot.services.needs import filing
 from bot.services.needs.filing import DESCRIPTION_LIMITS, MAX_PHOTOS, NeedDraft
 from bot.services.permissions import SECRETARIAT, require_registered
-from bot.texts import SafeHTML, clip, plain, t, tn
+from bot.texts import SafeHTML, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from models import District, User
+from models.needs import Need
 
 DRAFT = StoredDraft("need")
 DISTRICT_UNKNOWN = "needs-file-district-unknown"
-# How much of a similar need's text the suggestion shows.
-SHORT_TEXT = 90
 
 
 class FileNeed(StatesGroup):
@@ -71,6 +72,18 @@ BUTTON_STEPS = (
 
 def language() -> str:
     return str(get_i18n().current_locale)
+
+
+def district_label(district: District) -> str:
+    return f"№{district.number} · {district.name}"
+
+
+async def remember(state: FSMContext, **values: Any) -> dict[str, Any]:
+    """Put answers into the draft; returns the draft as it is now."""
+    draft = await DRAFT.load(state)
+    draft.update(values)
+    await DRAFT.save(state, draft)
+    return draft
 
 
 async def author_of(session: AsyncSession, draft: dict[str, Any], user: User | None) -> User:
@@ -103,7 +116,7 @@ async def ask(
     elif field == "district":
         own = await districts.find(session, author.district_id)
         if own is not None:
-            text = t("needs-file-ask-district", district=f"№{own.number} · {own.name}")
+            text = t("needs-file-ask-district", district=district_label(own))
             await message.answer(text, reply_markup=own_district_keyboard(own))
         else:
             picker = await district_picker(session, DISTRICT_UNKNOWN)
@@ -144,57 +157,29 @@ async def advance(
     draft.pop("editing", None)
     await DRAFT.save(state, draft)
     await state.set_state(FileNeed.summary)
-    text = SafeHTML(t("needs-file-summary-title") + "\n\n" + await summary(session, draft))
-    await message.answer(text, reply_markup=summary_keyboard())
+    await message.answer(await summary(session, draft), reply_markup=summary_keyboard())
 
 
 async def summary(session: AsyncSession, draft: dict[str, Any]) -> SafeHTML:
     """The draft as the person checks it before sending (their text escaped)."""
     category = await filing.category(session, draft["category"])
     district = await districts.find(session, draft["district"])
-    place = draft.get("place") or {}
-    if "address" in place:
-        where = place["address"]
-    elif "lat" in place:
-        where = plain("needs-file-place-coordinates", latitude=place["lat"], longitude=place["lon"])
-    else:
-        where = plain("needs-file-place-none")
-    text = t(
-        "needs-file-card",
+    author = await users.find_registered(session, draft.get("on_behalf") or 0)
+    return summary_text(
+        draft,
         category=filing.category_name(category, language()) if category else "—",
-        district=f"№{district.number} · {district.name}" if district else "—",
-        place=where,
-        photos=len(draft.get("photo_ids", [])),
-        show_name=plain("needs-file-yes" if draft.get("show_name") else "needs-file-no"),
-        description=clip(draft["description"], DESCRIPTION_LIMITS[1]),
+        district=district_label(district) if district else "—",
+        author=(author.name or "—") if author else None,
     )
-    if draft.get("on_behalf"):
-        author = await users.find_registered(session, draft["on_behalf"])
-        name = author.name if author and author.name else "—"
-        text = SafeHTML(
-            t("needs-file-card-for", name=name, number=draft["on_behalf"]) + "\n" + text
-        )
-    return text
 
 
 async def show_similar(
-    message: Message, state: FSMContext, draft: dict[str, Any], needs: list[Any]
+    message: Message, state: FSMContext, draft: dict[str, Any], needs: list[Need]
 ) -> None:
-    lines = [
-        t(
-            "needs-file-similar-line",
-            number=need.id,
-            category=filing.category_name(need.category, language()),
-            text=clip(need.description, SHORT_TEXT),
-            supports=need.support_count,
-        )
-        for need in needs
-    ]
-    draft["similar"] = [need.id for need in needs]
-    await DRAFT.save(state, draft)
+    await remember(state, similar=[need.id for need in needs])
     await state.set_state(FileNeed.similar)
-    text = t("needs-file-similar", needs=SafeHTML("\n".join(lines)))
-    await message.answer(text, reply_markup=similar_keyboard(needs))
+    named = [(need, filing.category_name(need.category, language())) for need in needs]
+    await message.answer(similar_text(named), reply_markup=similar_keyboard(needs))
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -251,9 +236,7 @@ async def on_category(
     if category is None:
         alert(callback_answer, "needs-file-category-gone")
         return
-    draft = await DRAFT.load(state)
-    draft["category"] = category.id
-    await DRAFT.save(state, draft)
+    await remember(state, category=category.id)
     name = filing.category_name(category, language())
     await message.edit_text(t("needs-file-chosen", field=field_label("category"), value=name))
     await advance(message, state, session, user)
@@ -286,10 +269,8 @@ async def on_district(
     if district is None:
         alert(callback_answer, "districts-not-found")
         return
-    draft = await DRAFT.load(state)
-    draft["district"] = district.id
-    await DRAFT.save(state, draft)
-    label = f"№{district.number} · {district.name}"
+    await remember(state, district=district.id)
+    label = district_label(district)
     await message.edit_text(t("needs-file-chosen", field=field_label("district"), value=label))
     await advance(message, state, session, user)
 
@@ -300,10 +281,7 @@ async def on_district(
 async def on_description(
     message: Message, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
-    description = filing.clean_description(message.text or "")
-    draft = await DRAFT.load(state)
-    draft["description"] = description
-    await DRAFT.save(state, draft)
+    await remember(state, description=filing.clean_description(message.text or ""))
     await advance(message, state, session, user)
 
 
@@ -356,23 +334,18 @@ async def on_photo(message: Message, state: FSMContext) -> None:
     await message.answer(t(key, max=MAX_PHOTOS), reply_markup=photos_keyboard(count))
 
 
-async def on_photos_text(message: Message, state: FSMContext) -> None:
+async def on_photos_hint(message: Message, state: FSMContext) -> None:
+    """Text, or something other than a photo, while photos are awaited."""
     count = len((await DRAFT.load(state)).get("photo_ids", []))
-    await message.answer(t("needs-file-photos-hint"), reply_markup=photos_keyboard(count))
-
-
-async def on_photos_other(message: Message, state: FSMContext) -> None:
-    count = len((await DRAFT.load(state)).get("photo_ids", []))
-    await message.answer(t("needs-file-photos-only"), reply_markup=photos_keyboard(count))
+    key = "needs-file-photos-hint" if message.text else "needs-file-photos-only"
+    await message.answer(t(key), reply_markup=photos_keyboard(count))
 
 
 async def on_photos_done(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
     message = callback_message(query)
-    draft = await DRAFT.load(state)
-    draft["photos"] = True
-    await DRAFT.save(state, draft)
+    draft = await remember(state, photos=True)
     await message.edit_reply_markup(reply_markup=None)
     count = len(draft.get("photo_ids", []))
     await message.answer(
@@ -385,10 +358,7 @@ async def on_photos_clear(
     query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
 ) -> None:
     message = callback_message(query)
-    draft = await DRAFT.load(state)
-    draft["photo_ids"] = []
-    draft.pop("album", None)
-    await DRAFT.save(state, draft)
+    await remember(state, photo_ids=[], album=None)
     toast(callback_answer, "needs-file-photos-cleared")
     await message.edit_reply_markup(reply_markup=None)
     await message.answer(
@@ -407,9 +377,7 @@ async def _place_taken(
     place: dict[str, Any],
     note: SafeHTML,
 ) -> None:
-    draft = await DRAFT.load(state)
-    draft["place"] = place
-    await DRAFT.save(state, draft)
+    await remember(state, place=place)
     # The location keyboard goes away with the note that says what was taken.
     await message.answer(note, reply_markup=ReplyKeyboardRemove())
     await advance(message, state, session, user)
@@ -450,9 +418,7 @@ async def on_show_name(
     user: User | None,
 ) -> None:
     message = callback_message(query)
-    draft = await DRAFT.load(state)
-    draft["show_name"] = bool(callback_data.id)
-    await DRAFT.save(state, draft)
+    await remember(state, show_name=bool(callback_data.id))
     value = plain("needs-file-yes" if callback_data.id else "needs-file-no")
     await message.edit_text(t("needs-file-chosen", field=field_label("show_name"), value=value))
     await advance(message, state, session, user)
@@ -492,8 +458,7 @@ async def on_file_mine(
 ) -> None:
     message = callback_message(query)
     draft = await DRAFT.load(state)
-    draft["checked"] = [draft["district"], draft["description"]]
-    await DRAFT.save(state, draft)
+    await remember(state, checked=[draft["district"], draft["description"]])
     await message.edit_reply_markup(reply_markup=None)
     await advance(message, state, session, user)
 
@@ -590,8 +555,8 @@ def setup() -> Router:
     router.message.register(on_description_photo, FileNeed.description, F.photo)
     router.message.register(on_description_other, FileNeed.description, NOT_TEXT)
     router.message.register(on_photo, FileNeed.photos, F.photo)
-    router.message.register(on_photos_text, FileNeed.photos, TEXT_INPUT)
-    router.message.register(on_photos_other, FileNeed.photos, NOT_TEXT)
+    router.message.register(on_photos_hint, FileNeed.photos, TEXT_INPUT)
+    router.message.register(on_photos_hint, FileNeed.photos, NOT_TEXT)
     router.callback_query.register(on_photos_done, FileNeed.photos, step(F.action == "photos_done"))
     router.callback_query.register(
         on_photos_clear, FileNeed.photos, step(F.action == "photos_clear")
