@@ -27,12 +27,14 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.needs import filing as needs_filing
 
 CAPABILITIES = Registry(
     (
         onboarding.capability,
         home.capability,
         common.capability,
+        needs_filing.capability,
         profile.capability,
         preferences.capability,
         # The Secretariat's daily work (the queue) comes first in its section of the home screen.

@@ -327,7 +327,15 @@ class Chats:
             data["caption"] = msg.text
             if msg.entities:
                 data["caption_entities"] = copy.deepcopy(msg.entities)
-        for key in ("photo", "document", "contact", "location", "sticker"):
+        for key in (
+            "photo",
+            "document",
+            "contact",
+            "location",
+            "sticker",
+            "voice",
+            "media_group_id",
+        ):
             if (value := getattr(msg, key)) is not None:
                 data[key] = copy.deepcopy(value)
         if msg.reply_markup is not None:

@@ -63,6 +63,9 @@ class ChatMessage:
     contact: dict[str, Any] | None = None
     location: dict[str, Any] | None = None
     sticker: dict[str, Any] | None = None
+    voice: dict[str, Any] | None = None
+    # Photos sent together as an album share one id; each is a message of its own.
+    media_group_id: str | None = None
     reply_to_message_id: int | None = None
     # In a group or channel: who wrote it (the `from`, None when nobody is named) and the chat
     # it was written on behalf of (an anonymous admin, a channel post).
@@ -71,7 +74,8 @@ class ChatMessage:
 
     @property
     def has_media(self) -> bool:
-        return any(x is not None for x in (self.photo, self.document, self.sticker))
+        media = (self.photo, self.document, self.sticker, self.voice)
+        return any(x is not None for x in media)
 
     @property
     def is_text(self) -> bool:

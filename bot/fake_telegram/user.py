@@ -111,9 +111,36 @@ class FakeUser:
             self, text=text, html=html.escape(text, quote=False), entities=entities
         )
 
-    async def send_photo(self, caption: str | None = None, *, content: bytes | None = None) -> int:
+    async def send_photo(
+        self,
+        caption: str | None = None,
+        *,
+        content: bytes | None = None,
+        media_group_id: str | None = None,
+    ) -> int:
         sizes = self.server.photo_sizes(content)
-        return self.server.user_message(self, photo=sizes, **_caption(caption))
+        extra: dict[str, Any] = {"media_group_id": media_group_id} if media_group_id else {}
+        return self.server.user_message(self, photo=sizes, **_caption(caption), **extra)
+
+    async def send_album(self, count: int, caption: str | None = None) -> int:
+        """Several photos sent at once: a message each, with one media_group_id, the caption on
+        the first (as Telegram clients send them); returns the last update's id."""
+        group = str(secrets.randbits(60))
+        last = 0
+        for index in range(count):
+            last = await self.send_photo(caption if index == 0 else None, media_group_id=group)
+        return last
+
+    async def send_voice(self, seconds: int = 3) -> int:
+        stored = self.server.store_file(b"OggS" + bytes(64), "voice", None, "audio/ogg")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": seconds,
+            "mime_type": "audio/ogg",
+            "file_size": len(stored.content),
+        }
+        return self.server.user_message(self, voice=voice)
 
     async def send_document(
         self,
@@ -189,6 +216,17 @@ class FakeUser:
         timeout: float = HANDLING_TIMEOUT,
     ) -> list[ChatMessage]:
         return await self._round_trip(self.send_photo(caption, content=content), timeout)
+
+    async def say_album(
+        self, count: int, caption: str | None = None, *, timeout: float = HANDLING_TIMEOUT
+    ) -> list[ChatMessage]:
+        """An album of `count` photos; waits until the bot has handled every one of them."""
+        return await self._round_trip(self.send_album(count, caption), timeout)
+
+    async def say_voice(
+        self, seconds: int = 3, *, timeout: float = HANDLING_TIMEOUT
+    ) -> list[ChatMessage]:
+        return await self._round_trip(self.send_voice(seconds), timeout)
 
     async def say_document(
         self,

@@ -37,6 +37,7 @@ ACTION_KEYS: dict[str, str] = {
     "district.rename": "audit-action-district-rename",
     "district.describe": "audit-action-district-describe",
     "district.set_base": "audit-action-district-set-base",
+    "need.file": "audit-action-need-file",
     "organization.apply": "audit-action-organization-apply",
     "organization.approve": "audit-action-organization-approve",
     "organization.reject": "audit-action-organization-reject",
@@ -73,6 +74,7 @@ ACTION_KEYS: dict[str, str] = {
 OBJECT_KEYS: dict[str, str] = {
     "body": "audit-object-body",
     "district": "audit-object-district",
+    "need": "audit-object-need",
     "organization": "audit-object-organization",
     "outbox": "audit-object-outbox",
     "recommendation": "audit-object-recommendation",
