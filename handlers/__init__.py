@@ -27,6 +27,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.needs import browse as needs_browse
 
 CAPABILITIES = Registry(
     (
@@ -44,6 +45,7 @@ CAPABILITIES = Registry(
         bodies.capability,
         votes.capability,
         recommendations.capability,
+        needs_browse.capability,
         audit.capability,
         fallback.capability,
     )
