@@ -257,8 +257,10 @@ async def on_card(
             if len(chunk) == 1:
                 await message.answer_photo(chunk[0].file_id, caption=caption)
             else:
-                media = [InputMediaPhoto(media=photo.file_id) for photo in chunk]
-                media[0].caption = caption
+                media = [
+                    InputMediaPhoto(media=photo.file_id, caption=caption if index == 0 else None)
+                    for index, photo in enumerate(chunk)
+                ]
                 await message.answer_media_group(media=list(media))
         return
     if callback_data.action == "place":

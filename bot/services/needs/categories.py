@@ -68,12 +68,14 @@ def parse_names(raw: str) -> tuple[str, str]:
 async def _check_free(
     session: AsyncSession, name_ru: str, name_en: str, keep: int | None = None
 ) -> None:
-    for column, name in ((NeedCategory.name_ru, name_ru), (NeedCategory.name_en, name_en)):
-        query = select(NeedCategory.id).where(func.lower(column) == name.lower())
-        if keep is not None:
-            query = query.where(NeedCategory.id != keep)
-        if await session.scalar(query.limit(1)) is not None:
-            raise InvalidInput("needs-categories-name-taken", name=name)
+    """Names compare with case ignored (in Python: SQLite's lower() knows only ASCII); the
+    list is a few dozen rows."""
+    for category in await all_categories(session):
+        if category.id == keep:
+            continue
+        for taken, name in ((category.name_ru, name_ru), (category.name_en, name_en)):
+            if taken.casefold() == name.casefold():
+                raise InvalidInput("needs-categories-name-taken", name=name)
 
 
 async def add(session: AsyncSession, actor: User | None, raw_names: str) -> NeedCategory:
