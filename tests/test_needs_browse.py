@@ -5,9 +5,12 @@ the ORM (the filing dialog is tested on its own)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from bot.services import districts, users
 from bot.services.needs import browse, categories, support, terms
@@ -27,6 +30,27 @@ from tests.conftest import USE_POSTGRES
 from tests.support import make_secretary, register
 
 CODES = ["housing", "yards", "roads", "health", "education"]
+MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "008_needs.py"
+
+
+def seeded_categories() -> list[tuple[str, str, str]]:
+    """The categories migration 008 seeds (code, Russian, English)."""
+    spec = importlib.util.spec_from_file_location("migration_008_needs", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.CATEGORIES)
+
+
+@pytest.fixture(autouse=True)
+async def categories_seeded(running) -> None:
+    """On PostgreSQL each test starts from truncated tables, the migration's seed included:
+    put the categories back as the migration left them (SQLite copies the migrated file)."""
+    async with running.sessionmaker.begin() as session:
+        if await session.scalar(select(func.count()).select_from(NeedCategory)):
+            return
+        for position, (code, ru, en) in enumerate(seeded_categories(), start=1):
+            session.add(NeedCategory(code=code, name_ru=ru, name_en=en, position=position))
 
 
 async def add_district(running, number: int, name: str) -> int:
@@ -452,3 +476,18 @@ async def test_open_statuses_are_the_default(running):
     async with running.sessionmaker() as session:
         page = await browse.browse(session, Filters(a))
     assert {need.status for need in page.items} == set(OPEN_STATUSES)
+
+
+async def test_a_long_list_is_counted_up_to_the_cap(fake, running, monkeypatch):
+    a = await add_district(running, 1, "Заречье")
+    for n in range(7):
+        await make_need(running, district_id=a, author_id=None, supports=n)
+    monkeypatch.setattr(browse, "COUNT_CAP", 5)
+    async with running.sessionmaker() as session:
+        first = await browse.browse(session, Filters(a), 0, 4)
+        last = await browse.browse(session, Filters(a), 9, 4)
+    assert first.total == 6 and first.pages == 2
+    assert [need.support_count for need in first.items] == [6, 5, 4, 3]
+    assert last.page == 1 and [need.support_count for need in last.items] == [2, 1, 0]
+    shown = (await fake.user(7100, "Гость").say("/needs"))[0]
+    assert "Найдено больше 5 потребностей" in shown.text

@@ -96,8 +96,13 @@ async def list_view(session: AsyncSession, data: CDNeeds) -> tuple[SafeHTML, Inl
         plain(f"needs-browse-filter-{filters.status}"),
         plain(f"needs-browse-sorted-{filters.sort}"),
     ]
+    found = (
+        t("needs-browse-found-many", n=browse.COUNT_CAP)
+        if page.total > browse.COUNT_CAP
+        else tn("needs-browse-found", page.total)
+    )
     lines: list[str] = [
-        tn("needs-browse-found", page.total),
+        found,
         t("needs-browse-conditions", conditions=" · ".join(conditions)),
     ]
     if not page.items:

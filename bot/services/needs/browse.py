@@ -2,10 +2,11 @@
 sorted by supports or by date, page by page; a need's card; a person's own needs.
 
 A page is read on the indexes `ix_needs_district_status_supports` and
-`ix_needs_district_status_created`: for each status asked, the first `offset + per_page` needs of
-that status come from the index already in order (LIMIT), and the few rows of those short lists
-are merged and cut to the page. A district with 100,000 needs costs what its first pages cost,
-never a sort of the whole district.
+`ix_needs_district_status_created`: for each status asked (and, for the whole city, each
+district), the first `offset + per_page` needs come from the index already in order (LIMIT), and
+the few rows of those short lists are merged and cut to the page. A district with 100,000 needs
+costs what its first pages cost, never a sort of the whole district; the count behind the pager
+stops at COUNT_CAP (nobody presses ▶ a hundred times: the filters narrow a long list).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import NotFound
 from bot.services.paging import Page, page_bounds
-from models import Organization, User
+from models import District, Organization, User
 from models.needs import OPEN_STATUSES, Need, NeedEvent, NeedStatus, NeedSupport
 
 # What the status filter may say: the open ones (the default), any single status, or all.
@@ -27,6 +28,11 @@ STATUS_FILTERS = (OPEN, *(status.value for status in NeedStatus), ALL)
 SORT_SUPPORTS = "s"
 SORT_DATE = "d"
 SORTS = (SORT_SUPPORTS, SORT_DATE)
+# Matches counted for the pager at most ("more than 1,000 found").
+COUNT_CAP = 1000
+# The whole city is read district by district while the branches stay few (SQLite allows 500
+# parts in a compound query); beyond that, by status alone.
+MAX_BRANCHES = 300
 # The public history shown on a card: the newest events, enough to follow the need.
 HISTORY_SHOWN = 6
 
@@ -60,21 +66,37 @@ def _sort_key(filters: Filters) -> ColumnElement[object]:
 
 
 async def count(session: AsyncSession, filters: Filters) -> int:
-    query = select(func.count()).select_from(Need).where(*_conditions(filters))
+    """How many needs match, counted up to COUNT_CAP + 1 (more means "over COUNT_CAP")."""
+    query = select(Need.id).where(*_conditions(filters))
     statuses = filters.statuses()
     if len(statuses) < len(NeedStatus):
         query = query.where(Need.status.in_(statuses))
-    return await session.scalar(query) or 0
+    capped = query.limit(COUNT_CAP + 1).subquery()
+    return await session.scalar(select(func.count()).select_from(capped)) or 0
 
 
-def _page_query(filters: Filters, offset: int, per_page: int) -> Select[int]:
-    """The ids of one page: a short ordered list per status, each read on its index, merged."""
+def _branches(filters: Filters, district_ids: list[int]) -> list[list[ColumnElement[bool]]]:
+    """The conditions of each ordered list to merge: one per status (and district)."""
+    statuses = filters.statuses()
+    if filters.district_id is None and 0 < len(district_ids) * len(statuses) <= MAX_BRANCHES:
+        return [
+            [Need.district_id == district_id, Need.status == status]
+            for district_id in district_ids
+            for status in statuses
+        ]
+    return [[Need.status == status] for status in statuses]
+
+
+def _page_query(
+    filters: Filters, offset: int, per_page: int, district_ids: list[int] | None = None
+) -> Select[int]:
+    """The ids of one page: a short ordered list per branch, each read on its index, merged."""
     key = _sort_key(filters)
     parts = []
-    for status in filters.statuses():
+    for branch in _branches(filters, district_ids or []):
         part = (
             select(Need.id.label("id"), key.label("key"))
-            .where(Need.status == status, *_conditions(filters))
+            .where(*branch, *_conditions(filters))
             .order_by(key.desc(), Need.id.desc())
             .limit(offset + per_page)
             .subquery()
@@ -92,10 +114,15 @@ def _page_query(filters: Filters, offset: int, per_page: int) -> Select[int]:
 async def browse(
     session: AsyncSession, filters: Filters, page: int = 0, per_page: int = 8
 ) -> Page[Need]:
-    """One page of needs matching the filters, best supported (or newest) first."""
+    """One page of needs matching the filters, best supported (or newest) first; `total` is at
+    most COUNT_CAP + 1 (over COUNT_CAP)."""
     total = await count(session, filters)
-    page, pages = page_bounds(page, total, per_page)
-    ids = list(await session.scalars(_page_query(filters, page * per_page, per_page)))
+    page, pages = page_bounds(page, min(total, COUNT_CAP), per_page)
+    district_ids = None
+    if filters.district_id is None:
+        district_ids = list(await session.scalars(select(District.id).order_by(District.id)))
+    query = _page_query(filters, page * per_page, per_page, district_ids)
+    ids = list(await session.scalars(query))
     return Page(await _load(session, ids), page, pages, total)
 
 
