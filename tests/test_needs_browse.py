@@ -491,3 +491,18 @@ async def test_a_long_list_is_counted_up_to_the_cap(fake, running, monkeypatch):
     assert last.page == 1 and [need.support_count for need in last.items] == [2, 1, 0]
     shown = (await fake.user(7100, "Гость").say("/needs"))[0]
     assert "Найдено больше 5 потребностей" in shown.text
+
+
+async def test_many_districts_are_chosen_page_by_page(fake, running):
+    for number in range(1, 24):
+        await add_district(running, number, f"Округ {number}")
+    async with running.sessionmaker() as session:
+        last = (await districts.list_districts(session, 1, 20)).items[-1]
+    await make_need(running, district_id=last.id, author_id=None, description="Скамейка у пруда")
+    visitor = fake.user(7100, "Гость")
+    shown = (await visitor.say("/needs"))[0]
+    shown = (await visitor.click("🏘 Округ", shown.message_id))[0]
+    assert len([b for b in visitor.button_texts(shown) if b.startswith("№")]) == 20
+    shown = (await visitor.click("▶", shown.message_id))[0]
+    shown = (await visitor.click(f"№{last.number} · {last.name}", shown.message_id))[0]
+    assert last.name in shown.text and "Скамейка у пруда" in shown.text

@@ -10,6 +10,7 @@ from bot.callbacks import BotCallback
 from bot.keyboards.paging import pager
 from bot.services.needs.browse import SORT_DATE, SORT_SUPPORTS, STATUS_FILTERS
 from bot.services.needs.categories import category_name
+from bot.services.paging import Page
 from bot.texts import plain
 from models import District
 from models.needs import Need, NeedCategory
@@ -96,16 +97,23 @@ def list_keyboard(
     return builder.as_markup()
 
 
-def district_choice(filters: CDNeeds, districts: list[District]) -> InlineKeyboardMarkup:
+def district_choice(filters: CDNeeds, districts: Page[District]) -> InlineKeyboardMarkup:
+    """A page of districts to choose from (`filters.page` is the page of districts here)."""
     builder = InlineKeyboardBuilder()
+    back = {"page": 0, "view": ""}
     builder.row(
-        *_row(
-            plain("needs-browse-whole-city"), filters.model_copy(update={"district": 0, "view": ""})
-        )
+        *_row(plain("needs-browse-whole-city"), filters.model_copy(update={**back, "district": 0}))
     )
-    for district in districts:
+    for district in districts.items:
         label = f"№{district.number} · {district.name}"
-        builder.row(*_row(label, filters.model_copy(update={"district": district.id, "view": ""})))
+        builder.row(*_row(label, filters.model_copy(update={**back, "district": district.id})))
+    nav = pager(
+        districts.page,
+        districts.pages,
+        lambda p: filters.model_copy(update={"page": p, "view": "d"}).pack(),
+    )
+    if nav:
+        builder.row(*nav)
     return builder.as_markup()
 
 

@@ -45,6 +45,7 @@ from models import User
 from models.needs import OPEN_STATUSES, Need, NeedCategory, NeedEvent, NeedEventKind, NeedStatus
 
 PER_PAGE = 8
+DISTRICTS_PER_PAGE = 20
 # A card stays well within Telegram's 4096 with these cuts.
 DESCRIPTION_SHOWN = 1500
 EVENT_TEXT_SHOWN = 250
@@ -131,8 +132,8 @@ async def on_list(query: CallbackQuery, callback_data: CDNeeds, session: AsyncSe
     message = callback_message(query)
     markup: InlineKeyboardMarkup
     if callback_data.view == "d":
-        found = await districts.list_districts(session, per_page=50)
-        markup = district_choice(callback_data, found.items)
+        found = await districts.list_districts(session, callback_data.page, DISTRICTS_PER_PAGE)
+        markup = district_choice(callback_data, found)
     elif callback_data.view == "c":
         markup = category_choice(
             callback_data, await categories.all_categories(session), current_language()
