@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db import affected
-from bot.services.errors import DomainError, NotFound
+from bot.services.errors import DomainError
+from bot.services.needs.browse import get_need
 from bot.services.permissions import require_registered
 from models import User
 from models.needs import OPEN_STATUSES, Need, NeedSupport
@@ -25,24 +26,6 @@ class NeedClosed(DomainError):
 
 class OwnNeed(DomainError):
     key = "needs-support-own"
-
-
-async def get_need(session: AsyncSession, need_id: int) -> Need:
-    need = await session.get(Need, need_id)
-    if need is None:
-        raise NotFound("needs-browse-not-found")
-    return need
-
-
-async def is_supporter(session: AsyncSession, user: User | None, need_id: int) -> bool:
-    if user is None:
-        return False
-    found = await session.scalar(
-        select(NeedSupport.user_id).where(
-            NeedSupport.need_id == need_id, NeedSupport.user_id == user.id
-        )
-    )
-    return found is not None
 
 
 async def _count(session: AsyncSession, need: Need) -> int:
