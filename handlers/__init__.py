@@ -27,6 +27,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 
 CAPABILITIES = Registry(
@@ -46,6 +47,7 @@ CAPABILITIES = Registry(
         bodies.capability,
         votes.capability,
         recommendations.capability,
+        needs_browse.capability,
         audit.capability,
         fallback.capability,
     )

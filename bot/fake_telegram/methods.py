@@ -81,6 +81,8 @@ class BotApi(Chats):
             "answerCallbackQuery": self._answer_callback_query,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendLocation": self._send_location,
+            "sendMediaGroup": self._send_media_group,
             "sendChatAction": self._send_chat_action,
             "getFile": self._get_file,
             "getChat": self._get_chat,
@@ -272,6 +274,50 @@ class BotApi(Chats):
             **content,
         )
         return self.message_json(msg)
+
+    async def _send_location(self, _token: str, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._chat(params["chat_id"])
+        try:
+            latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise bad_request("wrong latitude or longitude specified") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise bad_request("wrong latitude or longitude specified")
+        markup = self._take_markup(user, params.get("reply_markup"))
+        msg = self._new_message(
+            user.id,
+            from_bot=True,
+            location={"latitude": latitude, "longitude": longitude},
+            reply_markup=markup,
+            reply_to_message_id=self._reply_to(user, params),
+        )
+        return self.message_json(msg)
+
+    async def _send_media_group(self, _token: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """An album of photos sent by file_id (what the bot sends again): one message each."""
+        user = self._chat(params["chat_id"])
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("wrong number of media in the album: from 2 to 10 are allowed")
+        reply_to = self._reply_to(user, params)
+        sent = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise bad_request(
+                    "method not implemented by the fake server: albums of photos only"
+                )
+            if isinstance(item.get("media"), UploadedFile):
+                raise bad_request("method not implemented by the fake server: uploaded albums")
+            sizes = [dict(self._sent_file(item.get("media"), "photo"), width=800, height=600)]
+            content = self._caption_content(item)
+            sent.append((sizes, content))
+        messages = [
+            self._new_message(
+                user.id, from_bot=True, photo=sizes, reply_to_message_id=reply_to, **content
+            )
+            for sizes, content in sent
+        ]
+        return [self.message_json(msg) for msg in messages]
 
     def _reply_to(self, user: FakeChat, params: dict[str, Any]) -> int | None:
         """The message a new one replies to; Telegram refuses a missing one unless allowed."""

@@ -7,25 +7,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import affected
 from bot.services import audit, users
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.needs import terms
+from bot.services.needs import support, terms
 from bot.services.permissions import require_registered
 from models import District, User
 from models.needs import (
-    OPEN_STATUSES,
     Need,
     NeedCategory,
     NeedEvent,
     NeedEventKind,
     NeedPhoto,
     NeedStatus,
-    NeedSupport,
 )
 
 # A description a pensioner types on a phone fits easily; a pasted article does not, and the
@@ -110,34 +106,18 @@ async def similar(session: AsyncSession, district_id: int, text: str) -> list[tu
 async def support_instead(
     session: AsyncSession, supporter: User, need_id: int, *, entered_by: User | None = None
 ) -> tuple[Need, bool]:
-    """`supporter` supports an open need rather than filing their own: one support per person,
-    the need's count kept in the same transaction. Returns the need and whether this was a new
-    support (False: they supported it before). A secretary may do it for a citizen on the phone.
-    """
-    if entered_by is None:
-        require_registered(supporter)
-    else:
+    """`supporter` supports a similar open need rather than filing their own (the general rule
+    is `support.support`: once per person, counted in the same transaction). Returns the need and
+    whether this was a new support. A secretary may do it for a citizen on the phone; the
+    answers speak of the need the dialog offered."""
+    if entered_by is not None:
         users.require_registrar(entered_by)
-    need = await session.get(Need, need_id)
-    if need is None or need.status not in OPEN_STATUSES:
-        raise NotFound("needs-file-similar-gone")
-    if need.author_id == supporter.id:
-        raise InvalidInput("needs-file-support-own", number=need.id)
     try:
-        async with session.begin_nested():
-            session.add(NeedSupport(need_id=need.id, user_id=supporter.id))
-            await session.flush()
-    except IntegrityError:
-        return need, False
-    counted = await session.execute(
-        update(Need)
-        .where(Need.id == need.id)
-        .values(support_count=Need.support_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    assert affected(counted) == 1
-    await session.refresh(need, ["support_count"])
-    return need, True
+        return await support.support(session, supporter, need_id)
+    except (NotFound, support.NeedClosed):
+        raise NotFound("needs-file-similar-gone") from None
+    except support.OwnNeed:
+        raise InvalidInput("needs-file-support-own", number=need_id) from None
 
 
 async def file_need(
