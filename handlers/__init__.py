@@ -24,6 +24,7 @@ from handlers import (
     profile,
     recommendations,
     registry,
+    resources,
     secretariat,
     votes,
 )
@@ -44,6 +45,7 @@ CAPABILITIES = Registry(
         bodies.capability,
         votes.capability,
         recommendations.capability,
+        resources.capability,
         audit.capability,
         fallback.capability,
     )
