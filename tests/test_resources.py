@@ -3,16 +3,19 @@ withdrawing, the offers that match a need, asking an owner, and who may do what.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from bot.services import districts, organizations, resources, users
 from bot.services.organizations import Draft as OrgDraft
 from bot.services.resources import Draft
-from models import District, OrganizationKind, User
+from models import District, OrganizationKind, Outbox, User
 from models.needs import (
     ContactRequestStatus,
     Need,
     NeedCategory,
+    NeedStatus,
     ResourceContact,
     ResourceKind,
     ResourceOffer,
@@ -387,3 +390,35 @@ async def test_an_erased_owners_offers_leave_matching(fake, running):
     base = fake.user(BASE, "Борис", username="boris_b")
     shown = (await base.say(f"/need_offers {ids['need']}"))[0]
     assert "Подходящих предложений пока нет" in shown.text
+
+
+async def test_a_closed_need_is_not_asked_for(fake, running):
+    ids = await world(running)
+    offer = await make_offer(running, ids["owner"], ids["d1"], None, "Помещение для встреч")
+    base = fake.user(BASE, "Борис", username="boris_b")
+    shown = (await base.say(f"/need_offers {ids['need']}"))[0]
+    async with running.sessionmaker.begin() as session:
+        need = await session.get(Need, ids["need"])
+        need.status = NeedStatus.RESOLVED
+    await base.click(f"✉️ Спросить владельца №{offer}", message_id=shown.message_id)
+    assert "уже закрыта" in base.callback_answers[-1].text
+    assert await contacts(running) == []
+
+
+async def test_exchanged_contacts_leave_no_trace_once_the_owner_is_erased(fake, running):
+    ids = await world(running)
+    offer = await make_offer(running, ids["owner"], ids["d1"], None, "Помещение для встреч")
+    _, owner, request, _ = await ask_owner(fake, running, ids, offer)
+    await owner.click("✅ Согласен обменяться контактами", message_id=request.message_id)
+    await running.delivered()
+    async with running.sessionmaker.begin() as session:
+        await users.erase_user(session, await session.get(User, ids["owner"]))
+    async with running.sessionmaker() as session:
+        stored = [
+            json.dumps(o.text_params, ensure_ascii=False)
+            for o in await session.scalars(select(Outbox))
+        ]
+    assert stored
+    for text in stored:
+        for trace in ("olga_s", "9001112233", str(OWNER), "Ольга Смирнова"):
+            assert trace not in text, (trace, text)

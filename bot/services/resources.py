@@ -20,6 +20,7 @@ from bot.services.permissions import require_registered
 from models import District, Organization, OrganizationStatus, Outbox, Representative, Topic, User
 from models.base import utcnow
 from models.needs import (
+    OPEN_STATUSES,
     ContactRequestStatus,
     Need,
     NeedCategory,
@@ -236,6 +237,8 @@ async def ask(
     the owner gets the need's number and text with Agree / Decline."""
     need = await get_need(session, need_id)
     asker = await require_moderator(session, user, need)
+    if need.status not in OPEN_STATUSES:
+        raise InvalidInput("resources-need-closed", number=need.id)
     offer = await session.get(ResourceOffer, offer_id)
     if offer is None:
         raise NotFound()
@@ -350,7 +353,8 @@ async def _card_params(
         organization = await session.get(Organization, offer.organization_id)
         if organization is not None:
             name = f"{name}, {organization.name}"
-    params: dict[str, str | int] = {"name": name, "telegram_id": person.telegram_id or 0}
+    # A string, so that erasure's scrubber finds it in the stored notice like any other trace.
+    params: dict[str, str | int] = {"name": name, "telegram_id": str(person.telegram_id or 0)}
     if person.username:
         params["username"] = f"@{person.username}"
     else:
