@@ -339,7 +339,13 @@ async def answer(
     if affected(result) == 0:
         raise AlreadyAnswered()
     await session.refresh(contact)
-    await audit.record(session, owner, f"resource.{status.value}", "resource_contact", contact.id)
+    await audit.record(
+        session,
+        owner,
+        "resource.agree" if agree else "resource.decline",
+        "resource_contact",
+        contact.id,
+    )
     return Answered(contact, offer, need, asker, owner)
 
 
