@@ -432,3 +432,20 @@ async def test_exchanged_contacts_leave_no_trace_once_the_owner_is_erased(fake, 
     for text in stored:
         for trace in ("olga_s", "9001112233", str(OWNER), "Ольга Смирнова"):
             assert trace not in text, (trace, text)
+
+
+async def test_categories_are_named_in_the_persons_language(fake, running):
+    ids = await world(running)
+    async with running.sessionmaker.begin() as session:
+        owner = await session.get(User, ids["owner"])
+        owner.language = "en"
+    person = fake.user(OWNER, "Olga", username="olga_s")
+    await person.say("/offer")
+    await person.click("transport")
+    await person.click("the whole city")
+    assert "Yards and streets" in person.button_texts()
+    assert "Дворы и улицы" not in person.button_texts()
+    await person.click("Yards and streets")
+    await person.say("A van with a driver, to take rubbish away")
+    replies = await person.say("Saturdays")
+    assert "For needs: Yards and streets" in replies[-1].text
