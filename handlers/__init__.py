@@ -24,6 +24,7 @@ from handlers import (
     profile,
     recommendations,
     registry,
+    resources,
     secretariat,
     votes,
 )
@@ -48,6 +49,7 @@ CAPABILITIES = Registry(
         votes.capability,
         recommendations.capability,
         needs_browse.capability,
+        resources.capability,
         audit.capability,
         fallback.capability,
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, String, Table, Text, delete, or_, select, tuple_, update
+from sqlalchemy import Enum, String, Table, Text, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import JSON
 
@@ -40,6 +40,7 @@ from models import (
     UserRole,
 )
 from models.base import utcnow
+from models.needs import ResourceOffer
 
 # What stands where a trace was cut out of a text that others wrote.
 MARK = "[…]"
@@ -268,12 +269,29 @@ async def _remove_own_texts(session: AsyncSession, user: User) -> None:
     )
 
 
+async def _withdraw_offers(session: AsyncSession, user: User) -> None:
+    """The person's resource offers leave matching, and their texts (theirs, and likely to
+    name them) are removed whole; the rows stay for the requests that point at them."""
+    await session.execute(
+        update(ResourceOffer)
+        .where(ResourceOffer.owner_id == user.id)
+        .values(
+            active=False,
+            withdrawn_at=func.coalesce(ResourceOffer.withdrawn_at, utcnow()),
+            description="",
+            available="",
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 async def erase(session: AsyncSession, user: User) -> None:
     """Erase a person: their row becomes an anonymous author and no trace of them stays."""
     traces = await _traces(session, user)
     related = await _related(session, user)
     telegram_id = user.telegram_id
     await _remove_own_texts(session, user)
+    await _withdraw_offers(session, user)
     await _scrub_tables(session, traces, related)
     if telegram_id is not None:
         # Dialogs in any chat: `:<id>:` is the chat's or the person's part of the key.
