@@ -27,6 +27,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.needs import moderation as needs_moderation
 
 CAPABILITIES = Registry(
     (
@@ -44,6 +45,7 @@ CAPABILITIES = Registry(
         bodies.capability,
         votes.capability,
         recommendations.capability,
+        needs_moderation.capability,
         audit.capability,
         fallback.capability,
     )
