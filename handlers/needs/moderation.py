@@ -122,6 +122,7 @@ async def cmd_queue(
     message: Message, command: CommandObject, session: AsyncSession, user: User | None
 ) -> None:
     """/needs_queue: new needs of one's districts; /needs_queue N: need N's moderation card."""
+    await moderation.require_any_district(session, user)
     argument = (command.args or "").strip().lstrip("№#")
     if argument:
         if not argument.isdigit():
