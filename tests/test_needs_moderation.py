@@ -445,6 +445,14 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
     assert "связано с голосованием" in replies[0].text
     taken = await events(running, need_id, NeedEventKind.TAKEN_UP)
     assert [(e.subject_type, e.subject_id) for e in taken] == [("vote", vote_id)]
+    # Several at once by command; linking the same need twice is refused and changes nothing.
+    second = await file_need(running, ids["filer"], ids["d2"], "Нет освещения в сквере")
+    replies = await presidium.say(f"/needs_take_up {vote_id} {second} {need_id}")
+    assert "уже связано с голосованием" in replies[-1].text
+    assert await events(running, second, NeedEventKind.TAKEN_UP) == []
+    replies = await presidium.say(f"/needs_take_up {vote_id} {second}")
+    assert f"С голосованием №{vote_id} связаны обращения: №{second}." in replies[-1].text
+    assert "нет прав" in (await fake.user(OTHER).say(f"/needs_take_up {vote_id} {second}"))[-1].text
     async with running.sessionmaker.begin() as session:
         actor = await users.get_user(session, BASE1)
         await moderation.accept(session, actor, need_id)

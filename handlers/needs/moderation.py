@@ -231,6 +231,23 @@ async def on_text(
         await message.answer(card, reply_markup=markup)
 
 
+async def cmd_take_up(
+    message: Message, command: CommandObject, session: AsyncSession, user: User | None
+) -> None:
+    """/needs_take_up V N [N…]: link needs to vote V the person organizes."""
+    await moderation.require_may_take_up(session, user)
+    parts = (command.args or "").replace(",", " ").split()
+    if len(parts) < 2 or len(parts) > 11:
+        await message.answer(t("needs-mod-take-up-usage"))
+        return
+    vote_id, *need_ids = (_number(part) for part in parts)
+    for need_id in need_ids:
+        await moderation.take_up(session, user, need_id, vote_id)
+    await message.answer(
+        t("needs-mod-taken-many", vote=vote_id, numbers=", ".join(f"№{n}" for n in need_ids))
+    )
+
+
 # --- The filer's reply -------------------------------------------------------------------------
 
 
@@ -264,6 +281,7 @@ async def on_reply_text(
 def setup() -> Router:
     router = Router(name="needs_moderation")
     router.message.register(cmd_queue, Command("needs_queue"))
+    router.message.register(cmd_take_up, Command("needs_take_up"))
     router.callback_query.register(on_page, CDNeedMod.filter(F.action == "page"))
     router.callback_query.register(on_show, CDNeedMod.filter(F.action == "show"))
     router.callback_query.register(
@@ -306,6 +324,11 @@ capability = Capability(
             "needs_queue",
             frozenset({Role.REPRESENTATIVE, Role.SECRETARIAT}),
             HomeGroup.ORGANIZATION,
+        ),
+        CommandSpec(
+            "needs_take_up",
+            frozenset({Role.REPRESENTATIVE, Role.SECRETARIAT, Role.PRESIDIUM}),
+            HomeGroup.COUNCIL,
         ),
     ),
     jobs=_jobs,

@@ -433,6 +433,12 @@ async def queue(
     return Page(list(rows), page, pages, total)
 
 
+async def require_may_take_up(session: AsyncSession, actor: User | None) -> None:
+    """The presidium, or a moderator of some district."""
+    if not has_any_role(actor, *PRESIDIUM):
+        await require_any_district(session, actor)
+
+
 async def require_any_district(session: AsyncSession, actor: User | None) -> None:
     districts = await access.moderated_districts(session, actor)
     if districts is not None and not districts:
