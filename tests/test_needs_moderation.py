@@ -15,7 +15,16 @@ from bot.services import districts, organizations, users, votes
 from bot.services.errors import NotAllowed
 from bot.services.needs import escalation, moderation, terms
 from bot.services.organizations import Draft
-from models import AuditEntry, BodyKind, JobStatus, OrganizationKind, ScheduledJob, VoteKind
+from models import (
+    AuditEntry,
+    BodyKind,
+    Delivery,
+    JobStatus,
+    OrganizationKind,
+    Role,
+    ScheduledJob,
+    VoteKind,
+)
 from models.base import utcnow
 from models.needs import (
     Need,
@@ -546,3 +555,67 @@ async def test_new_needs_without_escalation_jobs_get_them_at_start(fake, running
             )
 
     await eventually(scheduled)
+
+
+# --- The daily digest ---------------------------------------------------------------------------
+
+
+async def test_the_digest_tells_the_news_of_the_needs_one_follows_once(session):
+    from bot.i18n import create_i18n
+    from bot.services import digest
+    from models import Outbox
+    from tests.test_digest import TZ
+    from tests.test_digest import registered as digest_reader
+
+    district = await districts.seed_district(session, 1, "Центр")
+    filer = await digest_reader(session, 1, digest_on=True)
+    fan = await digest_reader(session, 2, digest_on=True)
+    fan.language = "en"
+    muted = await digest_reader(session, 3, digest_on=False)  # supports, but no digest
+    stranger = await digest_reader(session, 4, digest_on=True)
+    secretary = await digest_reader(session, 5, digest_on=False)
+    await users.grant_role(session, secretary, Role.SECRETARIAT)
+    category = await session.scalar(select(NeedCategory).limit(1))
+    need = Need(
+        district_id=district.id,
+        category_id=category.id,
+        author_id=filer.id,
+        description="Яма <у> школы",
+    )
+    quiet = Need(
+        district_id=district.id, category_id=category.id, author_id=stranger.id, description="Тихо"
+    )
+    session.add_all([need, quiet])
+    await session.flush()
+    session.add_all(
+        [
+            NeedSupport(need_id=need.id, user_id=fan.id),
+            NeedSupport(need_id=need.id, user_id=muted.id),
+        ]
+    )
+    await moderation.accept(session, secretary, need.id)
+    await moderation.answer(session, secretary, need.id, "Передано в управу")
+    await moderation.ask(session, secretary, need.id, "Где именно?")  # not public: not told
+
+    await digest.ensure_scheduled(session, TZ)
+    job = await session.scalar(select(ScheduledJob).where(ScheduledJob.kind == digest.KIND))
+    assert job is not None
+    job.due_at = min(job.due_at, utcnow())  # this morning's, run now
+    await session.execute(update(NeedEvent).values(created_at=job.due_at - timedelta(hours=2)))
+    i18n = create_i18n()
+    result = await digest.run(session, job, TZ, "ru", i18n)
+    again = await digest.run(session, job, TZ, "ru", i18n)
+    assert result["needs"] == 2 and again["needs"] == 0
+    outboxes = list(
+        await session.scalars(select(Outbox).where(Outbox.text_key == "needs-notice-digest"))
+    )
+    readers = {
+        user_id: box.text_params["lines"]
+        for box in outboxes
+        for user_id in await session.scalars(
+            select(Delivery.user_id).where(Delivery.outbox_id == box.id)
+        )
+    }
+    assert set(readers) == {filer.id, fan.id}
+    assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принято; публичный ответ"
+    assert readers[fan.id] == f"• No. {need.id} “Яма <у> школы”: accepted; a public answer"

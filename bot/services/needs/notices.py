@@ -7,15 +7,20 @@ Texts are stored as catalogue keys and written in each recipient's language when
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
+from bot.i18n import PoI18n
+from bot.languages import language_of
 from bot.services import roles
+from bot.texts import plain
 from models import Outbox, Representative, Role, Topic, User
-from models.needs import Need, NeedSupport
+from models.needs import Need, NeedEvent, NeedEventKind, NeedSupport
 
 # A need's description in a notice: enough to recognise it.
 EXCERPT = 80
@@ -111,3 +116,62 @@ async def to_people(
 
 async def secretariat(session: AsyncSession) -> list[User]:
     return await roles.holders(session, Role.SECRETARIAT)
+
+
+# --- The daily digest ----------------------------------------------------------------------------
+
+# The news of a need a digest tells: its public history.
+DIGEST_KINDS = (NeedEventKind.STATUS, NeedEventKind.ANSWER, NeedEventKind.TAKEN_UP)
+
+
+def _news(event: NeedEvent) -> tuple[str, dict[str, object]]:
+    """What a digest line says about an event: a catalogue key and its parameters."""
+    if event.kind == NeedEventKind.STATUS and event.status_to is not None:
+        return f"needs-mod-status-{event.status_to.value.replace('_', '-')}", {}
+    if event.kind == NeedEventKind.TAKEN_UP:
+        return "needs-notice-digest-taken-up", {"vote": event.subject_id or 0}
+    return "needs-notice-digest-answer", {}
+
+
+async def digest_lines(
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    i18n: PoI18n,
+    default_language: str,
+) -> dict[int, list[str]]:
+    """For each digest reader, a line per need they filed or support that has public news
+    between `since` and `until` ("• №12 «…»: accepted; public answer"), in their language."""
+    happened = (
+        await session.scalars(
+            select(NeedEvent)
+            .where(
+                NeedEvent.public.is_(True),
+                NeedEvent.kind.in_(DIGEST_KINDS),
+                NeedEvent.created_at > since,
+                NeedEvent.created_at <= until,
+            )
+            .order_by(NeedEvent.need_id, NeedEvent.id)
+        )
+    ).all()
+    by_need: dict[int, list[NeedEvent]] = defaultdict(list)
+    for event in happened:
+        by_need[event.need_id].append(event)
+    lines: dict[int, list[str]] = defaultdict(list)
+    for need_id, news in by_need.items():
+        need = await session.get(Need, need_id)
+        if need is None:
+            continue
+        ids = await followers(session, need)
+        readers = await session.execute(
+            delivery.audience_query({"users": ids}, Topic.DIGEST).add_columns(User.language)
+        )
+        for user_id, language in readers.all():
+            with i18n.context(), i18n.use_locale(language_of(language, default_language)):
+                said = "; ".join(plain(key, **params) for key, params in map(_news, news))
+                lines[user_id].append(
+                    plain("needs-notice-digest-line", number=need.id, summary=excerpt(need))
+                    + " "
+                    + said
+                )
+    return lines
