@@ -93,6 +93,16 @@ async def world(fake, running) -> dict[str, int]:
     return ids
 
 
+async def a_category(session) -> int:
+    """A category (the migration seeds them; PostgreSQL test runs truncate between tests)."""
+    category = await session.scalar(select(NeedCategory).order_by(NeedCategory.id).limit(1))
+    if category is None:
+        category = NeedCategory(code="yards", name_ru="Дворы и улицы", name_en="Yards and streets")
+        session.add(category)
+        await session.flush()
+    return category.id
+
+
 async def file_need(
     running,
     author_id: int | None,
@@ -102,10 +112,11 @@ async def file_need(
 ) -> int:
     """A need as the filing dialog saves it (indexed, escalation scheduled), with supports."""
     async with running.sessionmaker.begin() as session:
-        category = await session.scalar(select(NeedCategory).order_by(NeedCategory.id).limit(1))
-        assert category is not None
         need = Need(
-            district_id=district_id, category_id=category.id, author_id=author_id, description=text
+            district_id=district_id,
+            category_id=await a_category(session),
+            author_id=author_id,
+            description=text,
         )
         session.add(need)
         await session.flush()
@@ -530,11 +541,9 @@ async def test_a_waiting_need_is_escalated_once_also_after_a_restart(fake, runni
 async def test_new_needs_without_escalation_jobs_get_them_at_start(fake, running):
     ids = await world(fake, running)
     async with running.sessionmaker.begin() as session:
-        category = await session.scalar(select(NeedCategory).limit(1))
-        assert category is not None
         need = Need(
             district_id=ids["d1"],
-            category_id=category.id,
+            category_id=await a_category(session),
             author_id=ids["filer"],
             description="Без задач",
         )
@@ -575,15 +584,15 @@ async def test_the_digest_tells_the_news_of_the_needs_one_follows_once(session):
     stranger = await digest_reader(session, 4, digest_on=True)
     secretary = await digest_reader(session, 5, digest_on=False)
     await users.grant_role(session, secretary, Role.SECRETARIAT)
-    category = await session.scalar(select(NeedCategory).limit(1))
+    category_id = await a_category(session)
     need = Need(
         district_id=district.id,
-        category_id=category.id,
+        category_id=category_id,
         author_id=filer.id,
         description="Яма <у> школы",
     )
     quiet = Need(
-        district_id=district.id, category_id=category.id, author_id=stranger.id, description="Тихо"
+        district_id=district.id, category_id=category_id, author_id=stranger.id, description="Тихо"
     )
     session.add_all([need, quiet])
     await session.flush()
