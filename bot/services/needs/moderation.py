@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.needs import access, escalation, terms
@@ -149,6 +150,15 @@ async def _move(
     if not may_move(before, to):
         raise IllegalTransition()
     now = utcnow()
+    # Conditional on the status we read: of two presses at the same moment, one moves it.
+    moved = await session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.status == before)
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if affected(moved) != 1:
+        raise IllegalTransition()
     need.status = to
     need.updated_at = now
     if to in DECISIONS and need.decided_at is None:
