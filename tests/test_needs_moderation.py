@@ -628,3 +628,21 @@ async def test_the_digest_tells_the_news_of_the_needs_one_follows_once(session):
     assert set(readers) == {filer.id, fan.id}
     assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принято; публичный ответ"
     assert readers[fan.id] == f"• No. {need.id} “Яма <у> школы”: accepted; a public answer"
+
+
+async def test_status_news_can_be_switched_off_in_settings_questions_cannot(fake, running):
+    ids = await world(fake, running)
+    need_id = await file_need(running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"],))
+    fan, filer = fake.user(FAN_RU), fake.user(FILER)
+    screen = (await fan.say("/settings"))[-1]
+    assert "Мои обращения и те, что я поддержал(а)" in " ".join(fan.button_texts(screen))
+    await fan.click_data(screen.message_id, "topic:needs")
+    screen = (await filer.say("/settings"))[-1]
+    await filer.click_data(screen.message_id, "topic:needs")
+    async with running.sessionmaker.begin() as session:
+        secretary = await users.get_user(session, SECRETARY)
+        await moderation.accept(session, secretary, need_id)
+        await moderation.ask(session, secretary, need_id, "Какой подъезд?")
+    await running.delivered()
+    assert "принято к рассмотрению" not in texts(fan) + texts(filer)
+    assert "Какой подъезд?" in texts(filer)  # about their own need: duty
