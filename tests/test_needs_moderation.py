@@ -31,6 +31,7 @@ from models.needs import (
     NeedCategory,
     NeedEvent,
     NeedEventKind,
+    NeedPhoto,
     NeedStatus,
     NeedSupport,
     NeedTerm,
@@ -109,6 +110,7 @@ async def file_need(
     district_id: int,
     text: str = "Не горят фонари во дворе дома 5",
     supporters: tuple[int, ...] = (),
+    photos: tuple[str, ...] = (),
 ) -> int:
     """A need as the filing dialog saves it (indexed, escalation scheduled), with supports."""
     async with running.sessionmaker.begin() as session:
@@ -123,6 +125,8 @@ async def file_need(
         await terms.index(session, need)
         for user_id in supporters:
             session.add(NeedSupport(need_id=need.id, user_id=user_id))
+        for position, file_id in enumerate(photos):
+            session.add(NeedPhoto(need_id=need.id, file_id=file_id, position=position))
         need.support_count = len(supporters)
         settings = running.settings
         await escalation.schedule(
@@ -161,8 +165,9 @@ async def open_card(person, need_id: int):
 
 async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, running):
     ids = await world(fake, running)
+    photo = fake.store_file(b"\xff\xd8 a dark yard", "photos", None, "image/jpeg").file_id
     need_id = await file_need(
-        running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"], ids["fan_en"])
+        running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"], ids["fan_en"]), photos=(photo,)
     )
     base = fake.user(BASE1, "Базовая Один")
     queue = (await base.say("/needs_queue"))[-1]
@@ -173,6 +178,8 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
         )
     )[-1]
     assert "Статус: новое" in card.text and "поддержали: 2" in card.text
+    shown = await base.click("📷 Фото (1)", message_id=card.message_id)
+    assert shown and shown[-1].photo
 
     await base.click("✅ Принять", message_id=card.message_id)
     assert base.callback_answers[-1].text == f"Обращение №{need_id} принято."

@@ -13,8 +13,8 @@ from models.needs import OPEN_STATUSES, Need, NeedStatus
 
 
 class CDNeedMod(BotCallback, prefix="nmod"):
-    # page · show · accept · merge · reject · ask · answer · work_base · work_text · resolve ·
-    # take_up
+    # page · show · photos · accept · merge · reject · ask · answer · work_base · work_text ·
+    # resolve · take_up
     action: str
     id: int = 0
     page: int = 0
@@ -74,6 +74,11 @@ def card_keyboard(need: Need, page: int, *, has_base: bool) -> InlineKeyboardMar
         add("merge", "needs-mod-btn-merge")
     if NeedStatus.REJECTED in allowed:
         add("reject", "needs-mod-btn-reject")
+    if need.photos:
+        builder.button(
+            text=plain("needs-mod-btn-photos", n=len(need.photos)),
+            callback_data=CDNeedMod(action="photos", id=need.id, page=page),
+        )
     if need.status in OPEN_STATUSES:
         if need.author_id is not None:
             add("ask", "needs-mod-btn-ask")

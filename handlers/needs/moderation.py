@@ -59,6 +59,9 @@ PROMPTS = {
 }
 
 
+PHOTOS_SHOWN = 10
+
+
 # --- Texts -------------------------------------------------------------------------------------
 
 
@@ -148,6 +151,16 @@ async def on_show(
     need = await moderation.for_moderator(session, user, callback_data.id)
     text, markup = await _card(session, need, callback_data.page)
     await callback_message(query).edit_text(text, reply_markup=markup)
+
+
+async def on_photos(
+    query: CallbackQuery, callback_data: CDNeedMod, session: AsyncSession, user: User | None
+) -> None:
+    """The need's photos, sent again by their Telegram file ids."""
+    need = await moderation.for_moderator(session, user, callback_data.id)
+    message = callback_message(query)
+    for photo in need.photos[:PHOTOS_SHOWN]:
+        await message.answer_photo(photo.file_id)
 
 
 async def on_action(
@@ -284,6 +297,7 @@ def setup() -> Router:
     router.message.register(cmd_take_up, Command("needs_take_up"))
     router.callback_query.register(on_page, CDNeedMod.filter(F.action == "page"))
     router.callback_query.register(on_show, CDNeedMod.filter(F.action == "show"))
+    router.callback_query.register(on_photos, CDNeedMod.filter(F.action == "photos"))
     router.callback_query.register(
         on_action, CDNeedMod.filter(F.action.in_({"accept", "work_base", "resolve"}))
     )
