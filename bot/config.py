@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     name_max_length: int = 100
     # Days local government has to answer an adopted recommendation.
     recommendation_reply_days: int = Field(default=30, ge=1, le=365)
+    # Days a new need may wait for a decision before its district's base organization is
+    # reminded, and before it is escalated to the Secretariat.
+    need_remind_base_days: int = Field(default=3, ge=1, le=365)
+    need_escalate_days: int = Field(default=7, ge=1, le=365)
     log_level: str = "INFO"
     # `json`: one JSON object per line, for log collectors; `text` is for people.
     log_format: Literal["text", "json"] = "text"

@@ -30,6 +30,7 @@ from handlers import (
 )
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
+from handlers.needs import moderation as needs_moderation
 
 CAPABILITIES = Registry(
     (
@@ -50,6 +51,7 @@ CAPABILITIES = Registry(
         recommendations.capability,
         needs_browse.capability,
         resources.capability,
+        needs_moderation.capability,
         audit.capability,
         fallback.capability,
     )

@@ -321,7 +321,9 @@ def _jobs(context: JobContext) -> dict[str, JobSpec]:
     timezone = context.settings.timezone
 
     async def daily_digest(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await digest.run(session, job, timezone, context.settings.default_language)
+        return await digest.run(
+            session, job, timezone, context.settings.default_language, context.i18n
+        )
 
     # The digest judges its own lateness: a skipped one must still schedule the next.
     return {digest.KIND: reminder(daily_digest, skip_after=None)}

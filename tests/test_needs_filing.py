@@ -10,7 +10,7 @@ from bot.services import districts, users
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.needs import filing
 from bot.services.needs.filing import NeedDraft
-from models import AuditEntry, District, User
+from models import AuditEntry, District, ScheduledJob, User
 from models.needs import (
     Need,
     NeedCategory,
@@ -137,6 +137,14 @@ async def test_filing_with_an_album_and_a_typed_address(fake, running):
         assert await session.scalar(select(func.count()).select_from(NeedTerm)) > 3
         audit = await session.scalar(select(AuditEntry).where(AuditEntry.action == "need.file"))
         assert audit is not None and audit.object_id == need.id
+        # Its base organization is reminded in 3 days and the Secretariat told in 7 unless decided.
+        waits = {
+            job.kind: (job.due_at - need.created_at).days
+            for job in await session.scalars(
+                select(ScheduledJob).where(ScheduledJob.object_id == need.id)
+            )
+        }
+        assert waits == {"need.remind_base": 3, "need.escalate": 7}
     # Nothing of the dialog is left behind.
     assert "Не понимаю" not in (await anna.say("/need"))[0].text
 

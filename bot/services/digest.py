@@ -1,5 +1,5 @@
 """The daily digest (opt-in): at 09:00 each subscriber gets the deadlines of the next 7 days
-that concern them.
+that concern them, and the news of the past day of the needs they filed or support.
 
 A deadline is any pending scheduled job whose payload carries
 `{"digest": {"title": "...", "audience": {...}}}`; features (votes, reports, conferences)
@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates, delivery
+from bot.i18n import PoI18n
 from bot.languages import language_of
+from bot.services.needs import notices as need_notices
 from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic, User
 from models.base import utcnow
 from scheduler import jobs
@@ -52,10 +54,15 @@ async def ensure_scheduled(
 
 
 async def run(
-    session: AsyncSession, job: ScheduledJob, timezone: str, default_language: str
+    session: AsyncSession,
+    job: ScheduledJob,
+    timezone: str,
+    default_language: str,
+    i18n: PoI18n | None = None,
 ) -> dict[str, Any]:
     """Send today's digests, each in its reader's language; a person gets at most one digest a
-    day, however often this runs; none when it is too late for this morning's."""
+    day, however often this runs; none when it is too late for this morning's. With `i18n`,
+    the news of the needs people follow since the last digest go out too (their own message)."""
     now = utcnow()
     if now - job.due_at > SEND_WITHIN:
         await ensure_scheduled(session, timezone, now)
@@ -84,7 +91,25 @@ async def run(
                 deadline.due_at, language_of(language, default_language), timezone
             )
             lines[user_id].append(f"• {when} — {spec['title']}")
-    kind = f"digest:{job.object_id}"
+    sent = await _send_once(session, f"digest:{job.object_id}", "digest-text", lines, now)
+    result = {"digests": sent, "deadlines": len(deadlines)}
+    if i18n is not None:
+        # Since the previous morning's digest, up to this one's time: no news told twice.
+        news = await need_notices.digest_lines(
+            session, job.due_at - timedelta(days=1), job.due_at, i18n, default_language
+        )
+        kind = f"digest-needs:{job.object_id}"
+        result["needs"] = await _send_once(session, kind, "needs-notice-digest", news, now)
+    await session.flush()
+    # The next one comes after this one, whenever this one actually ran.
+    await ensure_scheduled(session, timezone, max(now, job.due_at))
+    return result
+
+
+async def _send_once(
+    session: AsyncSession, kind: str, key: str, lines: dict[int, list[str]], now: datetime
+) -> int:
+    """One message of `kind` to each person with lines, unless they already have it."""
     sent = 0
     for user_id, items in lines.items():
         already = await session.scalar(
@@ -97,7 +122,7 @@ async def run(
         outbox = Outbox(
             kind=kind,
             topic=Topic.DIGEST,
-            text_key="digest-text",
+            text_key=key,
             text_params={"lines": "\n".join(items)},
             status=OutboxStatus.SENDING,
             total=1,
@@ -107,7 +132,4 @@ async def run(
         await session.flush()
         session.add(Delivery(outbox_id=outbox.id, user_id=user_id))
         sent += 1
-    await session.flush()
-    # The next one comes after this one, whenever this one actually ran.
-    await ensure_scheduled(session, timezone, max(now, job.due_at))
-    return {"digests": sent, "deadlines": len(deadlines)}
+    return sent

@@ -18,10 +18,10 @@ MUTABLE_TOPICS = (
     Topic.CONFERENCES,
     Topic.DIGEST,
 )
-# What /settings offers: the topics something sends today. The others wait, hidden, for the
-# capabilities that will send them (needs, projects, conferences); offering them would promise
-# messages that never come.
-OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.DIGEST)
+# What /settings offers: the topics something sends today (needs: the news of the needs one
+# filed or supports). The others wait, hidden, for the capabilities that will send them
+# (projects, conferences); offering them would promise messages that never come.
+OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.NEEDS, Topic.DIGEST)
 # Quiet-hour choices offered in /settings, as (from, to) minutes after midnight.
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     (22 * 60, 8 * 60),

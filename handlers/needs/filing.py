@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StaleButton, alert, callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
+from bot.config import Settings
 from bot.dialogs import abort, expect_buttons
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -38,7 +39,7 @@ from bot.keyboards.needs_filing import (
 )
 from bot.services import districts, notices, users
 from bot.services.errors import NotFound
-from bot.services.needs import filing
+from bot.services.needs import escalation, filing
 from bot.services.needs.filing import DESCRIPTION_LIMITS, MAX_PHOTOS, NeedDraft
 from bot.services.permissions import SECRETARIAT, require_registered
 from bot.texts import SafeHTML, plain, t, tn
@@ -491,7 +492,11 @@ async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def on_send(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User | None
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
 ) -> None:
     message = callback_message(query)
     draft = await DRAFT.load(state)
@@ -515,6 +520,8 @@ async def on_send(
         ),
         entered_by=entered_by,
     )
+    days = settings.need_remind_base_days, settings.need_escalate_days
+    await escalation.schedule(session, need, *days)
     await state.clear()
     await message.edit_reply_markup(reply_markup=None)
     if entered_by is None:
