@@ -205,6 +205,7 @@ async def on_open(
     # The question stays as written: in the Assembly's own language, the same for everyone.
     with i18n.use_locale(settings.default_language):
         question = plain("priorities-question", place=_place(district))
+        explained = plain("priorities-ballot-text")
     vote = await priorities.create(
         session,
         user,
@@ -214,6 +215,7 @@ async def on_open(
             days=draft.get("days", 7),
             question=question,
             secret=draft.get("secret", False),
+            text=explained,
         ),
         timezone=settings.timezone,
         buttons=ballot_rows,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 
 from bot.keyboards.priorities import CDPriority
 from bot.keyboards.votes import CDBallot, ballot_rows
-from bot.services import districts, priorities, users
-from bot.services.errors import NotAllowed
+from bot.services import districts, priorities, users, votes
+from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.votes.citizens import places
 from handlers.priorities import event_line
 from models import Vote, VoterUnit, VoteStatus, VoteVoter
@@ -242,6 +242,27 @@ async def test_a_city_poll_asks_every_registered_citizen(fake, running):
     assert ids["half"] not in people and not {ids["gone"]} & people
     await running.delivered()
     assert any(f"№{vote_id}" in (m.text or "") for m in lonely.bot_messages)
+
+    # A secret poll: confirmed ballots, no list of who stayed away, places recorded at the close.
+    async with running.sessionmaker.begin() as session:
+        for telegram_id, position in ((8100, 1), (8200, 1), (8400, 0)):
+            voter = await users.get_user(session, telegram_id)
+            code = await votes.confirm(session, voter, vote_id, [position])
+            await votes.cast(session, voter, vote_id, [position], confirmation=code)
+        organizer = await users.get_user(session, 8001)
+        with pytest.raises(InvalidInput):
+            await votes.non_voters(session, organizer, vote_id)
+    async with running.sessionmaker.begin() as session:
+        await session.execute(
+            update(Vote).where(Vote.id == vote_id).values(closes_at=utcnow() - timedelta(seconds=1))
+        )
+    await run_jobs_now(running, vote_id, "vote.close")
+    async with running.sessionmaker() as session:
+        assert (await session.get(Vote, vote_id)).status == VoteStatus.CLOSED
+        assert (await session.get(Need, ids["lights"])).priority_rank == 1
+        assert (await session.get(Need, ids["far"])).priority_rank == 2
+    await running.delivered()
+    assert any("Итоги голосования" in (m.text or "") for m in lonely.bot_messages)
 
 
 def test_places_share_ties():

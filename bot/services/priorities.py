@@ -28,7 +28,7 @@ CANDIDATES = 10  # the most supported open needs proposed for a ballot
 MIN_NEEDS = 2
 MAX_NEEDS = 10
 DURATIONS = (1, 3, 7)  # days
-LABEL_TEXT = 60  # characters of a need's description on its ballot option
+LABEL_MAX = 60  # a ballot's button shows this many characters of an option
 
 
 async def organizing_body(session: AsyncSession, user: User | None) -> Body:
@@ -69,10 +69,10 @@ async def roll_size(session: AsyncSession, district_id: int | None) -> int:
 
 def option_label(need: Need) -> str:
     """ "No. N · short text" (the engine keeps options within 100 characters)."""
-    text = " ".join(need.description.split())
-    if len(text) > LABEL_TEXT:
-        text = text[: LABEL_TEXT - 1].rstrip() + "…"
-    return f"№{need.id} · {text}"
+    label = f"№{need.id} · " + " ".join(need.description.split())
+    if len(label) > LABEL_MAX:
+        label = label[: LABEL_MAX - 1].rstrip() + "…"
+    return label
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ class PollInput:
     days: int
     question: str
     secret: bool = False
+    text: str = ""  # what the ballot explains under the question
 
 
 async def create(
@@ -115,6 +116,7 @@ async def create(
             kind=VoteKind.QUESTION,
             question=data.question,
             closes_at=now + timedelta(days=data.days),
+            text=data.text,
             options=[option_label(need) for need in chosen],
             secret=data.secret,
             changeable=True,
