@@ -43,6 +43,10 @@ async def seed(running) -> dict:
         north = await districts.seed_district(session, 1, "Заречный")
         south = await districts.seed_district(session, 2, "Центральный")
         category = await session.scalar(select(NeedCategory).order_by(NeedCategory.id))
+        if category is None:  # a database emptied between tests has lost the seeded list
+            category = NeedCategory(code="yards", name_ru="Дворы", name_en="Yards")
+            session.add(category)
+            await session.flush()
         ids = {"north": north.id, "south": south.id}
 
         def need(district_id: int, text: str, supports: int, status=NeedStatus.ACCEPTED) -> Need:
