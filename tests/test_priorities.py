@@ -78,6 +78,10 @@ async def seed(running) -> dict:
         await users.set_district(session, half, north.id)
         ids["half"] = half.id
     ids["gone"] = await citizen(running, 8301, "Стёрший себя", north.id)
+    # Turned off news about needs in /settings: not invited.
+    ids["muted"] = await citizen(running, 8302, "Без новостей", north.id)
+    async with running.sessionmaker.begin() as session:
+        (await users.get_user(session, 8302)).muted_topics = ["digest", "needs"]
     async with running.sessionmaker.begin() as session:
         await users.erase_user(session, await users.get_user(session, 8301))
     return ids
@@ -126,7 +130,7 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
     vote_id = int(replies[-1].text.split("голосование №")[1].split(".")[0])
 
     # Exactly the district's registered citizens: not the south, not the half-registered, not
-    # the erased one, not the organizer (who has no district).
+    # the erased one, not one who muted news about needs, not the organizer (no district).
     assert await roll(running, vote_id) == {ids["n0"], ids["n1"], ids["n2"]}
     assert organizer_id not in await roll(running, vote_id)
     await running.delivered()
@@ -243,7 +247,7 @@ async def test_a_city_poll_asks_every_registered_citizen(fake, running):
         assert vote.eligible_count == expected and vote.secret
     people = await roll(running, vote_id)
     assert {ids["n0"], ids["n1"], ids["n2"], ids["s0"], nowhere, organizer_id} <= people
-    assert ids["half"] not in people and not {ids["gone"]} & people
+    assert not {ids["half"], ids["gone"], ids["muted"]} & people
     await running.delivered()
     assert any(f"№{vote_id}" in (m.text or "") for m in lonely.bot_messages)
 

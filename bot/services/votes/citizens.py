@@ -16,23 +16,23 @@ from typing import Any
 from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import User, Vote, VoteVoter
+from bot.delivery import audience_query
+from models import Topic, User, Vote, VoteVoter
 from models.needs import Need, NeedEvent, NeedEventKind, PriorityPoll, PriorityPollNeed
 
 SUBJECT = "priority_poll"
 
 
+def place_audience(district_id: int | None) -> dict[str, Any]:
+    return {"everyone": True} if district_id is None else {"districts": [district_id]}
+
+
 def citizens_query(district_id: int | None) -> Select[Any]:
-    """The citizens who may take part: registered through the bot (they have Telegram), not
-    erased, and of the district (any, for the city)."""
-    query = select(User.id).where(
-        User.registered_at.is_not(None),
-        User.deleted_at.is_(None),
-        User.telegram_id.is_not(None),
-    )
-    if district_id is not None:
-        query = query.where(User.district_id == district_id)
-    return query
+    """The citizens who may take part: those the invitation reaches, as the delivery engine
+    defines them (registered, not erased, with Telegram, not blocking the bot, not muting news
+    about needs), of the district (any, for the city). The roll and the ballot's audience are
+    the same people, so everyone on the roll has a ballot."""
+    return audience_query(place_audience(district_id), Topic.NEEDS)
 
 
 async def poll_of(session: AsyncSession, vote_id: int) -> PriorityPoll | None:
@@ -59,9 +59,7 @@ async def audience(session: AsyncSession, vote: Vote) -> dict[str, Any]:
     poll = await poll_of(session, vote.id)
     if poll is None:
         return {"users": []}
-    if poll.district_id is None:
-        return {"everyone": True}
-    return {"districts": [poll.district_id]}
+    return place_audience(poll.district_id)
 
 
 def places(counts: dict[int, int]) -> dict[int, int]:
