@@ -275,3 +275,26 @@ async def test_a_city_poll_asks_every_registered_citizen(fake, running):
 
 def test_places_share_ties():
     assert places({0: 5, 1: 5, 2: 1, 3: 0}) == {0: 1, 1: 1, 2: 3, 3: 4}
+
+
+async def test_a_called_off_poll_tells_the_citizens_and_ranks_nothing(fake, running):
+    await presidium_member(running, 8001, "Председатель Президиума")
+    ids = await seed(running)
+    person = fake.user(8100, "Житель 0")
+    async with running.sessionmaker.begin() as session:
+        organizer = await users.get_user(session, 8001)
+        vote = await priorities.create(
+            session,
+            organizer,
+            priorities.PollInput(ids["north"], [ids["lights"], ids["road"]], 1, "Что главное?"),
+            timezone="Europe/Moscow",
+            buttons=ballot_rows,
+        )
+        vote_id = vote.id
+    async with running.sessionmaker.begin() as session:
+        organizer = await users.get_user(session, 8001)
+        await votes.cancel(session, organizer, vote_id)
+    await running.delivered()
+    assert any("отменено" in (m.text or "").lower() for m in person.bot_messages)
+    async with running.sessionmaker() as session:
+        assert (await session.get(Need, ids["lights"])).priority_rank is None

@@ -347,14 +347,24 @@ async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vot
     vote.closed_at = utcnow()
     await jobs.cancel(session, "vote", vote.id)
     await session.flush()
-    people = list(
-        await session.scalars(
-            select(User).where(User.id.in_(await roll_user_ids(session, vote.id)))
+    if vote.unit == VoterUnit.CITIZEN:
+        # A roll of citizens may be the whole city: named in SQL, not loaded.
+        notice = Outbox(
+            kind="notice",
+            topic=Topic.NEEDS,
+            text_key="votes-cancelled-notice",
+            text_params={"number": vote.id, "question": vote.question},
         )
-    )
-    await notices.notify(
-        session, people, "votes-cancelled-notice", number=vote.id, question=vote.question
-    )
+        await delivery.enqueue(session, notice, await _audience(session, vote))
+    else:
+        people = list(
+            await session.scalars(
+                select(User).where(User.id.in_(await roll_user_ids(session, vote.id)))
+            )
+        )
+        await notices.notify(
+            session, people, "votes-cancelled-notice", number=vote.id, question=vote.question
+        )
     await audit.record(session, actor, "vote.cancel", "vote", vote.id)
     return vote
 
