@@ -165,6 +165,8 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
     async with running.sessionmaker() as session:
         vote = await session.get(Vote, vote_id)
         assert vote.status == VoteStatus.CLOSED and vote.unit == VoterUnit.CITIZEN
+        # An open poll's protocol still names nobody: how a citizen chose is theirs.
+        assert await votes.roll_call(session, vote) == []
         ranks = {
             key: (await session.get(Need, ids[key])).priority_rank
             for key in ("lights", "road", "trees", "bench", "far")

@@ -132,8 +132,9 @@ class RollEntry:
 
 
 async def roll_call(session: AsyncSession, vote: Vote) -> list[RollEntry]:
-    """An open vote's roll call, for its protocol; a secret vote has none."""
-    if vote.secret:
+    """An open vote's roll call, for its protocol; a secret vote has none, nor has a poll of
+    citizens (how a citizen chose is theirs: the protocol gives the counts only)."""
+    if vote.secret or vote.unit == VoterUnit.CITIZEN:
         return []
     seats = await session.execute(
         select(VoteVoter.id, User.name, Organization.name, Ballot.id)
