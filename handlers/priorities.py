@@ -6,7 +6,7 @@ through the vote engine (see bot/services/priorities.py)."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -238,6 +238,11 @@ async def on_abort(
     await message.answer(t("priorities-aborted"))
 
 
+async def on_typed(message: Message) -> None:
+    """Text, a photo or anything else sent mid-dialog: every step here is a button."""
+    await message.answer(t("priorities-use-buttons"))
+
+
 async def on_stale(
     callback_answer: CallbackAnswer, user: User | None, session: AsyncSession
 ) -> None:
@@ -267,6 +272,11 @@ def setup() -> Router:
     )
     router.callback_query.register(on_open, PollDialog.settings, CDPriority.filter(F.act == "open"))
     router.callback_query.register(on_abort, CDPriority.filter(F.act == "abort"))
+    router.message.register(
+        on_typed,
+        StateFilter(PollDialog.district, PollDialog.needs, PollDialog.settings),
+        ~F.text.startswith("/"),
+    )
     router.callback_query.register(on_stale, CDPriority.filter())
     return router
 

@@ -103,6 +103,10 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
     replies = await organizer.say("/priority_poll")
     assert "Опрос о приоритетах" in replies[-1].text
     assert "🏙 Весь город" in organizer.button_texts(replies[-1])
+    replies = await organizer.say("<b>Заречный</b> " * 500)  # typed instead of pressed
+    assert "кнопками" in replies[-1].text
+    replies = await organizer.say_photo("район")
+    assert "кнопками" in replies[-1].text
     replies = await organizer.click("№1 · Заречный")
     offered = organizer.button_texts(replies[-1])
     # The district's open needs by supports: not the resolved one, not another district's.
