@@ -304,3 +304,31 @@ async def test_a_called_off_poll_tells_the_citizens_and_ranks_nothing(fake, runn
     assert any("отменено" in (m.text or "").lower() for m in person.bot_messages)
     async with running.sessionmaker() as session:
         assert (await session.get(Need, ids["lights"])).priority_rank is None
+
+
+async def test_a_committee_chair_asks_on_behalf_of_their_committee(running):
+    from bot.services import bodies
+    from models import BodyKind, MemberRole
+    from tests.conftest import ADMIN_ID
+
+    ids = await seed(running)
+    chair_id = await register(running, 8501, "Председатель комитета")
+    member_id = await register(running, 8502, "Член комитета")
+    async with running.sessionmaker.begin() as session:
+        admin = await users.get_user(session, ADMIN_ID)
+        committee = await bodies.create(session, admin, BodyKind.COMMITTEE, "ЖКХ", "Дворы")
+        await bodies.add_member(session, admin, committee.id, chair_id, role=MemberRole.CHAIR)
+        await bodies.add_member(session, admin, committee.id, member_id)
+        committee_id = committee.id
+    poll = priorities.PollInput(ids["north"], [ids["lights"], ids["road"]], 1, "Что главное?")
+    async with running.sessionmaker.begin() as session:
+        member = await users.get_user(session, 8502)
+        with pytest.raises(NotAllowed):
+            await priorities.create(
+                session, member, poll, timezone="Europe/Moscow", buttons=ballot_rows
+            )
+        chair = await users.get_user(session, 8501)
+        vote = await priorities.create(
+            session, chair, poll, timezone="Europe/Moscow", buttons=ballot_rows
+        )
+        assert vote.body_id == committee_id and vote.eligible_count == 3
