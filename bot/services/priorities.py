@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, votes
+from bot.services import votes
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.votes.citizens import SUBJECT, citizens_query, places
 from models import Body, District, Majority, Quorum, User, Vote, VoteKind, VoterUnit, VoteStatus
@@ -94,7 +94,8 @@ async def create(
     buttons: votes.BallotButtons,
     now: datetime | None = None,
 ) -> Vote:
-    """Draft the poll's vote, note its needs, and open it: the citizens get their ballots."""
+    """Draft the poll's vote, note its needs, and open it: the citizens get their ballots. The
+    audit log has it as the vote's draft and opening (its options are the needs)."""
     now = now or utcnow()
     body = await organizing_body(session, actor)
     await district_or_city(session, data.district_id)
@@ -138,16 +139,6 @@ async def create(
     )
     await session.flush()
     await votes.open_vote(session, actor, vote.id, timezone=timezone, buttons=buttons, now=now)
-    await audit.record(
-        session,
-        actor,
-        "priorities.open",
-        "priority_poll",
-        poll.id,
-        vote_id=vote.id,
-        district_id=data.district_id,
-        needs=wanted,
-    )
     return vote
 
 
