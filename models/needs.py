@@ -132,6 +132,9 @@ class NeedEventKind(enum.StrEnum):
     MERGED = "merged"  # another need was merged into this one
     TAKEN_UP = "taken_up"  # put to a vote, or linked to a project
     ESCALATED = "escalated"  # waiting too long: reminded the base organization / Secretariat
+    # The outcome of a priorities poll (subject: the poll); the place is the poll's, see
+    # bot/services/priorities.py `event_place`.
+    PRIORITY = "priority"
 
 
 class NeedEvent(Base):

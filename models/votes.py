@@ -37,6 +37,9 @@ class VoteStatus(enum.StrEnum):
 class VoterUnit(enum.StrEnum):
     PERSON = "person"  # one member, one vote
     ORGANIZATION = "organization"  # one member organization, one vote, cast by its delegate
+    # A priorities poll: the registered citizens of a district (or of the city), one vote each;
+    # the vote's PriorityPoll row names the district. The body is the one that organizes it.
+    CITIZEN = "citizen"
 
 
 class Quorum(enum.StrEnum):

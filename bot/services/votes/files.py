@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates
 from bot.services.votes.documents import Protocol, bar_chart, protocol_docx
 from bot.services.votes.queries import roll_call
-from models import Body, Vote
+from models import Body, Vote, VoterUnit
 
 
 class Say(TypingProtocol):
@@ -90,7 +90,7 @@ async def protocol(
         tally=tally_bars(vote, say),
         footer=say("votes-p-footer"),
     )
-    if not vote.secret:
+    if not vote.secret and vote.unit != VoterUnit.CITIZEN:
         document.roll_heading = say("votes-p-roll")
         for entry in await roll_call(session, vote):
             choice = (

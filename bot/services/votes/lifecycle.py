@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates, delivery
 from bot.services import audit, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.votes import box
+from bot.services.votes import box, citizens
 from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document
 from bot.services.votes.documents import text_docx
@@ -52,7 +52,10 @@ ChartMaker = Callable[[Vote], bytes | None]
 
 async def _fill_roll(session: AsyncSession, vote: Vote, now: datetime) -> int:
     """Fix the roll: the body's members at this moment, or each member organization's delegate
-    (its head, else another representative) in a conference vote."""
+    (its head, else another representative) in a conference vote; the citizens of a district
+    (or of the city) in a priorities poll."""
+    if vote.unit == VoterUnit.CITIZEN:
+        return await citizens.fill_roll(session, vote)
     if vote.unit == VoterUnit.PERSON:
         source = (
             select(Membership.user_id)
@@ -113,7 +116,8 @@ async def open_vote(
     await _schedule(session, vote, now)
     outbox = Outbox(
         kind="ballot",
-        topic=Topic.DUTY,
+        # A member's ballot is a duty; a citizen's is an invitation they may have muted.
+        topic=Topic.NEEDS if vote.unit == VoterUnit.CITIZEN else Topic.DUTY,
         text_key=ballot_key(vote),
         text_params=ballot_params(vote, timezone),
         buttons=buttons(vote),
@@ -123,18 +127,27 @@ async def open_vote(
         outbox.media_kind = "document"
         outbox.media_data = text_docx(vote.question, vote.text)
         outbox.media_name = f"vote-{vote.id}.docx"
-    await delivery.enqueue(session, outbox, {"users": await roll_user_ids(session, vote.id)})
+    await delivery.enqueue(session, outbox, await _audience(session, vote))
     await audit.record(
         session, actor, "vote.open", "vote", vote.id, eligible=eligible, secret=vote.secret
     )
     return vote
 
 
+async def _audience(session: AsyncSession, vote: Vote) -> dict[str, Any]:
+    """Who a vote's ballot and results go to: its roll, or for citizens the same people named
+    in SQL (see citizens.py)."""
+    if vote.unit == VoterUnit.CITIZEN:
+        return await citizens.audience(session, vote)
+    return {"users": await roll_user_ids(session, vote.id)}
+
+
 async def _schedule(session: AsyncSession, vote: Vote, now: datetime) -> None:
     await jobs.schedule(session, CLOSE_KIND, "vote", vote.id, vote.closes_at)
     for kind, before in REMINDERS.items():
         due = vote.closes_at - before
-        if due > now:
+        # Citizens are invited once, not reminded like members with a duty.
+        if due > now and vote.unit != VoterUnit.CITIZEN:
             await jobs.schedule(session, kind, "vote", vote.id, due)
         else:
             await jobs.cancel(session, "vote", vote.id, kind)
@@ -196,13 +209,17 @@ async def close(
     recommendation = None
     if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
         recommendation = await recommendations.register(session, vote, now, reply_days)
-    outbox = results_outbox(vote, timezone, recommendation_number=recommendation)
+    topic = Topic.DUTY
+    if vote.unit == VoterUnit.CITIZEN:
+        await citizens.record(session, vote, counts, voted, now)
+        topic = Topic.NEEDS
+    outbox = results_outbox(vote, timezone, recommendation_number=recommendation, topic=topic)
     # Drawing takes a moment: in a thread, so the bot keeps answering meanwhile.
     image = await asyncio.to_thread(chart, vote) if chart is not None else None
     if image:
         outbox.media_kind, outbox.media_data = "photo", image
         outbox.media_name = f"vote-{vote.id}.png"
-    await delivery.enqueue(session, outbox, {"users": await roll_user_ids(session, vote.id)})
+    await delivery.enqueue(session, outbox, await _audience(session, vote))
     await audit.record(
         session,
         None,
@@ -330,14 +347,24 @@ async def cancel(session: AsyncSession, actor: User | None, vote_id: int) -> Vot
     vote.closed_at = utcnow()
     await jobs.cancel(session, "vote", vote.id)
     await session.flush()
-    people = list(
-        await session.scalars(
-            select(User).where(User.id.in_(await roll_user_ids(session, vote.id)))
+    if vote.unit == VoterUnit.CITIZEN:
+        # A roll of citizens may be the whole city: named in SQL, not loaded.
+        notice = Outbox(
+            kind="notice",
+            topic=Topic.NEEDS,
+            text_key="votes-cancelled-notice",
+            text_params={"number": vote.id, "question": vote.question},
         )
-    )
-    await notices.notify(
-        session, people, "votes-cancelled-notice", number=vote.id, question=vote.question
-    )
+        await delivery.enqueue(session, notice, await _audience(session, vote))
+    else:
+        people = list(
+            await session.scalars(
+                select(User).where(User.id.in_(await roll_user_ids(session, vote.id)))
+            )
+        )
+        await notices.notify(
+            session, people, "votes-cancelled-notice", number=vote.id, question=vote.question
+        )
     await audit.record(session, actor, "vote.cancel", "vote", vote.id)
     return vote
 

@@ -9,8 +9,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.errors import InvalidInput
 from bot.services.votes.access import get_for_organizer, organizable_bodies, organizes_every_vote
-from models import Ballot, BallotChoice, Organization, User, Vote, VoteOption, VoteStatus, VoteVoter
+from models import (
+    Ballot,
+    BallotChoice,
+    Organization,
+    User,
+    Vote,
+    VoteOption,
+    VoterUnit,
+    VoteStatus,
+    VoteVoter,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ async def non_voters(
 ) -> list[tuple[int, str]]:
     """Who has not voted yet: what organizers see, open or secret, before the close."""
     vote = await get_for_organizer(session, actor, vote_id)
+    if vote.unit == VoterUnit.CITIZEN:
+        # Citizens are invited, not called to a duty: nobody is shown a list of who stayed away.
+        raise InvalidInput("priorities-no-waiting-list")
     rows = await session.execute(non_voters_query(vote.id))
     return [(user_id, name or "—") for user_id, name in rows]
 
@@ -118,8 +132,9 @@ class RollEntry:
 
 
 async def roll_call(session: AsyncSession, vote: Vote) -> list[RollEntry]:
-    """An open vote's roll call, for its protocol; a secret vote has none."""
-    if vote.secret:
+    """An open vote's roll call, for its protocol; a secret vote has none, nor has a poll of
+    citizens (how a citizen chose is theirs: the protocol gives the counts only)."""
+    if vote.secret or vote.unit == VoterUnit.CITIZEN:
         return []
     seats = await session.execute(
         select(VoteVoter.id, User.name, Organization.name, Ballot.id)
