@@ -14,7 +14,6 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import dates
 from bot.callbacks import alert, callback_message
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
@@ -27,7 +26,7 @@ from bot.services.permissions import ORGANIZERS
 from bot.texts import SafeHTML, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from models import District, User
-from models.needs import Need, NeedEvent
+from models.needs import Need
 
 DRAFT = StoredDraft("priority_poll")
 CITY = "priorities-city"
@@ -249,15 +248,6 @@ async def on_stale(
     """A button of this dialog pressed outside it (an old message, a forged press)."""
     await priorities.organizing_body(session, user)
     alert(callback_answer, "error-stale-button")
-
-
-async def event_line(session: AsyncSession, event: NeedEvent, timezone: str) -> SafeHTML | None:
-    """A need's card shows a PRIORITY event as "Priority No. 1 in the citizens' poll of
-    DD.MM.YYYY" (for the card's renderer: the event's own text is empty)."""
-    place = await priorities.event_place(session, event)
-    if place is None:
-        return None
-    return t("priorities-event", rank=place.rank, date=dates.shown_date(place.closed_at, timezone))
 
 
 def setup() -> Router:

@@ -14,7 +14,6 @@ from bot.keyboards.votes import CDBallot, ballot_rows
 from bot.services import districts, priorities, users, votes
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.votes.citizens import places
-from handlers.priorities import event_line
 from models import Vote, VoterUnit, VoteStatus, VoteVoter
 from models.base import utcnow
 from models.needs import (
@@ -181,10 +180,6 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
         )
         assert {event.need_id for event in events} == {ids["lights"], ids["road"], ids["trees"]}
         assert all(event.public and event.subject_type == "priority_poll" for event in events)
-        first = next(event for event in events if event.need_id == ids["lights"])
-        with running.app.i18n.context(), running.app.i18n.use_locale("ru"):
-            line = await event_line(session, first, "Europe/Moscow")
-        assert line is not None and line.startswith("🏅 Приоритет №1 в опросе жителей от ")
         poll = await session.scalar(select(PriorityPoll).where(PriorityPoll.vote_id == vote_id))
         assert poll.district_id == ids["north"] and poll.recorded_at is not None
     await running.delivered()
@@ -193,6 +188,8 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
         assert result.photo is not None
         assert "Проголосовали: 3 из 3" in result.text
     assert not any("Итоги голосования" in (m.text or "") for m in south.bot_messages)
+    card = (await north[0].say(f"/needcard {ids['lights']}"))[0].text
+    assert "🏅 приоритет №1 в опросе жителей" in card
 
 
 async def test_a_citizen_cannot_create_a_poll(fake, running):

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import votes
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.votes.citizens import SUBJECT, citizens_query, places
-from models import Body, District, Majority, Quorum, User, Vote, VoteKind, VoterUnit, VoteStatus
+from bot.services.votes.citizens import SUBJECT, citizens_query
+from models import Body, District, Majority, Quorum, User, Vote, VoteKind, VoterUnit
 from models.base import utcnow
-from models.needs import OPEN_STATUSES, Need, NeedEvent, PriorityPoll, PriorityPollNeed
+from models.needs import OPEN_STATUSES, Need, PriorityPoll, PriorityPollNeed
 
 CANDIDATES = 10  # the most supported open needs proposed for a ballot
 MIN_NEEDS = 2
@@ -140,31 +140,3 @@ async def create(
     await session.flush()
     await votes.open_vote(session, actor, vote.id, timezone=timezone, buttons=buttons, now=now)
     return vote
-
-
-@dataclass(frozen=True)
-class Place:
-    """A need's place in a closed poll, for its card: "Priority No. 1 in the poll of …"."""
-
-    rank: int
-    closed_at: datetime
-    district_id: int | None
-
-
-async def event_place(session: AsyncSession, event: NeedEvent) -> Place | None:
-    """The place a PRIORITY event records (its poll's count, read again from the vote)."""
-    if event.subject_type != SUBJECT or event.subject_id is None:
-        return None
-    poll = await session.get(PriorityPoll, event.subject_id)
-    vote = await session.get(Vote, poll.vote_id) if poll else None
-    if poll is None or vote is None or vote.status != VoteStatus.CLOSED or not vote.result:
-        return None
-    rows = list(
-        await session.scalars(select(PriorityPollNeed).where(PriorityPollNeed.poll_id == poll.id))
-    )
-    counts = vote.result.get("counts", {})
-    ranked = places({row.position: int(counts.get(str(row.position), 0)) for row in rows})
-    position = next((row.position for row in rows if row.need_id == event.need_id), None)
-    if position is None:
-        return None
-    return Place(ranked[position], vote.closed_at or event.created_at, poll.district_id)

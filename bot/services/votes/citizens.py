@@ -95,6 +95,8 @@ async def record(
                 NeedEvent(
                     need_id=need.id,
                     kind=NeedEventKind.PRIORITY,
+                    # The place, as a number any language shows.
+                    text=str(ranked[row.position]),
                     public=True,
                     subject_type=SUBJECT,
                     subject_id=poll.id,
