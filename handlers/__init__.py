@@ -18,6 +18,7 @@ from handlers import (
     districts,
     fallback,
     home,
+    monitoring,
     onboarding,
     organizations,
     preferences,
@@ -44,6 +45,7 @@ CAPABILITIES = Registry(
         bodies.capability,
         votes.capability,
         recommendations.capability,
+        monitoring.capability,
         audit.capability,
         fallback.capability,
     )
