@@ -74,7 +74,7 @@ def need_line(need: Need) -> SafeHTML:
 
 def place_name(report: monitoring.Report) -> str:
     if report.district is None:
-        return plain(CITY_LABEL)
+        return plain("monitoring-city-name")
     return f"№{report.district.number} · {report.district.name}"
 
 
