@@ -9,7 +9,7 @@ executive committee and the Secretariat (admins pass every check).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -84,23 +84,41 @@ def month_starts(now: datetime, timezone: str, months: int = MONTHS) -> list[dat
     return bounds
 
 
-def trend_query(district_id: int | None, bounds: Sequence[datetime]) -> Select[Any]:
-    """Filed and resolved per month, in one pass over the needs of the period."""
-    columns = []
-    for column in (Need.created_at, Need.resolved_at):
-        for start, end in itertools.pairwise(bounds):
-            columns.append(func.sum(case((and_(column >= start, column < end), 1), else_=0)))
-    start = bounds[0]
-    return select(*columns).where(
-        (Need.created_at >= start) | (Need.resolved_at >= start), *_scope(district_id)
-    )
+def trend_query(district_id: int | None, bounds: Sequence[datetime], column: Any) -> Select[Any]:
+    """Needs per month by `column` (created_at: filed; resolved_at: resolved), in one pass
+    over the period on the column's index."""
+    sums = [
+        func.sum(case((and_(column >= start, column < end), 1), else_=0))
+        for start, end in itertools.pairwise(bounds)
+    ]
+    return select(*sums).where(column >= bounds[0], *_scope(district_id))
 
 
-def _seconds(session: AsyncSession, end: Any, begin: Any) -> ColumnElement[Any]:
+def seconds_between(dialect: str, end: Any, begin: Any) -> ColumnElement[Any]:
     """The seconds between two moments, in the dialect at hand."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.extract("epoch", end - begin)
     return (func.julianday(end) - func.julianday(begin)) * 86400.0
+
+
+def median_queries(
+    dialect: str, district_id: int | None, end: Any, since: datetime
+) -> tuple[Select[int], Callable[[int], Select[Any]]]:
+    """The count of the needs whose `end` (decided_at, resolved_at) falls after `since`, and
+    for that count the query of the middle one or two values of (end - created_at)."""
+    where = [end.is_not(None), end >= since, *_scope(district_id)]
+    duration = seconds_between(dialect, end, Need.created_at)
+
+    def middle(total: int) -> Select[Any]:
+        return (
+            select(duration)
+            .where(*where)
+            .order_by(duration)
+            .offset((total - 1) // 2)
+            .limit(2 - total % 2)
+        )
+
+    return select(func.count()).select_from(Need).where(*where), middle
 
 
 async def median_seconds(
@@ -108,21 +126,13 @@ async def median_seconds(
 ) -> float | None:
     """The median of (end - created_at) over the needs whose `end` falls after `since`: counted,
     then the middle one or two read at their offset (the same on SQLite and PostgreSQL)."""
-    where = [end.is_not(None), end >= since, *_scope(district_id)]
-    total = await session.scalar(select(func.count()).select_from(Need).where(*where)) or 0
+    dialect = session.get_bind().dialect.name
+    count, middle = median_queries(dialect, district_id, end, since)
+    total = await session.scalar(count) or 0
     if not total:
         return None
-    duration = _seconds(session, end, Need.created_at)
-    middle = (
-        await session.scalars(
-            select(duration)
-            .where(*where)
-            .order_by(duration)
-            .offset((total - 1) // 2)
-            .limit(2 - total % 2)
-        )
-    ).all()
-    return float(sum(middle)) / len(middle)
+    values = (await session.scalars(middle(total))).all()
+    return float(sum(values)) / len(values)
 
 
 @dataclass
@@ -184,14 +194,11 @@ async def figures(
     }
     top = list(await session.scalars(top_query(district_id)))
     bounds = month_starts(now, timezone)
-    sums = (await session.execute(trend_query(district_id, bounds))).one()
+    filed = (await session.execute(trend_query(district_id, bounds, Need.created_at))).one()
+    resolved = (await session.execute(trend_query(district_id, bounds, Need.resolved_at))).one()
     zone = ZoneInfo(timezone)
     months = [
-        (
-            bounds[i].astimezone(zone).date(),
-            int(sums[i] or 0),
-            int(sums[MONTHS + i] or 0),
-        )
+        (bounds[i].astimezone(zone).date(), int(filed[i] or 0), int(resolved[i] or 0))
         for i in range(MONTHS)
     ]
     since = bounds[0]
