@@ -20,6 +20,7 @@ from models import Role
 from models.base import utcnow
 from models.needs import Need, NeedCategory, NeedStatus, NeedSupport
 from tests.support import make_secretary, register
+from tests.test_cli import run_bot
 
 NOW = utcnow()
 DAY = timedelta(days=1)
@@ -268,3 +269,15 @@ async def test_open_data_has_no_personal_data(fake, running):
     assert len(collection["features"]) == 8
     point = collection["features"][0]["geometry"]
     assert point == {"type": "Point", "coordinates": [37.617, 55.756]}
+
+
+def test_export_needs_from_the_command_line(tmp_path, monkeypatch, capsys):
+    result = run_bot(
+        "export-needs", "out", env={}, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 0 needs" in result.stdout
+    header = (tmp_path / "out" / "needs.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.split(";") == list(opendata.COLUMNS)
+    collection = json.loads((tmp_path / "out" / "needs.geojson").read_bytes())
+    assert collection == {"type": "FeatureCollection", "features": []}
