@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, insert, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot import db
@@ -142,10 +142,10 @@ def description(rng: random.Random) -> str:
 
 
 @contextlib.asynccontextmanager
-async def database(directory: Path) -> AsyncIterator[str]:
+async def database(directory: Path, keep: str | None) -> AsyncIterator[str]:
     configured = os.environ.get("DATABASE_URL")
     if not configured:
-        url = f"sqlite+aiosqlite:///{directory / 'bench-needs.sqlite3'}"
+        url = f"sqlite+aiosqlite:///{keep or directory / 'bench-needs.sqlite3'}"
         engine = db.create_engine(url)
         await db.upgrade(engine)
         await engine.dispose()
@@ -339,15 +339,25 @@ async def main() -> None:
     parser.add_argument("-s", "--supports", type=int, default=500_000)
     parser.add_argument("-r", "--repeat", type=int, default=21)
     parser.add_argument("--timezone", default="Europe/Moscow")
+    parser.add_argument(
+        "--keep", metavar="FILE", help="SQLite: fill this file once, and reuse it on later runs"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        async with database(Path(tmp)) as url:
+        async with database(Path(tmp), args.keep) as url:
             engine = db.create_engine(url)
             sessionmaker = db.create_sessionmaker(
                 engine, audit=AuditKeys(b"bench-audit-key-not-secret")
             )
             started = time.perf_counter()
-            district_ids = await fill(engine, args.people, args.needs, args.supports)
+            async with engine.connect() as conn:
+                filled = await conn.scalar(select(func.count()).select_from(Need))
+            if filled:
+                args.needs = filled
+                async with engine.connect() as conn:
+                    district_ids = list((await conn.execute(select(District.id))).scalars())
+            else:
+                district_ids = await fill(engine, args.people, args.needs, args.supports)
             print(
                 f"{engine.dialect.name}: {args.people:,} people, {args.needs:,} needs,"
                 f" {args.supports:,} supports over {DISTRICTS} districts; filled in"

@@ -51,6 +51,18 @@ class Need(Base):
         # The monitoring report: covering indexes for the counts by category and status, and
         # for the times to a decision and to resolution (bench/bench_needs.py).
         Index("ix_needs_category_status", "category_id", "status"),
+        # The city's most supported open needs, read from the top down.
+        Index("ix_needs_supports", "support_count", "id"),
+        # A district's report read from one index: counts, months and times.
+        Index(
+            "ix_needs_district_report",
+            "district_id",
+            "category_id",
+            "status",
+            "created_at",
+            "decided_at",
+            "resolved_at",
+        ),
         Index("ix_needs_decided_created", "decided_at", "created_at"),
         Index("ix_needs_resolved_created", "resolved_at", "created_at"),
     )
