@@ -111,7 +111,8 @@ def trend_query(district_id: int | None, bounds: Sequence[datetime], column: Any
 def seconds_between(dialect: str, end: Any, begin: Any) -> ColumnElement[Any]:
     """The seconds between two moments, in the dialect at hand."""
     if dialect == "postgresql":
-        return func.extract("epoch", end - begin)
+        # date_part gives a double (EXTRACT a numeric, which sorts several times slower).
+        return func.date_part("epoch", end - begin)
     return (func.julianday(end) - func.julianday(begin)) * 86400.0
 
 
