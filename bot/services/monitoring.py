@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, desc, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from bot.services.permissions import require_role
 from models import District, Role, User
@@ -63,6 +64,8 @@ def top_query(district_id: int | None, limit: int = TOP) -> Select[Need]:
     """The most supported open needs (newer first among equals)."""
     return (
         select(Need)
+        # The report shows no photos: not loaded.
+        .options(raiseload(Need.photos))
         .where(Need.status.in_(OPEN_STATUSES), *_scope(district_id))
         .order_by(desc(Need.support_count), desc(Need.id))
         .limit(limit)
