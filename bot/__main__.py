@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE |
-seal-audit | export-needs DIR`.
+seal-audit | publish-needs DIR`.
 
 Each command imports what it needs when it runs: `check` (the container's health check, every
 30 seconds) must stay fast and so never loads aiogram, the handlers or alembic's migrations.
@@ -138,7 +138,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "check": cmd_check,
     "import-districts": cmd_import_districts,
     "seal-audit": cmd_audit_seal,
-    "export-needs": cmd_export_needs,
+    "publish-needs": cmd_export_needs,
 }
 
 
@@ -157,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
         help="once, after upgrading: sign the audit entries written before AUDIT_KEY existed",
     )
     needs = sub.add_parser(
-        "export-needs", help="write the needs as open data (no personal data): CSV and GeoJSON"
+        "publish-needs", help="write the needs as open data (no personal data): CSV and GeoJSON"
     )
     needs.add_argument("directory", help="where to write needs.csv and needs.geojson")
     sandbox = sub.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")

@@ -285,9 +285,9 @@ async def test_open_data_has_no_personal_data(fake, running):
     assert point == {"type": "Point", "coordinates": [37.617, 55.756]}
 
 
-def test_export_needs_from_the_command_line(tmp_path, monkeypatch, capsys):
+def test_publish_needs_from_the_command_line(tmp_path, monkeypatch, capsys):
     result = run_bot(
-        "export-needs", "out", env={}, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
+        "publish-needs", "out", env={}, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys
     )
     assert result.returncode == 0, result.stderr
     assert "wrote 0 needs" in result.stdout
