@@ -59,7 +59,7 @@ def category_chart(
     axes.set_yticks(positions, labels)
     axes.set_xlim(0, max(top * 1.15, 1))
     _integer_ticks(axes.xaxis)
-    axes.legend(loc="lower right", fontsize="small")
+    axes.legend(loc="best", fontsize="small")
     axes.set_title(textwrap.shorten(title, 70, placeholder="…"))
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
