@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | migrate | sandbox | check | import-districts FILE |
-seal-audit`.
+seal-audit | publish-needs DIR`.
 
 Each command imports what it needs when it runs: `check` (the container's health check, every
 30 seconds) must stay fast and so never loads aiogram, the handlers or alembic's migrations.
@@ -81,6 +81,30 @@ async def cmd_import_districts(args: argparse.Namespace, settings: Settings) -> 
         print(f"  line {line}: {error.key} {error.params or ''}")
 
 
+async def cmd_export_needs(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import db
+    from bot.services import opendata
+
+    engine = await db.prepare_database(settings)
+    try:
+        async with db.create_sessionmaker(engine)() as session:
+            found = await opendata.rows(session, settings.timezone)
+    finally:
+        await engine.dispose()
+    directory = Path(args.directory)
+
+    def write() -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "needs.csv").write_bytes(opendata.to_csv(found))
+        (directory / "needs.geojson").write_bytes(opendata.to_geojson(found))
+
+    try:
+        await asyncio.to_thread(write)
+    except OSError as exc:
+        raise StartupError(f"cannot write to {directory}: {exc.strerror}") from exc
+    print(f"wrote {len(found)} needs to {directory / 'needs.csv'} and needs.geojson")
+
+
 async def cmd_audit_seal(_args: argparse.Namespace, settings: Settings) -> None:
     from bot import db
     from bot.services.audit import keys as audit_keys
@@ -114,6 +138,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "check": cmd_check,
     "import-districts": cmd_import_districts,
     "seal-audit": cmd_audit_seal,
+    "publish-needs": cmd_export_needs,
 }
 
 
@@ -131,6 +156,10 @@ def parser() -> argparse.ArgumentParser:
         "seal-audit",
         help="once, after upgrading: sign the audit entries written before AUDIT_KEY existed",
     )
+    needs = sub.add_parser(
+        "publish-needs", help="write the needs as open data (no personal data): CSV and GeoJSON"
+    )
+    needs.add_argument("directory", help="where to write needs.csv and needs.geojson")
     sandbox = sub.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")
     sandbox.add_argument(
         "--database-url",

@@ -18,6 +18,7 @@ from handlers import (
     districts,
     fallback,
     home,
+    monitoring,
     onboarding,
     organizations,
     preferences,
@@ -54,6 +55,7 @@ CAPABILITIES = Registry(
         needs_browse.capability,
         resources.capability,
         needs_moderation.capability,
+        monitoring.capability,
         audit.capability,
         fallback.capability,
     )

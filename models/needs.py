@@ -48,6 +48,23 @@ class Need(Base):
         # A district's page: open needs by supports or by date.
         Index("ix_needs_district_status_supports", "district_id", "status", "support_count"),
         Index("ix_needs_district_status_created", "district_id", "status", "created_at"),
+        # The monitoring report: covering indexes for the counts by category and status, and
+        # for the times to a decision and to resolution (bench/bench_needs.py).
+        Index("ix_needs_category_status", "category_id", "status"),
+        # The city's most supported open needs, read from the top down.
+        Index("ix_needs_supports", "support_count", "id"),
+        # A district's report read from one index: counts, months and times.
+        Index(
+            "ix_needs_district_report",
+            "district_id",
+            "category_id",
+            "status",
+            "created_at",
+            "decided_at",
+            "resolved_at",
+        ),
+        Index("ix_needs_decided_created", "decided_at", "created_at"),
+        Index("ix_needs_resolved_created", "resolved_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -134,6 +134,21 @@ def upgrade() -> None:
             ["district_id", "status", "support_count"],
             unique=False,
         )
+        # The monitoring report: covering indexes for the counts and the times to a decision
+        # and to resolution (bench/bench_needs.py).
+        batch_op.create_index("ix_needs_category_status", ["category_id", "status"], unique=False)
+        batch_op.create_index("ix_needs_supports", ["support_count", "id"], unique=False)
+        batch_op.create_index(
+            "ix_needs_district_report",
+            ["district_id", "category_id", "status", "created_at", "decided_at", "resolved_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_needs_decided_created", ["decided_at", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_needs_resolved_created", ["resolved_at", "created_at"], unique=False
+        )
 
     op.create_table(
         "priority_polls",
@@ -468,6 +483,11 @@ def downgrade() -> None:
     op.drop_table("resource_offers")
     op.drop_table("priority_polls")
     with op.batch_alter_table("needs", schema=None) as batch_op:
+        batch_op.drop_index("ix_needs_resolved_created")
+        batch_op.drop_index("ix_needs_decided_created")
+        batch_op.drop_index("ix_needs_district_report")
+        batch_op.drop_index("ix_needs_supports")
+        batch_op.drop_index("ix_needs_category_status")
         batch_op.drop_index("ix_needs_district_status_supports")
         batch_op.drop_index("ix_needs_district_status_created")
         batch_op.drop_index(batch_op.f("ix_needs_created_at"))

@@ -90,7 +90,7 @@ def _branches(filters: Filters, district_ids: list[int]) -> list[list[ColumnElem
     return [[Need.status == status] for status in statuses]
 
 
-def _page_query(
+def page_query(
     filters: Filters, offset: int, per_page: int, district_ids: list[int] | None = None
 ) -> Select[int]:
     """The ids of one page: a short ordered list per branch, each read on its index, merged."""
@@ -124,7 +124,7 @@ async def browse(
     district_ids = None
     if filters.district_id is None:
         district_ids = list(await session.scalars(select(District.id).order_by(District.id)))
-    query = _page_query(filters, page * per_page, per_page, district_ids)
+    query = page_query(filters, page * per_page, per_page, district_ids)
     ids = list(await session.scalars(query))
     return Page(await _load(session, ids), page, pages, total)
 
