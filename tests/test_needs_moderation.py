@@ -156,7 +156,7 @@ def texts(person) -> str:
 
 async def open_card(person, need_id: int):
     replies = await person.say(f"/needs_queue {need_id}")
-    assert f"Обращение №{need_id}" in replies[-1].text, replies[-1].text
+    assert f"Потребность №{need_id}" in replies[-1].text, replies[-1].text
     return replies[-1]
 
 
@@ -171,7 +171,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     )
     base = fake.user(BASE1, "Базовая Один")
     queue = (await base.say("/needs_queue"))[-1]
-    assert "Новые обращения ваших районов" in queue.text
+    assert "Новые потребности ваших районов" in queue.text
     card = (
         await base.click(
             f"№{need_id} · Не горят фонари во дворе дома 5", message_id=queue.message_id
@@ -182,7 +182,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     assert shown and shown[-1].photo
 
     await base.click("✅ Принять", message_id=card.message_id)
-    assert base.callback_answers[-1].text == f"Обращение №{need_id} принято."
+    assert base.callback_answers[-1].text == f"Потребность №{need_id} принята."
     need = await saved(running, need_id)
     assert need.status == NeedStatus.ACCEPTED and need.decided_at is not None
 
@@ -233,7 +233,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     for person in (filer, fan_ru):
         told = texts(person)
         assert (
-            f"Обращение №{need_id} «Не горят фонари во дворе дома 5» принято к рассмотрению."
+            f"Потребность №{need_id} «Не горят фонари во дворе дома 5» принята к рассмотрению."
             in told
         )
         assert "Исполнитель: Дорожный отдел управы." in told
@@ -285,7 +285,7 @@ async def test_question_reply_and_public_answer(fake, running):
     await base.say("Какой номер подъезда?")
     await running.delivered()
     question = next(m for m in filer.bot_messages if "Какой номер подъезда?" in (m.text or ""))
-    assert "Вопрос по вашему обращению" in question.text
+    assert "Вопрос по вашей потребности" in question.text
     assert "Какой номер подъезда?" not in texts(fake.user(FAN_EN, "Neighbour"))  # not public
 
     # Someone else cannot answer for the filer, even with the button's data.
@@ -297,7 +297,7 @@ async def test_question_reply_and_public_answer(fake, running):
 
     await filer.click("💬 Ответить", message_id=question.message_id)
     replies = await filer.say("Второй подъезд")
-    assert "Ответ по обращению" in replies[-1].text
+    assert "Ответ по потребности" in replies[-1].text
     kinds = [(e.kind, e.public) for e in await events(running, need_id)]
     assert (NeedEventKind.QUESTION, False) in kinds and (NeedEventKind.REPLY, False) in kinds
     await running.delivered()
@@ -324,7 +324,7 @@ async def test_another_districts_base_organization_is_refused_also_with_forged_b
     need_id = await file_need(running, ids["filer"], ids["d1"])
     other_base = fake.user(BASE2, "Базовая Два")
     queue = (await other_base.say("/needs_queue"))[-1]
-    assert "Новых обращений в ваших районах нет" in queue.text
+    assert "Новых потребностей в ваших районах нет" in queue.text
     replies = await other_base.say(f"/needs_queue {need_id}")
     assert "нет прав" in replies[-1].text
     before = await events(running, need_id)
@@ -412,7 +412,7 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
     base = fake.user(BASE1, "Базовая Один")
     card = await open_card(base, duplicate)
     await base.click("🔗 Объединить", message_id=card.message_id)
-    assert "Обращение нельзя объединить с самим собой" in (await base.say(str(duplicate)))[-1].text
+    assert "Потребность нельзя объединить с самой собой" in (await base.say(str(duplicate)))[-1].text
     assert "из другого района" in (await base.say(str(elsewhere)))[-1].text
     assert "номер цифрами" in (await base.say("пятый"))[-1].text
     await base.say(f"№{target}")
@@ -430,7 +430,7 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
         duplicate
     ]
     await running.delivered()
-    assert f"объединено с обращением №{target}" in texts(fake.user(FILER, "Автор"))
+    assert f"объединена с потребностью №{target}" in texts(fake.user(FILER, "Автор"))
     assert f"merged into need No. {target}" in texts(fake.user(FAN_EN, "Neighbour"))
 
 
@@ -478,7 +478,7 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
     assert "уже связано с голосованием" in replies[-1].text
     assert await events(running, second, NeedEventKind.TAKEN_UP) == []
     replies = await presidium.say(f"/needs_take_up {vote_id} {second}")
-    assert f"С голосованием №{vote_id} связаны обращения: №{second}." in replies[-1].text
+    assert f"С голосованием №{vote_id} связаны потребности: №{second}." in replies[-1].text
     assert "нет прав" in (await fake.user(OTHER).say(f"/needs_take_up {vote_id} {second}"))[-1].text
     async with running.sessionmaker.begin() as session:
         actor = await users.get_user(session, BASE1)
@@ -529,7 +529,7 @@ async def test_a_waiting_need_is_escalated_once_also_after_a_restart(fake, runni
     await running.delivered()
     base, secretary = fake.user(BASE1, "Базовая Один"), fake.user(SECRETARY, "Секретарь")
     assert (
-        texts(base).count(f"Обращение №{need_id} «Не горят фонари во дворе дома 5» ждёт решения")
+        texts(base).count(f"Потребность №{need_id} «Не горят фонари во дворе дома 5» ждёт решения")
         == 1
     )
     assert texts(secretary).count("слишком долго без решения") == 1
@@ -642,7 +642,7 @@ async def test_status_news_can_be_switched_off_in_settings_questions_cannot(fake
     need_id = await file_need(running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"],))
     fan, filer = fake.user(FAN_RU), fake.user(FILER)
     screen = (await fan.say("/settings"))[-1]
-    assert "Мои обращения и те, что я поддержал(а)" in " ".join(fan.button_texts(screen))
+    assert "Мои потребности и те, что я поддержал(а)" in " ".join(fan.button_texts(screen))
     await fan.click_data(screen.message_id, "topic:needs")
     screen = (await filer.say("/settings"))[-1]
     await filer.click_data(screen.message_id, "topic:needs")
