@@ -177,7 +177,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
             f"№{need_id} · Не горят фонари во дворе дома 5", message_id=queue.message_id
         )
     )[-1]
-    assert "Статус: новое" in card.text and "поддержали: 2" in card.text
+    assert "Статус: новая" in card.text and "поддержали: 2" in card.text
     shown = await base.click("📷 Фото (1)", message_id=card.message_id)
     assert shown and shown[-1].photo
 
@@ -237,7 +237,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
             in told
         )
         assert "Исполнитель: Дорожный отдел управы." in told
-        assert "решено" in told
+        assert "решена" in told
     told = texts(fan_en)
     assert f"Need No. {need_id} “Не горят фонари во дворе дома 5” has been accepted." in told
     assert "Handled by: Дорожный отдел управы." in told and "is resolved" in told
@@ -412,7 +412,8 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
     base = fake.user(BASE1, "Базовая Один")
     card = await open_card(base, duplicate)
     await base.click("🔗 Объединить", message_id=card.message_id)
-    assert "Потребность нельзя объединить с самой собой" in (await base.say(str(duplicate)))[-1].text
+    merged_self = (await base.say(str(duplicate)))[-1].text
+    assert "Потребность нельзя объединить с самой собой" in merged_self
     assert "из другого района" in (await base.say(str(elsewhere)))[-1].text
     assert "номер цифрами" in (await base.say("пятый"))[-1].text
     await base.say(f"№{target}")
@@ -469,13 +470,13 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
     anchor = (await presidium.say("/help"))[0]
     await presidium.click_data(anchor.message_id, f"nmod:take_up:{need_id}:0")
     replies = await presidium.say(str(vote_id))
-    assert "связано с голосованием" in replies[0].text
+    assert "связана с голосованием" in replies[0].text
     taken = await events(running, need_id, NeedEventKind.TAKEN_UP)
     assert [(e.subject_type, e.subject_id) for e in taken] == [("vote", vote_id)]
     # Several at once by command; linking the same need twice is refused and changes nothing.
     second = await file_need(running, ids["filer"], ids["d2"], "Нет освещения в сквере")
     replies = await presidium.say(f"/needs_take_up {vote_id} {second} {need_id}")
-    assert "уже связано с голосованием" in replies[-1].text
+    assert "уже связана с голосованием" in replies[-1].text
     assert await events(running, second, NeedEventKind.TAKEN_UP) == []
     replies = await presidium.say(f"/needs_take_up {vote_id} {second}")
     assert f"С голосованием №{vote_id} связаны потребности: №{second}." in replies[-1].text
@@ -486,8 +487,8 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
         await moderation.resolve(session, actor, need_id)
     await running.delivered()
     told = texts(fake.user(FAN_RU, "Сосед"))
-    assert f"вынесено на голосование №{vote_id}: «Рекомендовать ремонт освещения»" in told
-    assert "решено" in told
+    assert f"вынесена на голосование №{vote_id}: «Рекомендовать ремонт освещения»" in told
+    assert "решена" in told
 
 
 # --- Escalation -----------------------------------------------------------------------------------
@@ -633,7 +634,7 @@ async def test_the_digest_tells_the_news_of_the_needs_one_follows_once(session):
         )
     }
     assert set(readers) == {filer.id, fan.id}
-    assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принято; публичный ответ"
+    assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принята; публичный ответ"
     assert readers[fan.id] == f"• No. {need.id} “Яма <у> школы”: accepted; a public answer"
 
 
@@ -651,5 +652,5 @@ async def test_status_news_can_be_switched_off_in_settings_questions_cannot(fake
         await moderation.accept(session, secretary, need_id)
         await moderation.ask(session, secretary, need_id, "Какой подъезд?")
     await running.delivered()
-    assert "принято к рассмотрению" not in texts(fan) + texts(filer)
+    assert "принята к рассмотрению" not in texts(fan) + texts(filer)
     assert "Какой подъезд?" in texts(filer)  # about their own need: duty
