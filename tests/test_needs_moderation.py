@@ -156,7 +156,7 @@ def texts(person) -> str:
 
 async def open_card(person, need_id: int):
     replies = await person.say(f"/needs_queue {need_id}")
-    assert f"Обращение №{need_id}" in replies[-1].text, replies[-1].text
+    assert f"Потребность №{need_id}" in replies[-1].text, replies[-1].text
     return replies[-1]
 
 
@@ -171,18 +171,18 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     )
     base = fake.user(BASE1, "Базовая Один")
     queue = (await base.say("/needs_queue"))[-1]
-    assert "Новые обращения ваших районов" in queue.text
+    assert "Новые потребности ваших районов" in queue.text
     card = (
         await base.click(
             f"№{need_id} · Не горят фонари во дворе дома 5", message_id=queue.message_id
         )
     )[-1]
-    assert "Статус: новое" in card.text and "поддержали: 2" in card.text
+    assert "Статус: новая" in card.text and "поддержали: 2" in card.text
     shown = await base.click("📷 Фото (1)", message_id=card.message_id)
     assert shown and shown[-1].photo
 
     await base.click("✅ Принять", message_id=card.message_id)
-    assert base.callback_answers[-1].text == f"Обращение №{need_id} принято."
+    assert base.callback_answers[-1].text == f"Потребность №{need_id} принята."
     need = await saved(running, need_id)
     assert need.status == NeedStatus.ACCEPTED and need.decided_at is not None
 
@@ -233,11 +233,11 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     for person in (filer, fan_ru):
         told = texts(person)
         assert (
-            f"Обращение №{need_id} «Не горят фонари во дворе дома 5» принято к рассмотрению."
+            f"Потребность №{need_id} «Не горят фонари во дворе дома 5» принята к рассмотрению."
             in told
         )
         assert "Исполнитель: Дорожный отдел управы." in told
-        assert "решено" in told
+        assert "решена" in told
     told = texts(fan_en)
     assert f"Need No. {need_id} “Не горят фонари во дворе дома 5” has been accepted." in told
     assert "Handled by: Дорожный отдел управы." in told and "is resolved" in told
@@ -285,7 +285,7 @@ async def test_question_reply_and_public_answer(fake, running):
     await base.say("Какой номер подъезда?")
     await running.delivered()
     question = next(m for m in filer.bot_messages if "Какой номер подъезда?" in (m.text or ""))
-    assert "Вопрос по вашему обращению" in question.text
+    assert "Вопрос по вашей потребности" in question.text
     assert "Какой номер подъезда?" not in texts(fake.user(FAN_EN, "Neighbour"))  # not public
 
     # Someone else cannot answer for the filer, even with the button's data.
@@ -297,7 +297,7 @@ async def test_question_reply_and_public_answer(fake, running):
 
     await filer.click("💬 Ответить", message_id=question.message_id)
     replies = await filer.say("Второй подъезд")
-    assert "Ответ по обращению" in replies[-1].text
+    assert "Ответ по потребности" in replies[-1].text
     kinds = [(e.kind, e.public) for e in await events(running, need_id)]
     assert (NeedEventKind.QUESTION, False) in kinds and (NeedEventKind.REPLY, False) in kinds
     await running.delivered()
@@ -324,7 +324,7 @@ async def test_another_districts_base_organization_is_refused_also_with_forged_b
     need_id = await file_need(running, ids["filer"], ids["d1"])
     other_base = fake.user(BASE2, "Базовая Два")
     queue = (await other_base.say("/needs_queue"))[-1]
-    assert "Новых обращений в ваших районах нет" in queue.text
+    assert "Новых потребностей в ваших районах нет" in queue.text
     replies = await other_base.say(f"/needs_queue {need_id}")
     assert "нет прав" in replies[-1].text
     before = await events(running, need_id)
@@ -412,7 +412,8 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
     base = fake.user(BASE1, "Базовая Один")
     card = await open_card(base, duplicate)
     await base.click("🔗 Объединить", message_id=card.message_id)
-    assert "Обращение нельзя объединить с самим собой" in (await base.say(str(duplicate)))[-1].text
+    merged_self = (await base.say(str(duplicate)))[-1].text
+    assert "Потребность нельзя объединить с самой собой" in merged_self
     assert "из другого района" in (await base.say(str(elsewhere)))[-1].text
     assert "номер цифрами" in (await base.say("пятый"))[-1].text
     await base.say(f"№{target}")
@@ -430,7 +431,7 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
         duplicate
     ]
     await running.delivered()
-    assert f"объединено с обращением №{target}" in texts(fake.user(FILER, "Автор"))
+    assert f"объединена с потребностью №{target}" in texts(fake.user(FILER, "Автор"))
     assert f"merged into need No. {target}" in texts(fake.user(FAN_EN, "Neighbour"))
 
 
@@ -469,16 +470,16 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
     anchor = (await presidium.say("/help"))[0]
     await presidium.click_data(anchor.message_id, f"nmod:take_up:{need_id}:0")
     replies = await presidium.say(str(vote_id))
-    assert "связано с голосованием" in replies[0].text
+    assert "связана с голосованием" in replies[0].text
     taken = await events(running, need_id, NeedEventKind.TAKEN_UP)
     assert [(e.subject_type, e.subject_id) for e in taken] == [("vote", vote_id)]
     # Several at once by command; linking the same need twice is refused and changes nothing.
     second = await file_need(running, ids["filer"], ids["d2"], "Нет освещения в сквере")
     replies = await presidium.say(f"/needs_take_up {vote_id} {second} {need_id}")
-    assert "уже связано с голосованием" in replies[-1].text
+    assert "уже связана с голосованием" in replies[-1].text
     assert await events(running, second, NeedEventKind.TAKEN_UP) == []
     replies = await presidium.say(f"/needs_take_up {vote_id} {second}")
-    assert f"С голосованием №{vote_id} связаны обращения: №{second}." in replies[-1].text
+    assert f"С голосованием №{vote_id} связаны потребности: №{second}." in replies[-1].text
     assert "нет прав" in (await fake.user(OTHER).say(f"/needs_take_up {vote_id} {second}"))[-1].text
     async with running.sessionmaker.begin() as session:
         actor = await users.get_user(session, BASE1)
@@ -486,8 +487,8 @@ async def test_a_need_taken_up_in_a_vote_tells_its_people_and_again_when_resolve
         await moderation.resolve(session, actor, need_id)
     await running.delivered()
     told = texts(fake.user(FAN_RU, "Сосед"))
-    assert f"вынесено на голосование №{vote_id}: «Рекомендовать ремонт освещения»" in told
-    assert "решено" in told
+    assert f"вынесена на голосование №{vote_id}: «Рекомендовать ремонт освещения»" in told
+    assert "решена" in told
 
 
 # --- Escalation -----------------------------------------------------------------------------------
@@ -529,7 +530,7 @@ async def test_a_waiting_need_is_escalated_once_also_after_a_restart(fake, runni
     await running.delivered()
     base, secretary = fake.user(BASE1, "Базовая Один"), fake.user(SECRETARY, "Секретарь")
     assert (
-        texts(base).count(f"Обращение №{need_id} «Не горят фонари во дворе дома 5» ждёт решения")
+        texts(base).count(f"Потребность №{need_id} «Не горят фонари во дворе дома 5» ждёт решения")
         == 1
     )
     assert texts(secretary).count("слишком долго без решения") == 1
@@ -633,7 +634,7 @@ async def test_the_digest_tells_the_news_of_the_needs_one_follows_once(session):
         )
     }
     assert set(readers) == {filer.id, fan.id}
-    assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принято; публичный ответ"
+    assert readers[filer.id] == f"• №{need.id} «Яма <у> школы»: принята; публичный ответ"
     assert readers[fan.id] == f"• No. {need.id} “Яма <у> школы”: accepted; a public answer"
 
 
@@ -642,7 +643,7 @@ async def test_status_news_can_be_switched_off_in_settings_questions_cannot(fake
     need_id = await file_need(running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"],))
     fan, filer = fake.user(FAN_RU), fake.user(FILER)
     screen = (await fan.say("/settings"))[-1]
-    assert "Мои обращения и те, что я поддержал(а)" in " ".join(fan.button_texts(screen))
+    assert "Мои потребности и те, что я поддержал(а)" in " ".join(fan.button_texts(screen))
     await fan.click_data(screen.message_id, "topic:needs")
     screen = (await filer.say("/settings"))[-1]
     await filer.click_data(screen.message_id, "topic:needs")
@@ -651,5 +652,5 @@ async def test_status_news_can_be_switched_off_in_settings_questions_cannot(fake
         await moderation.accept(session, secretary, need_id)
         await moderation.ask(session, secretary, need_id, "Какой подъезд?")
     await running.delivered()
-    assert "принято к рассмотрению" not in texts(fan) + texts(filer)
+    assert "принята к рассмотрению" not in texts(fan) + texts(filer)
     assert "Какой подъезд?" in texts(filer)  # about their own need: duty
