@@ -171,7 +171,7 @@ async def test_the_base_organization_accepts_puts_in_work_and_resolves(fake, run
     )
     base = fake.user(BASE1, "Базовая Один")
     queue = (await base.say("/needs_queue"))[-1]
-    assert "Новые потребности ваших районов" in queue.text
+    assert "Новые потребности ваших округов" in queue.text
     card = (
         await base.click(
             f"№{need_id} · Не горят фонари во дворе дома 5", message_id=queue.message_id
@@ -324,7 +324,7 @@ async def test_another_districts_base_organization_is_refused_also_with_forged_b
     need_id = await file_need(running, ids["filer"], ids["d1"])
     other_base = fake.user(BASE2, "Базовая Два")
     queue = (await other_base.say("/needs_queue"))[-1]
-    assert "Новых потребностей в ваших районах нет" in queue.text
+    assert "Новых потребностей в ваших округах нет" in queue.text
     replies = await other_base.say(f"/needs_queue {need_id}")
     assert "нет прав" in replies[-1].text
     before = await events(running, need_id)
@@ -414,7 +414,7 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
     await base.click("🔗 Объединить", message_id=card.message_id)
     merged_self = (await base.say(str(duplicate)))[-1].text
     assert "Потребность нельзя объединить с самой собой" in merged_self
-    assert "из другого района" in (await base.say(str(elsewhere)))[-1].text
+    assert "из другого округа" in (await base.say(str(elsewhere)))[-1].text
     assert "номер цифрами" in (await base.say("пятый"))[-1].text
     await base.say(f"№{target}")
 
