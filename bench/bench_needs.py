@@ -266,6 +266,12 @@ async def fill(engine: Any, people: int, needs: int, supports: int) -> list[int]
                     "updated_at": decided or created,
                     "decided_at": decided,
                     "resolved_at": resolved,
+                    "decision_seconds": int((decided - created).total_seconds())
+                    if decided
+                    else None,
+                    "resolution_seconds": int((resolved - created).total_seconds())
+                    if resolved
+                    else None,
                 }
             )
             if status in (NeedStatus.NEW, NeedStatus.ACCEPTED, NeedStatus.IN_WORK):
@@ -378,7 +384,6 @@ async def main() -> None:
                 f" {args.supports:,} supports over {DISTRICTS} districts; filled in"
                 f" {time.perf_counter() - started:.1f} s"
             )
-            dialect = engine.dialect.name
             now = utcnow()
             since = monitoring.month_starts(now, args.timezone)[0]
             bounds = monitoring.month_starts(now, args.timezone)
@@ -447,9 +452,7 @@ async def main() -> None:
                 ratio = median_ms / TARGET_MS
                 flag = "" if median_ms < TARGET_MS else "  MISSED"
                 print(f"{name:<32} {median_ms:>10.1f} {p95:>8.1f} {rows:>8,} {ratio:>8.2f}{flag}")
-            count_decided, middle_decided = monitoring.median_queries(
-                dialect, None, Need.decided_at, since
-            )
+            count_decided, middle_decided = monitoring.median_queries(None, Need.decided_at, since)
             plans = {
                 "district page": browse.page_query(
                     browse.Filters(district_id=district_ids[0]), 0, 8
@@ -465,7 +468,7 @@ async def main() -> None:
                     district_ids[0], bounds, Need.created_at
                 ),
                 "district: median to resolution (count)": monitoring.median_queries(
-                    dialect, district_ids[0], Need.resolved_at, since
+                    district_ids[0], Need.resolved_at, since
                 )[0],
             }
             for name, statement in plans.items():

@@ -111,21 +111,13 @@ def trend_query(district_id: int | None, bounds: Sequence[datetime], column: Any
     ).where(Need.district_id == district_id)
 
 
-def seconds_between(dialect: str, end: Any, begin: Any) -> ColumnElement[Any]:
-    """The seconds between two moments, in the dialect at hand."""
-    if dialect == "postgresql":
-        # date_part gives a double (EXTRACT a numeric, which sorts several times slower).
-        return func.date_part("epoch", end - begin)
-    return (func.julianday(end) - func.julianday(begin)) * 86400.0
-
-
 def median_queries(
-    dialect: str, district_id: int | None, end: Any, since: datetime
+    district_id: int | None, end: Any, since: datetime
 ) -> tuple[Select[int], Callable[[int], Select[Any]]]:
     """The count of the needs whose `end` (decided_at, resolved_at) falls after `since`, and
     for that count the query of the middle one or two values of (end - created_at)."""
-    where = [end.is_not(None), end >= since, *_scope(district_id)]
-    duration = seconds_between(dialect, end, Need.created_at)
+    duration = Need.decision_seconds if end is Need.decided_at else Need.resolution_seconds
+    where = [duration.is_not(None), end >= since, *_scope(district_id)]
 
     def middle(total: int) -> Select[Any]:
         return (
@@ -144,8 +136,7 @@ async def median_seconds(
 ) -> float | None:
     """The median of (end - created_at) over the needs whose `end` falls after `since`: counted,
     then the middle one or two read at their offset (the same on SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    count, middle = median_queries(dialect, district_id, end, since)
+    count, middle = median_queries(district_id, end, since)
     total = await session.scalar(count) or 0
     if not total:
         return None

@@ -85,6 +85,8 @@ def upgrade() -> None:
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("decided_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decision_seconds", sa.Integer(), nullable=True),
+        sa.Column("resolution_seconds", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_needs_author_id_users"), ondelete="SET NULL"
         ),
@@ -140,7 +142,16 @@ def upgrade() -> None:
         batch_op.create_index("ix_needs_supports", ["support_count", "id"], unique=False)
         batch_op.create_index(
             "ix_needs_district_report",
-            ["district_id", "category_id", "status", "created_at", "decided_at", "resolved_at"],
+            [
+                "district_id",
+                "category_id",
+                "status",
+                "created_at",
+                "decided_at",
+                "resolved_at",
+                "decision_seconds",
+                "resolution_seconds",
+            ],
             unique=False,
         )
         batch_op.create_index(
@@ -148,6 +159,16 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_needs_resolved_created", ["resolved_at", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_needs_decision_time",
+            ["decided_at", "decision_seconds", "district_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_needs_resolution_time",
+            ["resolved_at", "resolution_seconds", "district_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -483,6 +504,8 @@ def downgrade() -> None:
     op.drop_table("resource_offers")
     op.drop_table("priority_polls")
     with op.batch_alter_table("needs", schema=None) as batch_op:
+        batch_op.drop_index("ix_needs_resolution_time")
+        batch_op.drop_index("ix_needs_decision_time")
         batch_op.drop_index("ix_needs_resolved_created")
         batch_op.drop_index("ix_needs_decided_created")
         batch_op.drop_index("ix_needs_district_report")
