@@ -52,13 +52,27 @@ async def to_followers(
     """Queue `key` for the need's filer and supporters (not `exclude`: the one who acted)."""
     skip = set(exclude)
     ids = [user_id for user_id in await followers(session, need) if user_id not in skip]
+    return await _queue(session, need, key, Topic.NEEDS, ids, params)
+
+
+async def _queue(
+    session: AsyncSession,
+    need: Need,
+    key: str,
+    topic: Topic,
+    ids: list[int],
+    params: dict[str, str | int],
+    buttons: list[list[dict[str, str]]] | None = None,
+) -> Outbox | None:
+    """A notice about the need (its number and the beginning of its text) to these people."""
     if not ids:
         return None
     outbox = Outbox(
         kind="notice",
-        topic=Topic.NEEDS,
+        topic=topic,
         text_key=key,
         text_params={"number": need.id, "summary": excerpt(need), **params},
+        buttons=buttons,
     )
     await delivery.enqueue(session, outbox, {"users": ids})
     return outbox
@@ -76,15 +90,7 @@ async def to_filer(
     since it asks or tells them something about their own need."""
     if need.author_id is None:
         return None
-    outbox = Outbox(
-        kind="notice",
-        topic=Topic.DUTY,
-        text_key=key,
-        text_params={"number": need.id, "summary": excerpt(need), **params},
-        buttons=buttons,
-    )
-    await delivery.enqueue(session, outbox, {"users": [need.author_id]})
-    return outbox
+    return await _queue(session, need, key, Topic.DUTY, [need.author_id], params, buttons)
 
 
 async def base_representatives(session: AsyncSession, organization_id: int) -> list[User]:
@@ -102,16 +108,7 @@ async def to_people(
 ) -> Outbox | None:
     """A duty notice about a need to named people (moderators)."""
     ids = sorted({person.id for person in people})
-    if not ids:
-        return None
-    outbox = Outbox(
-        kind="notice",
-        topic=Topic.DUTY,
-        text_key=key,
-        text_params={"number": need.id, "summary": excerpt(need), **params},
-    )
-    await delivery.enqueue(session, outbox, {"users": ids})
-    return outbox
+    return await _queue(session, need, key, Topic.DUTY, ids, params)
 
 
 async def secretariat(session: AsyncSession) -> list[User]:
