@@ -47,7 +47,7 @@ def words_in_code() -> set[str]:
     """Short lowercase literals in keyboards and handlers: every action name a button can carry."""
     words = set()
     for directory in ("bot/keyboards", "handlers"):
-        for path in (ROOT / directory).rglob("*.py"):
+        for path in (ROOT / directory).glob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 value = getattr(node, "value", None)
                 if isinstance(node, ast.Constant) and isinstance(value, str):
