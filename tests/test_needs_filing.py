@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.services import districts, users
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.needs import filing
+from bot.services.needs import categories, filing
 from bot.services.needs.filing import NeedDraft
 from models import AuditEntry, District, ScheduledJob, User
 from models.needs import (
@@ -66,7 +66,7 @@ async def file_directly(running, author_id: int, district_number: int, text: str
     async with running.sessionmaker.begin() as session:
         author = await session.get(User, author_id)
         district = await by_number(session, district_number)
-        category = (await filing.categories(session))[0]
+        category = (await categories.active_categories(session))[0]
         need = await filing.file_need(
             session, author, NeedDraft(category.id, district.id, text, show_name=True)
         )
@@ -347,7 +347,7 @@ async def test_the_service_checks_who_files_and_what_is_supported(session):
     district = await districts.seed_district(session, 1, "Заречье")
     if not await session.scalar(select(func.count()).select_from(NeedCategory)):
         session.add(NeedCategory(code="other", name_ru="Другое", name_en="Other"))
-    category = (await filing.categories(session))[0]
+    category = (await categories.active_categories(session))[0]
     people = []
     for telegram_id, name in ((7101, "Анна"), (7102, "Борис")):
         person = await users.give_consent(session, telegram_id, language="ru", username=None)

@@ -13,12 +13,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.i18n import get_i18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StaleButton, alert, callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
+from bot.dates import current_language
 from bot.dialogs import abort, expect_buttons
 from bot.drafts import StoredDraft
 from bot.filters import NOT_TEXT, TEXT_INPUT
@@ -40,6 +40,7 @@ from bot.keyboards.needs_filing import (
 from bot.services import districts, notices, users
 from bot.services.errors import NotFound
 from bot.services.needs import escalation, filing
+from bot.services.needs.categories import active_categories, category_name
 from bot.services.needs.filing import DESCRIPTION_LIMITS, MAX_PHOTOS, NeedDraft
 from bot.services.permissions import SECRETARIAT, require_registered
 from bot.texts import SafeHTML, plain, t, tn
@@ -69,10 +70,6 @@ BUTTON_STEPS = (
     FileNeed.similar,
     FileNeed.summary,
 )
-
-
-def language() -> str:
-    return str(get_i18n().current_locale)
 
 
 def district_label(district: District) -> str:
@@ -107,7 +104,7 @@ async def ask(
     draft = await DRAFT.load(state)
     if field == "category":
         names = [
-            (c.id, filing.category_name(c, language())) for c in await filing.categories(session)
+            (c.id, category_name(c, current_language())) for c in await active_categories(session)
         ]
         if not names:
             await state.clear()
@@ -168,7 +165,7 @@ async def summary(session: AsyncSession, draft: dict[str, Any]) -> SafeHTML:
     author = await users.find_registered(session, draft.get("on_behalf") or 0)
     return summary_text(
         draft,
-        category=filing.category_name(category, language()) if category else "—",
+        category=category_name(category, current_language()) if category else "—",
         district=district_label(district) if district else "—",
         author=(author.name or "—") if author else None,
     )
@@ -179,7 +176,7 @@ async def show_similar(
 ) -> None:
     await remember(state, similar=[need.id for need in needs])
     await state.set_state(FileNeed.similar)
-    named = [(need, filing.category_name(need.category, language())) for need in needs]
+    named = [(need, category_name(need.category, current_language())) for need in needs]
     await message.answer(similar_text(named), reply_markup=similar_keyboard(needs))
 
 
@@ -238,7 +235,7 @@ async def on_category(
         alert(callback_answer, "needs-file-category-gone")
         return
     await remember(state, category=category.id)
-    name = filing.category_name(category, language())
+    name = category_name(category, current_language())
     await message.edit_text(t("needs-file-chosen", field=field_label("category"), value=name))
     await advance(message, state, session, user)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, users
@@ -78,24 +77,10 @@ def check_location(latitude: float, longitude: float) -> tuple[float, float]:
     return latitude, longitude
 
 
-async def categories(session: AsyncSession) -> list[NeedCategory]:
-    """The categories a person chooses from: the active ones, in the Secretariat's order."""
-    rows = await session.scalars(
-        select(NeedCategory)
-        .where(NeedCategory.active.is_(True))
-        .order_by(NeedCategory.position, NeedCategory.id)
-    )
-    return list(rows)
-
-
 async def category(session: AsyncSession, category_id: int) -> NeedCategory | None:
     """An active category by id (None for an unknown or retired one)."""
     found = await session.get(NeedCategory, category_id)
     return found if found is not None and found.active else None
-
-
-def category_name(category: NeedCategory, language: str | None) -> str:
-    return category.name_en if language == "en" else category.name_ru
 
 
 async def similar(session: AsyncSession, district_id: int, text: str) -> list[tuple[Need, int]]:
