@@ -26,17 +26,16 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_delivery import database as throwaway_database
+from bench_delivery import migrate
 from sqlalchemy import Select, event, func, insert, select, text
-from sqlalchemy.engine import make_url
 
 from bot import db
-from bot.config import Settings
 from bot.services import monitoring
 from bot.services.audit import AuditKeys
 from bot.services.needs import browse, terms
@@ -143,32 +142,15 @@ def description(rng: random.Random) -> str:
 
 @contextlib.asynccontextmanager
 async def database(directory: Path, keep: str | None) -> AsyncIterator[str]:
-    configured = os.environ.get("DATABASE_URL")
-    if not configured:
-        url = f"sqlite+aiosqlite:///{keep or directory / 'bench-needs.sqlite3'}"
-        engine = db.create_engine(url)
-        await db.upgrade(engine)
-        await engine.dispose()
+    """A migrated database for the run: the kept SQLite file, else a fresh one of its own (a
+    throwaway database on PostgreSQL), as the delivery benchmark makes it."""
+    if keep and not os.environ.get("DATABASE_URL"):
+        url = f"sqlite+aiosqlite:///{keep}"
+        await migrate(url)
         yield url
         return
-    base = make_url(Settings(_env_file=None, database_url=configured).async_database_url)
-    name = f"bench_needs_{uuid.uuid4().hex[:10]}"
-    admin = db.create_engine(
-        base.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = db.create_engine(url)
-        await db.upgrade(engine)
-        await engine.dispose()
+    async with throwaway_database(directory, "needs") as url:
         yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def insert_chunked(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
