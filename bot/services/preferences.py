@@ -19,9 +19,10 @@ MUTABLE_TOPICS = (
     Topic.DIGEST,
 )
 # What /settings offers: the topics something sends today (needs: the news of the needs one
-# filed or supports). The others wait, hidden, for the capabilities that will send them
-# (projects, conferences); offering them would promise messages that never come.
-OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.NEEDS, Topic.DIGEST)
+# filed or supports; projects: the news of the projects one follows or takes part in).
+# Conferences wait, hidden, for the capability that will send them; offering it would promise
+# messages that never come.
+OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.PROJECTS, Topic.NEEDS, Topic.DIGEST)
 # Quiet-hour choices offered in /settings, as (from, to) minutes after midnight.
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     (22 * 60, 8 * 60),

@@ -209,6 +209,11 @@ async def close(
     recommendation = None
     if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
         recommendation = await recommendations.register(session, vote, now, reply_days)
+    if vote.subject_type == "project":
+        # Imported here: the projects' services import the vote engine.
+        from bot.services.projects import decisions
+
+        await decisions.on_vote_closed(session, vote, recommendation)
     topic = Topic.DUTY
     if vote.unit == VoterUnit.CITIZEN:
         await citizens.record(session, vote, counts, voted, now)
