@@ -107,6 +107,7 @@ ACTION_KEYS: dict[str, str] = {
     "vote.close_early": "audit-action-vote-close-early",
     "vote.cancel": "audit-action-vote-cancel",
     "vote.announce": "audit-action-vote-announce",
+    "project.role": "audit-action-project-role",
 }
 # What an entry is about, by its object type.
 OBJECT_KEYS: dict[str, str] = {

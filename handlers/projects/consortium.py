@@ -1,0 +1,574 @@
+"""A project's consortium panel ("team" on the card): participants with roles and
+contributions and the district's share; volunteering and leaving; owners invite organizations,
+name roles and remove participants; each participant keeps its contributions (a dialog: kind,
+value, description, a pledged resource). Invitations are answered from the notice or from
+/project_invites."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import StaleButton, alert, callback_message, toast
+from bot.dialogs import expect_text
+from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.projects import PANEL_TEAM, CDProjectPanel
+from bot.keyboards.projects_team import (
+    CDTeam,
+    CDTeamContribution,
+    CDTeamInvite,
+    CDTeamKind,
+    CDTeamMember,
+    CDTeamOrg,
+    CDTeamResource,
+    confirm_keyboard,
+    contribution_keyboard,
+    invite_answer_buttons,
+    invites_keyboard,
+    kinds_keyboard,
+    member_keyboard,
+    organizations_keyboard,
+    resources_keyboard,
+    team_keyboard,
+)
+from bot.services.errors import NotAllowed
+from bot.services.projects import access, consortium, stakes
+from bot.services.projects.consortium import NOT_FOR_VOLUNTEERS, VOLUNTEER, Member
+from bot.services.projects.rules import clean
+from bot.texts import SafeHTML, clip, plain, t
+from models import User
+from models.projects import ContributionKind, ParticipantStatus, ProjectContribution
+
+P = ParticipantStatus
+
+
+class TeamDialog(StatesGroup):
+    search = State()  # part of an organization's name
+    role = State()
+    value = State()  # a new contribution's value
+    description = State()
+    edit_value = State()
+    edit_text = State()
+
+
+def money(value: int) -> str:
+    return f"{value:,}".replace(",", "\u00a0") + "\u00a0₽"
+
+
+def _name(member: Member) -> str:
+    return member.name or plain("projects-team-erased")
+
+
+def _role(role: str) -> str:
+    return plain("projects-team-role-volunteer") if role == VOLUNTEER else role
+
+
+def _contribution_line(contribution: ProjectContribution) -> SafeHTML:
+    return t(
+        "projects-team-contribution",
+        kind=plain(f"projects-team-kind-{contribution.kind.value}"),
+        value=money(contribution.value),
+        text=clip(contribution.description, 120),
+    )
+
+
+# --- The panel --------------------------------------------------------------------------------
+
+
+async def team_view(
+    session: AsyncSession, user: User | None, project_id: int
+) -> tuple[SafeHTML, InlineKeyboardMarkup]:
+    team = await consortium.team(session, user, project_id)
+    project = team.project
+    lines: list[str] = [
+        t("projects-team-panel-title", number=project.id, title=clip(project.title, 150)),
+        t("projects-team-panel-total", total=money(team.stakes.total)),
+    ]
+    if team.stakes.applies:
+        key = (
+            "projects-team-panel-controlling"
+            if team.stakes.controlling
+            else "projects-team-panel-not-controlling"
+        )
+        lines.append(t(key, share=stakes.percent(team.stakes.share)))
+    else:
+        lines.append(t("projects-team-panel-no-rule"))
+    buttons: list[tuple[int, str]] = []
+    # Long consortia are cut so the message stays within Telegram's limit.
+    for index, member in enumerate(team.members[:25], start=1):
+        participant = member.participant
+        value = team.stakes.values.get(participant.id)
+        status = plain(f"projects-team-participant-{participant.status.value}")
+        lines.append("")
+        lines.append(
+            t(
+                "projects-team-member",
+                index=index,
+                name=clip(_name(member), 100),
+                role=clip(_role(participant.role), 100) if participant.role else "—",
+                status=status,
+                value=money(sum(c.value for c in member.contributions)),
+                share=stakes.percent(team.stakes.participant_share(participant.id))
+                if value is not None
+                else "—",
+            )
+        )
+        lines += [_contribution_line(c) for c in member.contributions[:5]]
+        if team.owner or participant.id in team.mine:
+            buttons.append((participant.id, f"{index}. {_name(member)}"))
+    if len(team.members) > 25:
+        lines.append("…")
+    may_volunteer = (
+        user is not None
+        and user.is_registered
+        and not team.volunteering
+        and project.status not in NOT_FOR_VOLUNTEERS
+    )
+    markup = team_keyboard(
+        project.id,
+        buttons,
+        may_volunteer=may_volunteer,
+        owner=team.owner and project.status not in consortium.CLOSED,
+    )
+    return SafeHTML("\n".join(lines)), markup
+
+
+async def _show_team(message: Message, session: AsyncSession, user: User | None, pid: int) -> None:
+    text, markup = await team_view(session, user, pid)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_panel(
+    query: CallbackQuery, callback_data: CDProjectPanel, session: AsyncSession, user: User | None
+) -> None:
+    await _show_team(callback_message(query), session, user, callback_data.id)
+
+
+def _warn(callback_answer: CallbackAnswer, warning: bool, key: str) -> None:
+    if warning:
+        alert(callback_answer, "projects-team-minority-warning")
+    else:
+        toast(callback_answer, key)
+
+
+async def on_team(
+    query: CallbackQuery,
+    callback_data: CDTeam,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+) -> None:
+    message = callback_message(query)
+    if callback_data.act == "join":
+        outcome = await consortium.volunteer(session, user, callback_data.id)
+        _warn(
+            callback_answer,
+            outcome.warning,
+            "projects-team-joined" if outcome.changed else "projects-team-already-in",
+        )
+    elif callback_data.act == "invite":
+        project = await access.get(session, callback_data.id)
+        await access.require_owner(session, user, project)
+        await state.set_state(TeamDialog.search)
+        await state.update_data({"pt_project": project.id})
+        await message.answer(t("projects-team-ask-search"))
+        return
+    elif callback_data.act != "show":
+        raise StaleButton()
+    await _show_team(message, session, user, callback_data.id)
+
+
+# --- A participant ----------------------------------------------------------------------------
+
+
+async def member_view(
+    session: AsyncSession, user: User | None, participant_id: int
+) -> tuple[SafeHTML, InlineKeyboardMarkup]:
+    participant = await consortium.get_participant(session, participant_id)
+    team = await consortium.team(session, user, participant.project_id)
+    member = next((m for m in team.members if m.participant.id == participant_id), None)
+    speaks = participant_id in team.mine
+    if member is None or not (team.owner or speaks):
+        raise StaleButton()
+    lines = [
+        t(
+            "projects-team-member-title",
+            number=team.project.id,
+            name=clip(_name(member), 100),
+        ),
+        t("projects-team-member-role", role=clip(_role(participant.role), 100) or "—"),
+        t(
+            "projects-team-member-status",
+            status=plain(f"projects-team-participant-{participant.status.value}"),
+        ),
+    ]
+    lines += [_contribution_line(c) for c in member.contributions[:20]]
+    if not member.contributions:
+        lines.append(t("projects-team-member-no-contributions"))
+    open_ = team.project.status not in consortium.CLOSED
+    contributions = (
+        [
+            (c.id, f"{plain(f'projects-team-kind-{c.kind.value}')} · {money(c.value)}")
+            for c in member.contributions[:20]
+        ]
+        if speaks and open_
+        else []
+    )
+    markup = member_keyboard(
+        participant.id,
+        team.project.id,
+        contributions,
+        may_contribute=speaks and open_,
+        may_leave=speaks and open_ and not participant.lead and participant.status == P.ACTIVE,
+        owner=team.owner and open_,
+        removable=not participant.lead,
+    )
+    return SafeHTML("\n".join(lines)), markup
+
+
+async def on_member(
+    query: CallbackQuery,
+    callback_data: CDTeamMember,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+) -> None:
+    message = callback_message(query)
+    act, participant_id = callback_data.act, callback_data.id
+    if act == "open":
+        text, markup = await member_view(session, user, participant_id)
+        await message.answer(text, reply_markup=markup)
+        return
+    participant = await consortium.get_participant(session, participant_id)
+    if act == "add":
+        if not await consortium.speaks_for(session, user, participant):
+            raise NotAllowed()
+        await message.answer(
+            t("projects-team-ask-kind"), reply_markup=kinds_keyboard(participant.id)
+        )
+        return
+    if act == "role":
+        project = await access.get(session, participant.project_id)
+        await access.require_owner(session, user, project)
+        await state.set_state(TeamDialog.role)
+        await state.update_data({"pt_participant": participant.id})
+        await message.answer(t("projects-team-ask-role"))
+        return
+    if act in ("leave", "remove"):
+        if act == "leave" and not await consortium.speaks_for(session, user, participant):
+            raise NotAllowed()
+        if act == "remove":
+            await access.require_owner(
+                session, user, await access.get(session, participant.project_id)
+            )
+        await message.answer(
+            t(f"projects-team-confirm-{act}"),
+            reply_markup=confirm_keyboard(
+                CDTeamMember(id=participant.id, act=f"{act}!"), CDTeamMember(id=participant.id)
+            ),
+        )
+        return
+    if act == "leave!":
+        outcome = await consortium.leave(session, user, participant_id)
+        _warn(callback_answer, outcome.warning, "projects-team-left")
+    elif act == "remove!":
+        outcome = await consortium.remove(session, user, participant_id)
+        _warn(callback_answer, outcome.warning, "projects-team-removed")
+    else:
+        raise StaleButton()
+    await message.edit_reply_markup(reply_markup=None)
+    await _show_team(message, session, user, participant.project_id)
+
+
+async def on_role(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    participant_id = int((await state.get_data()).get("pt_participant") or 0)
+    participant = await consortium.set_role(session, user, participant_id, message.text or "")
+    await state.set_state(None)
+    await message.answer(t("projects-team-role-saved"))
+    await _show_team(message, session, user, participant.project_id)
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+async def on_search(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    project_id = int((await state.get_data()).get("pt_project") or 0)
+    found = await consortium.search_organizations(session, user, project_id, message.text or "")
+    if not found:
+        await message.answer(t("projects-team-search-none"))
+        return
+    await state.set_state(None)
+    await message.answer(
+        t("projects-team-search-found"), reply_markup=organizations_keyboard(project_id, found)
+    )
+
+
+async def on_pick_org(
+    query: CallbackQuery,
+    callback_data: CDTeamOrg,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+) -> None:
+    message = callback_message(query)
+    outcome = await consortium.invite(
+        session,
+        user,
+        callback_data.id,
+        callback_data.org,
+        lambda row: invite_answer_buttons(row.id),
+    )
+    toast(
+        callback_answer,
+        "projects-team-invited" if outcome.changed else "projects-team-already-invited",
+    )
+    await message.edit_reply_markup(reply_markup=None)
+    await _show_team(message, session, user, callback_data.id)
+
+
+async def on_invite_answer(
+    query: CallbackQuery,
+    callback_data: CDTeamInvite,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+) -> None:
+    message = callback_message(query)
+    outcome = await consortium.answer_invite(session, user, callback_data.id, callback_data.accept)
+    if callback_data.accept:
+        _warn(callback_answer, outcome.warning, "projects-team-accepted")
+    else:
+        toast(callback_answer, "projects-team-declined")
+    await message.edit_reply_markup(reply_markup=None)
+    key = "projects-team-accepted-text" if callback_data.accept else "projects-team-declined-text"
+    await message.answer(t(key, number=outcome.participant.project_id))
+
+
+async def cmd_invites(message: Message, session: AsyncSession, user: User | None) -> None:
+    invitations = await consortium.pending_invites(session, user)
+    if not invitations:
+        await message.answer(t("projects-team-invites-none"))
+        return
+    lines = [t("projects-team-invites-title")]
+    items = []
+    for invitation in invitations:
+        lines.append(
+            t(
+                "projects-team-invites-item",
+                number=invitation.project.id,
+                title=clip(invitation.project.title, 120),
+                organization=clip(invitation.organization.name, 100),
+            )
+        )
+        items.append(
+            (
+                invitation.participant.id,
+                plain(
+                    "projects-team-btn-accept-for",
+                    number=invitation.project.id,
+                    organization=invitation.organization.name[:30],
+                ),
+            )
+        )
+    await message.answer(SafeHTML("\n\n".join(lines)), reply_markup=invites_keyboard(items))
+
+
+# --- Contributions ----------------------------------------------------------------------------
+
+
+async def on_kind(
+    query: CallbackQuery,
+    callback_data: CDTeamKind,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    message = callback_message(query)
+    if callback_data.kind not in {k.value for k in ContributionKind}:
+        raise StaleButton()
+    participant = await consortium.get_participant(session, callback_data.id)
+    if not await consortium.speaks_for(session, user, participant):
+        raise NotAllowed()
+    await state.set_state(TeamDialog.value)
+    await state.update_data({"pt_participant": participant.id, "pt_kind": callback_data.kind})
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(t("projects-team-ask-value"))
+
+
+async def on_value(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    value = consortium.parse_value(message.text or "")
+    participant_id = int((await state.get_data()).get("pt_participant") or 0)
+    # A value the rule refuses is refused now, while the person can type another.
+    await consortium.check_value(session, user, participant_id, value)
+    await state.update_data({"pt_value": value})
+    await state.set_state(TeamDialog.description)
+    await message.answer(t("projects-team-ask-description"))
+
+
+async def _save_contribution(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    resource_id: int | None,
+) -> None:
+    data = await state.get_data()
+    participant_id = int(data.get("pt_participant") or 0)
+    _, warning = await consortium.add_contribution(
+        session,
+        user,
+        participant_id,
+        ContributionKind(str(data.get("pt_kind") or ContributionKind.OTHER.value)),
+        int(data.get("pt_value") or 0),
+        str(data.get("pt_description") or ""),
+        resource_id,
+    )
+    await state.set_state(None)
+    await message.answer(
+        t("projects-team-minority-warning") if warning else t("projects-team-contribution-saved")
+    )
+    text, markup = await member_view(session, user, participant_id)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_description(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    text = clean(message.text, limit=consortium.DESCRIPTION_MAX)
+    data = await state.get_data()
+    participant = await consortium.get_participant(session, int(data.get("pt_participant") or 0))
+    await state.update_data({"pt_description": text})
+    if user is not None:
+        offers = await consortium.pledgeable(session, user, participant)
+        if offers:
+            await state.set_state(None)
+            await message.answer(
+                t("projects-team-ask-resource"), reply_markup=resources_keyboard(offers)
+            )
+            return
+    await _save_contribution(message, state, session, user, None)
+
+
+async def on_resource(
+    query: CallbackQuery,
+    callback_data: CDTeamResource,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    message = callback_message(query)
+    data = await state.get_data()
+    if not data.get("pt_description") or not data.get("pt_participant"):
+        raise StaleButton()
+    await _save_contribution(message, state, session, user, callback_data.id or None)
+    await state.update_data({"pt_description": ""})
+    await message.edit_reply_markup(reply_markup=None)
+
+
+async def on_contribution(
+    query: CallbackQuery,
+    callback_data: CDTeamContribution,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+) -> None:
+    message = callback_message(query)
+    contribution = await consortium.get_contribution(session, callback_data.id)
+    participant = await consortium.get_participant(session, contribution.participant_id)
+    if not await consortium.speaks_for(session, user, participant):
+        raise NotAllowed()
+    act = callback_data.act
+    if act == "open":
+        await message.answer(
+            _contribution_line(contribution),
+            reply_markup=contribution_keyboard(contribution.id, participant.id),
+        )
+        return
+    if act in ("value", "text"):
+        await state.set_state(TeamDialog.edit_value if act == "value" else TeamDialog.edit_text)
+        await state.update_data({"pt_contribution": contribution.id})
+        await message.answer(
+            t("projects-team-ask-value" if act == "value" else "projects-team-ask-description")
+        )
+        return
+    if act == "delete":
+        await message.answer(
+            t("projects-team-confirm-delete"),
+            reply_markup=confirm_keyboard(
+                CDTeamContribution(id=contribution.id, act="delete!"),
+                CDTeamMember(id=participant.id),
+            ),
+        )
+        return
+    if act != "delete!":
+        raise StaleButton()
+    _, warning = await consortium.delete_contribution(session, user, contribution.id)
+    _warn(callback_answer, warning, "projects-team-contribution-deleted")
+    await message.edit_reply_markup(reply_markup=None)
+    text, markup = await member_view(session, user, participant.id)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_edit(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    contribution_id = int((await state.get_data()).get("pt_contribution") or 0)
+    if await state.get_state() == TeamDialog.edit_value.state:
+        value = consortium.parse_value(message.text or "")
+        contribution, warning = await consortium.edit_contribution(
+            session, user, contribution_id, value=value
+        )
+    else:
+        contribution, warning = await consortium.edit_contribution(
+            session, user, contribution_id, description=message.text or ""
+        )
+    await state.set_state(None)
+    await message.answer(
+        t("projects-team-minority-warning") if warning else t("projects-team-contribution-saved")
+    )
+    text, markup = await member_view(session, user, contribution.participant_id)
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_not_text(message: Message) -> None:
+    await expect_text(message)
+
+
+def setup() -> Router:
+    router = Router(name="projects_consortium")
+    router.callback_query.register(on_panel, CDProjectPanel.filter(F.panel == PANEL_TEAM))
+    router.callback_query.register(on_team, CDTeam.filter())
+    router.callback_query.register(on_member, CDTeamMember.filter())
+    router.callback_query.register(on_pick_org, CDTeamOrg.filter())
+    router.callback_query.register(on_invite_answer, CDTeamInvite.filter())
+    router.callback_query.register(on_kind, CDTeamKind.filter())
+    router.callback_query.register(on_resource, CDTeamResource.filter())
+    router.callback_query.register(on_contribution, CDTeamContribution.filter())
+    router.message.register(cmd_invites, Command("project_invites"))
+    router.message.register(on_search, TeamDialog.search, TEXT_INPUT)
+    router.message.register(on_role, TeamDialog.role, TEXT_INPUT)
+    router.message.register(on_value, TeamDialog.value, TEXT_INPUT)
+    router.message.register(on_description, TeamDialog.description, TEXT_INPUT)
+    router.message.register(on_edit, TeamDialog.edit_value, TEXT_INPUT)
+    router.message.register(on_edit, TeamDialog.edit_text, TEXT_INPUT)
+    router.message.register(on_not_text, TeamDialog.search, NOT_TEXT)
+    router.message.register(on_not_text, TeamDialog.role, NOT_TEXT)
+    router.message.register(on_not_text, TeamDialog.value, NOT_TEXT)
+    router.message.register(on_not_text, TeamDialog.description, NOT_TEXT)
+    router.message.register(on_not_text, TeamDialog.edit_value, NOT_TEXT)
+    router.message.register(on_not_text, TeamDialog.edit_text, NOT_TEXT)
+    return router
