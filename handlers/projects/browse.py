@@ -333,6 +333,8 @@ def setup() -> Router:
 
 def _keys() -> set[str]:
     keys = {f"projects-status-{slug(status)}" for status in ProjectStatus}
+    # What lifecycle.move() tells the followers this capability signs people up for.
+    keys |= {f"projects-notice-status-{slug(s)}" for s in ProjectStatus if s != ProjectStatus.DRAFT}
     keys |= {f"projects-team-filter-{status.replace('_', '-')}" for status in STATUS_FILTERS}
     keys |= {
         f"projects-team-btn-panel-{panel}" for panel in ("edit", "review", "plan", "team", "docs")

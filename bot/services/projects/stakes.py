@@ -7,9 +7,10 @@ only to a project in a programme that has a district; a city-wide programme, or 
 programme, has none. While nothing valued is contributed (total 0) there is nothing to check.
 
 A change is judged by comparing the stakes before and after it: one that leaves the district
-without control and makes its share no better than it was is refused (`MinorityRefused`), unless
+without control when it had it, or widens the others' lead, is refused (`MinorityRefused`), unless
 the council allowed a minority in this programme (`Programme.minority_allowed`): then it is made
-and the person is warned. A change that repairs a broken state, or improves it, is allowed.
+and the person is warned. In a state already broken (the rule came after the contributions), a
+change that narrows the others' lead, or leaves it as it is, is allowed: it repairs.
 """
 
 from __future__ import annotations
@@ -142,16 +143,19 @@ def is_local(stakes: Stakes, participant: ProjectParticipant) -> bool:
     return stakes.applies and participant.district_id == stakes.district_id
 
 
+def gap(value: Stakes) -> int:
+    """How far the others' value exceeds the district's (the rule holds while it is below 0)."""
+    return value.total - 2 * value.district_value
+
+
 def worse(before: Stakes, after: Stakes) -> bool:
-    """The change leaves the district without control and does not improve its share."""
+    """The change leaves the district without control and widens the others' lead."""
     if after.controlling:
         return False
     if before.controlling:
         return True
-    # Both broken: a change that raises the district's share (or keeps it) repairs in part.
-    before_share, after_share = before.share, after.share
-    assert before_share is not None and after_share is not None
-    return after_share < before_share
+    # Both broken: a change that narrows the others' lead (or keeps it) repairs, at least in part.
+    return gap(after) > gap(before)
 
 
 def judge(before: Stakes, after: Stakes) -> bool:
