@@ -41,6 +41,7 @@ from models import (
 )
 from models.base import utcnow
 from models.needs import ResourceOffer
+from models.projects import ProjectContribution, ProjectFollower, ProjectParticipant
 
 # What stands where a trace was cut out of a text that others wrote.
 MARK = "[…]"
@@ -285,6 +286,27 @@ async def _withdraw_offers(session: AsyncSession, user: User) -> None:
     )
 
 
+async def _leave_projects(session: AsyncSession, user: User) -> None:
+    """What they follow, and their part as a citizen in consortia (with what they brought),
+    go: those rows say who they are. Their organizations stay in the consortia."""
+    await session.execute(
+        delete(ProjectFollower)
+        .where(ProjectFollower.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    mine = select(ProjectParticipant.id).where(ProjectParticipant.user_id == user.id)
+    await session.execute(
+        delete(ProjectContribution)
+        .where(ProjectContribution.participant_id.in_(mine))
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.execute(
+        delete(ProjectParticipant)
+        .where(ProjectParticipant.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 async def erase(session: AsyncSession, user: User) -> None:
     """Erase a person: their row becomes an anonymous author and no trace of them stays."""
     traces = await _traces(session, user)
@@ -292,6 +314,7 @@ async def erase(session: AsyncSession, user: User) -> None:
     telegram_id = user.telegram_id
     await _remove_own_texts(session, user)
     await _withdraw_offers(session, user)
+    await _leave_projects(session, user)
     await _scrub_tables(session, traces, related)
     if telegram_id is not None:
         # Dialogs in any chat: `:<id>:` is the chat's or the person's part of the key.
