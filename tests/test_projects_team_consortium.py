@@ -1,0 +1,315 @@
+"""The consortium panel through the real Dispatcher and the fake Telegram: a citizen
+volunteers and leaves; an owner invites an organization whose representative accepts from the
+notice; contributions through the dialog, refused when the district would lose the controlling
+stake; forged presses refused with nothing changed; erasure takes a person's follows and part."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from bot.services import erasure, users
+from bot.services.projects import consortium
+from models import User
+from models.projects import (
+    ContributionKind,
+    ParticipantStatus,
+    Programme,
+    ProjectContribution,
+    ProjectFollower,
+    ProjectParticipant,
+    ProjectStatus,
+)
+from tests import projects_support as ps
+from tests.support import register
+
+S = ProjectStatus
+P = ParticipantStatus
+TABLES = ("project_participants", "project_contributions", "project_followers", "projects")
+
+
+async def snapshot(running) -> dict[str, list[tuple]]:
+    async with running.sessionmaker() as session:
+        return {
+            table: sorted(
+                tuple(map(str, row))
+                for row in (await session.execute(text(f'SELECT * FROM "{table}"'))).all()
+            )
+            for table in TABLES
+        }
+
+
+async def set_district(running, user_id: int, district_id: int | None) -> None:
+    async with running.sessionmaker.begin() as session:
+        person = await session.get(User, user_id)
+        assert person is not None
+        person.district_id = district_id
+
+
+async def participants(running, project_id: int) -> list[ProjectParticipant]:
+    async with running.sessionmaker() as session:
+        rows = await session.scalars(
+            select(ProjectParticipant)
+            .where(ProjectParticipant.project_id == project_id)
+            .order_by(ProjectParticipant.id)
+        )
+        return list(rows)
+
+
+async def world(fake, running, *, programme: bool = True) -> dict[str, int]:
+    """Анна heads the lead organization (district A), Борис a partner (district B); their chats
+    exist from the start, so notices reach them."""
+    fake.user(8301, "Анна")
+    fake.user(8302, "Борис")
+    a = await ps.district(running, 1, "Заречье")
+    b = await ps.district(running, 2, "Центр")
+    org, head = await ps.member_organization(running, 8301, "Анна", "ТОС Заречье", a)
+    partner, partner_head = await ps.member_organization(running, 8302, "Борис", "Фонд Центр", b)
+    programme_id = None
+    if programme:
+        async with running.sessionmaker.begin() as session:
+            item = Programme(title="Заречье-2030", district_id=a)
+            session.add(item)
+            await session.flush()
+            programme_id = item.id
+    project = await ps.project(
+        running, org, head, district_id=a, status=S.IN_PROGRESS, programme_id=programme_id
+    )
+    return {
+        "a": a,
+        "b": b,
+        "org": org,
+        "head": head,
+        "partner": partner,
+        "partner_head": partner_head,
+        "project": project,
+    }
+
+
+async def test_a_citizen_volunteers_and_leaves(fake, running):
+    w = await world(fake, running)
+    citizen_id = await register(running, 8303, "Вера")
+    await set_district(running, citizen_id, w["a"])
+    citizen = fake.user(8303, "Вера")
+    card = (await citizen.say(f"/project_{w['project']}"))[0]
+    shown = (await citizen.click("🙋 Стать волонтёром", card.message_id))[-1]
+    assert "волонтёр" in citizen.callback_answers[-1].text
+    assert "Консорциум проекта" in shown.text and "Вера" in shown.text
+    row = (await participants(running, w["project"]))[-1]
+    assert (row.user_id, row.status, row.role, row.district_id) == (
+        citizen_id,
+        P.ACTIVE,
+        "volunteer",
+        w["a"],
+    )
+    await running.delivered()
+    owner = fake.user(8301, "Анна")
+    assert any("записался волонтёр" in m.text for m in owner.bot_messages)
+    # Pressed twice: still one row.
+    await citizen.click_data(card.message_id, f"ptm:{w['project']}:join")
+    assert "уже участвуете" in citizen.callback_answers[-1].text
+    assert len(await participants(running, w["project"])) == 2
+    # The card tells them; /followed_projects lists what they take part in.
+    card = (await citizen.say(f"/project_{w['project']}"))[0]
+    assert "Вы участвуете в проекте как волонтёр" in card.text
+    assert "🙋 Стать волонтёром" not in citizen.button_texts(card)
+    assert f"№{w['project']}" in (await citizen.say("/followed_projects"))[0].text
+
+    panel = (await citizen.click("🤝 Консорциум", card.message_id))[-1]
+    # The citizen may open only their own row.
+    assert [b for b in citizen.button_texts(panel) if b[0].isdigit()] == ["2. Вера"]
+    member = (await citizen.click("2. Вера", panel.message_id))[-1]
+    ask = (await citizen.click("🚪 Выйти из консорциума", member.message_id))[-1]
+    await citizen.click("✅ Да", ask.message_id)
+    assert "вышли" in citizen.callback_answers[-1].text
+    row = (await participants(running, w["project"]))[-1]
+    assert row.status == P.LEFT
+
+
+async def test_volunteering_for_a_closed_project_is_refused(fake, running):
+    w = await world(fake, running, programme=False)
+    rejected = await ps.project(running, w["org"], w["head"], status=S.REJECTED)
+    await register(running, 8303, "Вера")
+    citizen = fake.user(8303, "Вера")
+    card = (await citizen.say(f"/project_{rejected}"))[0]
+    assert "🙋 Стать волонтёром" not in citizen.button_texts(card)
+    before = await snapshot(running)
+    await citizen.click_data(card.message_id, f"ptm:{rejected}:join")
+    assert citizen.callback_answers[-1].show_alert
+    assert "закрыт" in citizen.callback_answers[-1].text
+    assert await snapshot(running) == before
+
+
+async def test_invite_accept_and_contribute_under_the_rule(fake, running):
+    w = await world(fake, running)
+    owner = fake.user(8301, "Анна")
+    partner = fake.user(8302, "Борис")
+    card = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = (await owner.click("🤝 Консорциум", card.message_id))[-1]
+    assert "Доля участников округа: —" in panel.text
+    await owner.click("➕ Пригласить организацию", panel.message_id)
+    assert "Таких организаций" in (await owner.say("несуществующая"))[0].text
+    found = (await owner.say("фонд"))[0]
+    assert owner.button_texts(found)[0] == "Фонд Центр"
+    await owner.click("Фонд Центр", found.message_id)
+    assert "Приглашение отправлено" in owner.callback_answers[-1].text
+    invited = (await participants(running, w["project"]))[-1]
+    assert (invited.organization_id, invited.status, invited.district_id) == (
+        w["partner"],
+        P.INVITED,
+        w["b"],
+    )
+    await running.delivered()
+    notice = next(m for m in partner.bot_messages if "приглашают в консорциум" in m.text)
+    listed = (await partner.say("/project_invites"))[0]
+    assert f"Проект №{w['project']}" in listed.text
+    await partner.click("✅ Принять приглашение", notice.message_id)
+    assert "принято" in partner.callback_answers[-1].text
+    assert (await participants(running, w["project"]))[-1].status == P.ACTIVE
+    assert "нет" in (await partner.say("/project_invites"))[0].text
+    await running.delivered()
+    assert any("вступает в консорциум" in m.text for m in owner.bot_messages)
+
+    # The lead brings 100 000 through the dialog.
+    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
+    member = (await owner.click("1. ТОС Заречье", panel.message_id))[-1]
+    kinds = (await owner.click("➕ Добавить вклад", member.message_id))[-1]
+    await owner.click("деньги", kinds.message_id)
+    assert "целое число рублей" in (await owner.say("сто тысяч"))[0].text  # asked again
+    await owner.say("100 000")
+    replies = await owner.say("Грант района на освещение")
+    assert any("Вклад сохранён" in m.text for m in replies)
+
+    # The partner from another district may not hold half.
+    card = (await partner.say(f"/project_{w['project']}"))[0]
+    panel = (await partner.click("🤝 Консорциум", card.message_id))[-1]
+    assert "Доля участников округа: 100%" in panel.text
+    assert [b for b in partner.button_texts(panel) if b[0].isdigit()] == ["2. Фонд Центр"]
+    member = (await partner.click("2. Фонд Центр", panel.message_id))[-1]
+    kinds = (await partner.click("➕ Добавить вклад", member.message_id))[-1]
+    await partner.click("оборудование", kinds.message_id)
+    refused = (await partner.say("100000"))[0]
+    assert "Нельзя" in refused.text and "50%" in refused.text
+    assert "контрольный пакет" in refused.text
+    await partner.say("60000")
+    replies = await partner.say("Прожекторы")
+    assert any("Вклад сохранён" in m.text for m in replies)
+    async with running.sessionmaker() as session:
+        values = sorted(await session.scalars(select(ProjectContribution.value)))
+    assert values == [60_000, 100_000]
+    card = (await partner.say(f"/project_{w['project']}"))[0]
+    assert "Доля участников округа: 62.5%" in card.text
+
+    # Editing the lead's contribution down to where it would lose control is refused, and the
+    # dialog waits for another value.
+    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
+    member = (await owner.click("1. ТОС Заречье", panel.message_id))[-1]
+    item = (await owner.click("деньги · 100\u00a0000\u00a0₽", member.message_id))[-1]
+    await owner.click("✏️ Сумма", item.message_id)
+    assert "Нельзя" in (await owner.say("50000"))[0].text
+    assert any("Вклад сохранён" in m.text for m in await owner.say("70000"))
+    async with running.sessionmaker() as session:
+        values = sorted(await session.scalars(select(ProjectContribution.value)))
+    assert values == [60_000, 70_000]
+
+
+async def test_the_owner_names_roles_and_removes_a_participant(fake, running):
+    w = await world(fake, running, programme=False)
+    async with running.sessionmaker.begin() as session:
+        lead = await users.get_user(session, 8301)
+        row = (await consortium.invite(session, lead, w["project"], w["partner"])).participant
+        await consortium.answer_invite(session, await users.get_user(session, 8302), row.id, True)
+    owner = fake.user(8301, "Анна")
+    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
+    member = (await owner.click("2. Фонд Центр", panel.message_id))[-1]
+    await owner.click("✏️ Роль", member.message_id)
+    await owner.say_photo()  # not text: asked again
+    await owner.say("<b>партнёр</b> по освещению")
+    shown = owner.bot_messages[-1]
+    assert "&lt;b&gt;" not in shown.text and "<b>партнёр</b> по освещению" in shown.text
+    member = (await owner.click("2. Фонд Центр", shown.message_id))[-1]
+    ask = (await owner.click("✖️ Исключить", member.message_id))[-1]
+    await owner.click("✅ Да", ask.message_id)
+    assert (await participants(running, w["project"]))[-1].status == P.LEFT
+    await running.delivered()
+    assert any("исключили" in m.text for m in fake.user(8302, "Борис").bot_messages)
+    # The lead cannot be removed, whatever the button says.
+    lead_row = (await participants(running, w["project"]))[0]
+    before = await snapshot(running)
+    await owner.click_data(shown.message_id, f"ptp:{lead_row.id}:remove!")
+    assert owner.callback_answers[-1].show_alert
+    assert await snapshot(running) == before
+
+
+async def test_forged_presses_on_another_project_are_refused(fake, running):
+    w = await world(fake, running, programme=False)
+    # Борис owns a project of his own, so he is an owner, just not of Анна's.
+    await ps.project(running, w["partner"], w["partner_head"], status=S.IN_PROGRESS)
+    third, _ = await ps.member_organization(running, 8304, "Гоша", "Клуб", w["b"])
+    citizen_id = await register(running, 8303, "Вера")
+    async with running.sessionmaker.begin() as session:
+        lead = await users.get_user(session, 8301)
+        invited = (await consortium.invite(session, lead, w["project"], third)).participant
+        volunteer = (
+            await consortium.volunteer(session, await session.get(User, citizen_id), w["project"])
+        ).participant
+        lead_row = await session.scalar(
+            select(ProjectParticipant).where(
+                ProjectParticipant.project_id == w["project"], ProjectParticipant.lead.is_(True)
+            )
+        )
+        contribution, _ = await consortium.add_contribution(
+            session, lead, lead_row.id, ContributionKind.WORK, 5000, "Субботник"
+        )
+        ids = {"invited": invited.id, "volunteer": volunteer.id, "lead": lead_row.id}
+        ids["contribution"] = contribution.id
+    intruder = fake.user(8302, "Борис")
+    anchor = (await intruder.say("/projects"))[0]
+    before = await snapshot(running)
+    forged = [
+        f"ptm:{w['project']}:invite",
+        f"pto:{w['project']}:{w['partner']}",
+        f"pti:{ids['invited']}:1",
+        f"pti:{ids['invited']}:0",
+        f"ptp:{ids['volunteer']}:remove!",
+        f"ptp:{ids['volunteer']}:leave!",
+        f"ptp:{ids['lead']}:leave!",
+        f"ptp:{ids['lead']}:role",
+        f"ptp:{ids['lead']}:add",
+        f"ptp:{ids['lead']}:open",
+        f"ptk:{ids['lead']}:money",
+        f"ptc:{ids['contribution']}:delete!",
+        f"ptc:{ids['contribution']}:value",
+        f"ptr:{ids['contribution']}",
+    ]
+    for data in forged:
+        await intruder.click_data(anchor.message_id, data)
+        answer = intruder.callback_answers[-1]
+        assert answer.show_alert, data
+    # Nothing typed after them reaches a dialog.
+    await intruder.say("99999")
+    assert await snapshot(running) == before
+
+
+async def test_erasure_takes_follows_and_a_citizens_part(fake, running):
+    w = await world(fake, running, programme=False)
+    citizen_id = await register(running, 8303, "Вера")
+    async with running.sessionmaker.begin() as session:
+        citizen = await session.get(User, citizen_id)
+        await consortium.volunteer(session, citizen, w["project"])
+        session.add(ProjectFollower(project_id=w["project"], user_id=citizen_id))
+        mine = await session.scalar(
+            select(ProjectParticipant).where(ProjectParticipant.user_id == citizen_id)
+        )
+        await consortium.add_contribution(
+            session, citizen, mine.id, ContributionKind.WORK, 0, "Покрашу скамейки — Вера"
+        )
+    async with running.sessionmaker.begin() as session:
+        await erasure.erase(session, await session.get(User, citizen_id))
+    async with running.sessionmaker() as session:
+        assert await session.scalar(select(ProjectFollower)) is None
+        rows = list(await session.scalars(select(ProjectParticipant)))
+        assert [(r.organization_id, r.user_id) for r in rows] == [(w["org"], None)]
+        assert await session.scalar(select(ProjectContribution)) is None
