@@ -14,6 +14,7 @@ from models.projects import (
     ContributionKind,
     ParticipantStatus,
     Programme,
+    Project,
     ProjectContribution,
     ProjectFollower,
     ProjectParticipant,
@@ -313,3 +314,38 @@ async def test_erasure_takes_follows_and_a_citizens_part(fake, running):
         rows = list(await session.scalars(select(ProjectParticipant)))
         assert [(r.organization_id, r.user_id) for r in rows] == [(w["org"], None)]
         assert await session.scalar(select(ProjectContribution)) is None
+
+
+async def test_a_huge_consortium_and_long_texts_still_arrive(fake, running):
+    w = await world(fake, running, programme=False)
+    long = "🌳 <b>Скамейки</b> & фонари " * 200
+    people = [await register(running, 8400 + n, f"Житель {n} 🌳" * 5) for n in range(30)]
+    async with running.sessionmaker.begin() as session:
+        project = await session.get(Project, w["project"])
+        project.title = ("<i>Двор</i> 🌳" * 40)[:200]
+        for field in ("summary", "goals", "budget_sources", "wanted"):
+            setattr(project, field, long[:3000])
+        for person_id in people:
+            row = ProjectParticipant(
+                project_id=w["project"], user_id=person_id, status=P.ACTIVE, role=long[:100]
+            )
+            session.add(row)
+            await session.flush()
+            for _ in range(6):
+                session.add(
+                    ProjectContribution(
+                        project_id=w["project"],
+                        participant_id=row.id,
+                        kind=ContributionKind.OTHER,
+                        value=10**12,
+                        description=long[:500],
+                    )
+                )
+    owner = fake.user(8301, "Анна")
+    card = (await owner.say(f"/project_{w['project']}"))[0]
+    assert "Консорциум: 31 участник" in card.text
+    panel = (await owner.click("🤝 Консорциум", card.message_id))[-1]
+    assert "сокращён" in panel.text
+    assert "31. Житель 29" in " ".join(owner.button_texts(panel))
+    member = (await owner.click(owner.button_texts(panel)[5], panel.message_id))[-1]
+    assert "Роль:" in member.text

@@ -40,11 +40,15 @@ from bot.services.errors import NotAllowed
 from bot.services.projects import access, consortium, stakes
 from bot.services.projects.consortium import NOT_FOR_VOLUNTEERS, VOLUNTEER, Member
 from bot.services.projects.rules import clean
-from bot.texts import SafeHTML, clip, plain, t
+from bot.texts import SafeHTML, clip, plain, t, utf16_len
 from models import User
 from models.projects import ContributionKind, ParticipantStatus, ProjectContribution
 
 P = ParticipantStatus
+# The panel's text (its HTML, longer than what Telegram counts) stays under this.
+BUDGET = 3800
+CONTRIBUTIONS_SHOWN = 5
+MEMBER_BUTTONS = 40
 
 
 class TeamDialog(StatesGroup):
@@ -99,30 +103,39 @@ async def team_view(
     else:
         lines.append(t("projects-team-panel-no-rule"))
     buttons: list[tuple[int, str]] = []
-    # Long consortia are cut so the message stays within Telegram's limit.
-    for index, member in enumerate(team.members[:25], start=1):
+    used = sum(utf16_len(line) + 1 for line in lines)
+    cut = False
+    for index, member in enumerate(team.members, start=1):
         participant = member.participant
+        if (team.owner or participant.id in team.mine) and len(buttons) < MEMBER_BUTTONS:
+            buttons.append((participant.id, f"{index}. {_name(member)}"))
+        if cut:
+            continue
         value = team.stakes.values.get(participant.id)
-        status = plain(f"projects-team-participant-{participant.status.value}")
-        lines.append("")
-        lines.append(
+        block = [
+            "",
             t(
                 "projects-team-member",
                 index=index,
                 name=clip(_name(member), 100),
                 role=clip(_role(participant.role), 100) if participant.role else "—",
-                status=status,
+                status=plain(f"projects-team-participant-{participant.status.value}"),
                 value=money(sum(c.value for c in member.contributions)),
                 share=stakes.percent(team.stakes.participant_share(participant.id))
                 if value is not None
                 else "—",
-            )
-        )
-        lines += [_contribution_line(c) for c in member.contributions[:5]]
-        if team.owner or participant.id in team.mine:
-            buttons.append((participant.id, f"{index}. {_name(member)}"))
-    if len(team.members) > 25:
-        lines.append("…")
+            ),
+            *(_contribution_line(c) for c in member.contributions[:CONTRIBUTIONS_SHOWN]),
+        ]
+        size = sum(utf16_len(line) + 1 for line in block)
+        # A long consortium is cut so the message stays within Telegram's 4096 characters.
+        if used + size > BUDGET:
+            cut = True
+            continue
+        lines += block
+        used += size
+    if cut:
+        lines += ["", t("projects-team-panel-more")]
     may_volunteer = (
         user is not None
         and user.is_registered
@@ -208,14 +221,14 @@ async def member_view(
             status=plain(f"projects-team-participant-{participant.status.value}"),
         ),
     ]
-    lines += [_contribution_line(c) for c in member.contributions[:20]]
+    lines += [_contribution_line(c) for c in member.contributions[:15]]
     if not member.contributions:
         lines.append(t("projects-team-member-no-contributions"))
     open_ = team.project.status not in consortium.CLOSED
     contributions = (
         [
             (c.id, f"{plain(f'projects-team-kind-{c.kind.value}')} · {money(c.value)}")
-            for c in member.contributions[:20]
+            for c in member.contributions[:15]
         ]
         if speaks and open_
         else []

@@ -47,6 +47,7 @@ ROLE_MAX = 100
 DESCRIPTION_MAX = 500
 VALUE_MAX = 10**12  # a trillion roubles: beyond any project, within BIGINT
 SEARCH_LIMIT = 8
+INVITES_SHOWN = 10  # the oldest first; answering them brings the next
 _DIGITS = re.compile(r"[\s\u00a0\u202f.,'_]|руб\.?|₽|rub\.?", re.IGNORECASE)
 
 Buttons = list[list[dict[str, str]]]
@@ -433,7 +434,7 @@ async def pending_invites(session: AsyncSession, user: User | None) -> list[Invi
             Project.status.not_in(CLOSED),
         )
         .order_by(ProjectParticipant.id)
-        .limit(50)
+        .limit(INVITES_SHOWN)
     )
     return [Invitation(p, project, o) for p, project, o in rows.all()]
 
