@@ -355,9 +355,11 @@ def draw_portfolio(found: Portfolio) -> bytes:
         (district_name(place), [counts.get(status, 0) for status in statuses])
         for place, counts in found.rows
     ]
-    return files.portfolio_chart(
-        plain("projects-docs-chart-title"), rows, [status_name(s) for s in statuses]
-    )
+    series = [
+        (status_name(s), files.CHART_COLORS[PUBLIC_STATUSES.index(s) % len(files.CHART_COLORS)])
+        for s in statuses
+    ]
+    return files.portfolio_chart(plain("projects-docs-chart-title"), rows, series)
 
 
 async def cmd_projects_portfolio(

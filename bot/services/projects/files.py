@@ -22,7 +22,7 @@ from bot.services import export
 # A table cell in the PDF is kept short: a row of fpdf2's table cannot break across pages.
 PDF_CELL_MAX = 400
 CHART_LABEL_WIDTH = 30
-# One colour per status, in the lifecycle's order (colour-blind-safe "tab10" first).
+# One colour per status, in the lifecycle's order: a status keeps its colour in every chart.
 CHART_COLORS = (
     "#9e9e9e",
     "#1565c0",
@@ -200,10 +200,12 @@ def to_xlsx(header: list[str], rows: Sequence[Sequence[Cell]], title: str) -> by
 
 
 def portfolio_chart(
-    title: str, rows: Sequence[tuple[str, Sequence[int]]], series: Sequence[str]
+    title: str,
+    rows: Sequence[tuple[str, Sequence[int]]],
+    series: Sequence[tuple[str, str]],
 ) -> bytes:
-    """Horizontal stacked bars, one per district (the first on top), one segment per status,
-    the total at each bar's end."""
+    """Horizontal stacked bars, one per district (the first on top), one segment per status
+    (its name and colour), the total at each bar's end."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server
@@ -215,9 +217,8 @@ def portfolio_chart(
     axes = figure.add_subplot()
     positions = list(range(len(rows)))[::-1]
     left = [0] * len(rows)
-    for index, name in enumerate(series):
+    for index, (name, color) in enumerate(series):
         values = [counts[index] for _, counts in rows]
-        color = CHART_COLORS[index % len(CHART_COLORS)]
         axes.barh(positions, values, left=left, label=name, color=color)
         left = [a + b for a, b in zip(left, values, strict=True)]
     top = max(left, default=0)
