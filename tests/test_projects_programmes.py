@@ -89,7 +89,7 @@ async def test_the_presidium_makes_a_programme_in_a_dialog_and_bad_input_loses_n
     assert made.created_by_id == ids["presidium"] and made.active and not made.minority_allowed
     assert await actions(running, "programme", made.id) == ["programme.create"]
     # Pressing the district again (the dialog is over) makes nothing twice.
-    await chair.click_data(picker.message_id, "dist:%d" % ids["d1"])
+    await chair.click_data(picker.message_id, f"dist:{ids['d1']}")
     async with running.sessionmaker() as session:
         assert len(list(await session.scalars(select(Programme)))) == 1
 
@@ -117,9 +117,7 @@ async def test_someone_without_the_role_cannot_make_a_programme(fake, running):
         assert not list(await session.scalars(select(Programme)))
 
 
-async def test_the_list_counts_projects_by_status_and_a_programme_opens_their_cards(
-    fake, running
-):
+async def test_the_list_counts_projects_by_status_and_a_programme_opens_their_cards(fake, running):
     ids = await world(fake, running)
     yards = await make_programme(running, PRESIDIUM, "Дворы Центра", ids["d1"])
     await make_programme(running, PRESIDIUM, "Зелёный город", None)
