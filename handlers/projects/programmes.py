@@ -32,7 +32,7 @@ from bot.services.projects.rules import slug
 from bot.texts import SafeHTML, clip, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from models import User
-from models.projects import PUBLIC_STATUSES, Programme
+from models.projects import PUBLIC_STATUSES
 
 CITY_WIDE = "projects-docs-city-wide-choice"
 SUMMARY_SHOWN = 1500
@@ -351,9 +351,8 @@ async def on_add_number(
     programme_id = int((await state.get_data()).get(PROGRAMME_KEY) or 0)
     project = await programmes.assign(session, user, _number(message.text or ""), programme_id)
     await state.clear()
-    programme = await session.get(Programme, programme_id)
-    title = programme.title if programme else ""
-    await message.answer(t("projects-docs-added", number=project.id, title=title))
+    programme = await access.get_programme(session, programme_id)
+    await message.answer(t("projects-docs-added", number=project.id, title=programme.title))
     text, markup = await _screen(session, user, programme_id)
     await message.answer(text, reply_markup=markup)
 
