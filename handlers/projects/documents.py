@@ -25,6 +25,7 @@ from bot.services.projects.files import Block, Document, Table
 from bot.services.projects.rules import slug
 from bot.texts import SafeHTML, plain, t, tn, utf16_len
 from models import District, User
+from models.base import utcnow
 from models.projects import PUBLIC_STATUSES, ContributionKind, ProjectStatus
 
 FORMATS = ("docx", "pdf")
@@ -116,7 +117,7 @@ def passport_document(found: Passport, words: Words) -> Document:
         title=plain("projects-docs-pp-title", number=project.id),
         subtitle=project.title,
         blocks=blocks,
-        footer=plain("projects-docs-pp-footer", date=words.day(datetime.now())),
+        footer=plain("projects-docs-pp-footer", date=words.day(utcnow())),
     )
 
 
