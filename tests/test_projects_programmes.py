@@ -280,11 +280,23 @@ async def test_projects_go_into_a_programme_by_number_under_the_rules(fake, runn
     assert "включён" in (await member.say(str(own_submitted)))[0].text
     assert (await saved(running, Project, own_submitted)).programme_id == yards
 
+    # The owner takes its draft out again; a project not in the programme is not "removed".
+    await owner.click_data(screen.message_id, CDProgramme(action="remove", id=yards).pack())
+    assert "убран из программы" in (await owner.say(str(own_draft)))[0].text
+    assert (await saved(running, Project, own_draft)).programme_id is None
+    await owner.click_data(screen.message_id, CDProgramme(action="remove", id=yards).pack())
+    assert "не входит в эту программу" in (await owner.say(str(own_draft)))[0].text
+    # A submitted project stays where the executive committee put it.
+    await owner.click_data(screen.message_id, CDProgramme(action="remove", id=yards).pack())
+    assert "может исполком" in (await owner.say(str(own_submitted)))[0].text
+    assert (await saved(running, Project, own_submitted)).programme_id == yards
+
     # Someone who represents nobody is refused before being asked for a number.
     citizen = fake.user(CITIZEN)
     anchor = (await citizen.say("/programmes"))[-1]
-    await citizen.click_data(anchor.message_id, CDProgramme(action="add", id=yards).pack())
-    assert "нет прав" in citizen.callback_answers[-1].text
+    for action in ("add", "remove"):
+        await citizen.click_data(anchor.message_id, CDProgramme(action=action, id=yards).pack())
+        assert "нет прав" in citizen.callback_answers[-1].text
     await citizen.say(str(other_district))
     assert (await saved(running, Project, other_district)).programme_id is None
 

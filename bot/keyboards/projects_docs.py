@@ -18,7 +18,7 @@ LABEL_WIDTH = 48
 
 class CDProgramme(BotCallback, prefix="pgm"):
     # list · show · title · summary · close · reopen · minority · minority_on · minority_off ·
-    # add
+    # add · remove
     action: str
     id: int = 0
     page: int = 0
@@ -84,8 +84,9 @@ def screen_keyboard(
             text=plain(key), callback_data=CDProgramme(action=action, id=programme.id).pack()
         )
 
-    if assigner and programme.active:
-        builder.row(button("add", "projects-docs-btn-add"))
+    if assigner:
+        adding = [button("add", "projects-docs-btn-add")] if programme.active else []
+        builder.row(*adding, button("remove", "projects-docs-btn-remove"))
     if maker:
         builder.row(
             button("title", "projects-docs-btn-title"),

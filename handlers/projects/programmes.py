@@ -50,6 +50,7 @@ class EditProgramme(StatesGroup):
     title = State()
     summary = State()
     project = State()  # the number of a project to put into the programme
+    leaving = State()  # the number of a project to take out of it
 
 
 # --- Texts -------------------------------------------------------------------------------------
@@ -328,14 +329,18 @@ async def on_add_prompt(
     session: AsyncSession,
     user: User | None,
 ) -> None:
+    """Asked before the number comes: someone who could add or remove no project is refused
+    at once (and no dialog starts)."""
     if not await programmes.may_assign_some(session, user):
         raise NotAllowed()
     programme = await access.get_programme(session, callback_data.id)
-    if not programme.active:
+    adding = callback_data.action == "add"
+    if adding and not programme.active:
         raise InvalidInput("projects-docs-programme-closed", title=programme.title)
-    await state.set_state(EditProgramme.project)
+    await state.set_state(EditProgramme.project if adding else EditProgramme.leaving)
     await state.update_data({PROGRAMME_KEY: programme.id})
-    await callback_message(query).answer(t("projects-docs-ask-project", title=programme.title))
+    key = "projects-docs-ask-project" if adding else "projects-docs-ask-remove"
+    await callback_message(query).answer(t(key, title=programme.title))
 
 
 def _number(text: str) -> int:
@@ -349,10 +354,16 @@ async def on_add_number(
     message: Message, state: FSMContext, session: AsyncSession, user: User | None
 ) -> None:
     programme_id = int((await state.get_data()).get(PROGRAMME_KEY) or 0)
-    project = await programmes.assign(session, user, _number(message.text or ""), programme_id)
+    number = _number(message.text or "")
+    if await state.get_state() == EditProgramme.project.state:
+        project = await programmes.assign(session, user, number, programme_id)
+        done = "projects-docs-added"
+    else:
+        project = await programmes.remove(session, user, number, programme_id)
+        done = "projects-docs-removed"
     await state.clear()
     programme = await access.get_programme(session, programme_id)
-    await message.answer(t("projects-docs-added", number=project.id, title=programme.title))
+    await message.answer(t(done, number=project.id, title=programme.title))
     text, markup = await _screen(session, user, programme_id)
     await message.answer(text, reply_markup=markup)
 
@@ -374,7 +385,9 @@ def setup() -> Router:
     router.callback_query.register(
         on_minority, CDProgramme.filter(F.action.in_({"minority_on", "minority_off"}))
     )
-    router.callback_query.register(on_add_prompt, CDProgramme.filter(F.action == "add"))
+    router.callback_query.register(
+        on_add_prompt, CDProgramme.filter(F.action.in_({"add", "remove"}))
+    )
     router.message.register(on_new_title, NewProgramme.title, TEXT_INPUT)
     router.message.register(on_new_summary, NewProgramme.summary, TEXT_INPUT)
     router.callback_query.register(
@@ -385,6 +398,7 @@ def setup() -> Router:
     router.message.register(on_edit_text, EditProgramme.title, TEXT_INPUT)
     router.message.register(on_edit_text, EditProgramme.summary, TEXT_INPUT)
     router.message.register(on_add_number, EditProgramme.project, TEXT_INPUT)
+    router.message.register(on_add_number, EditProgramme.leaving, TEXT_INPUT)
     for step in (NewProgramme.title, NewProgramme.summary, *EditProgramme.__all_states__):
         router.message.register(expect_text, step, NOT_TEXT)
     return router

@@ -273,3 +273,14 @@ async def assign(
             before=before,
         )
     return project
+
+
+async def remove(
+    session: AsyncSession, actor: User | None, project_id: int, programme_id: int
+) -> Project:
+    """A project leaves the programme it is in, under the same rules as going into one."""
+    require_registered(actor)
+    project = await access.visible(session, actor, project_id)
+    if project.programme_id != programme_id:
+        raise InvalidInput("projects-docs-not-in-programme", number=project.id)
+    return await assign(session, actor, project_id, None)
