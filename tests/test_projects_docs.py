@@ -150,6 +150,7 @@ async def passport(fake, person, project_id: int, fmt: str) -> bytes:
     documents = [reply.document for reply in replies if reply.document]
     assert len(documents) == 1, [reply.text for reply in replies]
     assert documents[0]["file_name"] == f"project-{project_id}-passport.{fmt}"
+    assert person.chat_actions[-1] == "upload_document"  # the chat shows a file is coming
     return fake.file(documents[0]["file_id"]).content
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -230,15 +230,19 @@ async def on_passport(
     session: AsyncSession,
     user: User | None,
     settings: Settings,
+    bot: Bot,
 ) -> None:
     if callback_data.fmt not in FORMATS:
         raise StaleButton()
     found = await documents.passport(session, user, callback_data.id)
+    message = callback_message(query)
+    # A PDF takes a second or two: the chat shows that a file is on its way.
+    await bot.send_chat_action(message.chat.id, "upload_document")
     content = passport_document(found, Words(settings.timezone))
     make = files.to_docx if callback_data.fmt == "docx" else files.to_pdf
     data = await asyncio.to_thread(make, content)
     name = f"project-{found.project.id}-passport.{callback_data.fmt}"
-    await callback_message(query).answer_document(
+    await message.answer_document(
         BufferedInputFile(data, filename=name),
         caption=t("projects-docs-passport-caption", number=found.project.id),
     )
@@ -364,12 +368,13 @@ def draw_portfolio(found: Portfolio) -> bytes:
 
 
 async def cmd_projects_portfolio(
-    message: Message, session: AsyncSession, user: User | None
+    message: Message, session: AsyncSession, user: User | None, bot: Bot
 ) -> None:
     found = await documents.portfolio(session, user)
     if not found.rows:
         await message.answer(t("projects-docs-portfolio-empty"))
         return
+    await bot.send_chat_action(message.chat.id, "upload_photo")
     image = await asyncio.to_thread(draw_portfolio, found)
     await message.answer_photo(BufferedInputFile(image, filename="projects-portfolio.png"))
     await message.answer(portfolio_text(found))
