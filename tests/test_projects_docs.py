@@ -9,7 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.keyboards.projects import CDProjectPanel
 from bot.keyboards.projects_docs import CDPassport
@@ -244,5 +244,3 @@ async def test_a_drafts_passport_is_its_organizations_and_the_overseers(fake, ru
     anchor = (await owner.say("/help"))[0]
     await owner.click_data(anchor.message_id, CDPassport(id=draft, fmt="exe").pack())
     assert owner.callback_answers[-1].show_alert
-    async with running.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Need)) == 0

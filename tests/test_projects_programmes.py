@@ -301,7 +301,7 @@ async def test_projects_go_into_a_programme_by_number_under_the_rules(fake, runn
     assert (await saved(running, Project, other_district)).programme_id is None
 
 
-async def test_a_representative_of_no_role_sees_the_list_and_commands_show_by_role(fake, running):
+async def test_a_maker_is_pointed_to_new_programme_from_the_list(fake, running):
     ids = await world(fake, running)
     await make_programme(running, PRESIDIUM, "Дворы Центра", ids["d1"])
     async with running.sessionmaker() as session:
