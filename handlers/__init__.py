@@ -33,6 +33,8 @@ from handlers import (
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
+from handlers.projects import documents as projects_documents
+from handlers.projects import programmes as projects_programmes
 
 CAPABILITIES = Registry(
     (
@@ -57,6 +59,8 @@ CAPABILITIES = Registry(
         needs_moderation.capability,
         monitoring.capability,
         audit.capability,
+        projects_programmes.capability,
+        projects_documents.capability,
         fallback.capability,
     )
 )
