@@ -326,7 +326,7 @@ async def partners(session: AsyncSession, project_id: int) -> list[tuple[Organiz
         .where(ProjectParticipant.project_id == project_id, ProjectParticipant.lead.is_(False))
         .order_by(Organization.name)
     )
-    return [(organization, status.value) for organization, status in rows.tuples()]
+    return [(organization, status.value) for organization, status in rows.all()]
 
 
 async def toggle_partner(
