@@ -274,8 +274,8 @@ async def on_organization(
     # A second press of the same choice (before its buttons went away) makes no second draft.
     if (await load(state)).get("origin") == message.message_id:
         raise StaleButton()
-    await message.edit_reply_markup(reply_markup=None)
     await begin(message, state, session, user, callback_data.id, origin=message.message_id)
+    await message.edit_reply_markup(reply_markup=None)
 
 
 # --- typed answers ----------------------------------------------------------------------------
