@@ -7,225 +7,52 @@ project returned for revision. `/my_projects` lists the projects of one's organi
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StaleButton, alert, callback_message, toast
+from bot.callbacks import StaleButton, callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
-from bot.dates import local_day, shown_date
+from bot.dates import local_day
 from bot.dialogs import expect_buttons, expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
-from bot.keyboards.projects import PANEL_EDIT, CDProjectPanel
 from bot.keyboards.projects_propose import (
     FIELDS,
-    LIFECYCLE_FIELDS,
-    CDMyProjects,
     CDPropose,
     CDProposeFor,
     district_keyboard,
     field_label,
     files_keyboard,
     found_keyboard,
-    my_projects_keyboard,
-    my_projects_text,
     need_label,
     needs_text,
     next_keyboard,
     organizations_keyboard,
-    summary_keyboard,
-    summary_text,
-    withdraw_keyboard,
 )
 from bot.services import districts
 from bot.services.permissions import REPRESENTATIVES, require_role
 from bot.services.projects import access, drafts
-from bot.services.projects.rules import TITLE_MAX, slug
-from bot.texts import SafeHTML, clip, plain, t
+from bot.services.projects.rules import slug
+from bot.texts import plain, t
+from handlers.projects import propose_summary
+from handlers.projects.propose_dialog import (
+    SKIPPABLE,
+    TEXT_STEPS,
+    Propose,
+    advance,
+    ask,
+    load,
+    project_in_dialog,
+    save,
+    step_of,
+)
 from models import User
 from models.base import utcnow
 from models.projects import ProjectStatus
-
-DATA = "propose"
-
-
-class Propose(StatesGroup):
-    title = State()
-    summary = State()
-    district = State()
-    needs = State()
-    goals = State()
-    budget = State()
-    sources = State()
-    wanted = State()
-    partners = State()
-    starts = State()
-    ends = State()
-    files = State()
-    review = State()
-
-
-# The steps in the dialog's order; a field of the summary opens its first step.
-ORDER = (
-    "title",
-    "summary",
-    "district",
-    "needs",
-    "goals",
-    "budget",
-    "sources",
-    "wanted",
-    "partners",
-    "starts",
-    "ends",
-    "files",
-)
-FIRST_STEP = {name: name for name in FIELDS} | {"dates": "starts"}
-TEXT_STEPS = {
-    "title": "title",
-    "summary": "summary",
-    "goals": "goals",
-    "sources": "budget_sources",
-    "wanted": "wanted",
-}
-SKIPPABLE = {"budget": "budget", "sources": "budget_sources", "wanted": "wanted"}
-
-
-async def load(state: FSMContext) -> dict[str, Any]:
-    return dict((await state.get_data()).get(DATA) or {})
-
-
-async def save(state: FSMContext, data: dict[str, Any]) -> None:
-    await state.update_data({DATA: data})
-
-
-async def step_of(state: FSMContext) -> str | None:
-    current = await state.get_state()
-    if current is None or current not in Propose.__all_states_names__:
-        return None
-    return current.split(":", 1)[1]
-
-
-async def project_in_dialog(state: FSMContext, project_id: int) -> dict[str, Any]:
-    """The dialog's data, if the press belongs to the project this dialog is about."""
-    data = await load(state)
-    if await step_of(state) is None or data.get("project") != project_id:
-        raise StaleButton()
-    return data
-
-
-# --- asking and moving on ---------------------------------------------------------------------
-
-
-async def ask(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None, step: str
-) -> None:
-    """Put the question of one step, saying what to do next."""
-    data = await load(state)
-    project = await drafts.editable(session, user, data["project"])
-    await state.set_state(getattr(Propose, step))
-    pid = project.id
-    if step == "title":
-        await message.answer(t("projects-propose-ask-title", max=TITLE_MAX))
-    elif step == "summary":
-        await message.answer(t("projects-propose-ask-summary"))
-    elif step == "district":
-        own = await drafts.home_district(session, project)
-        page = await districts.list_districts(session)
-        await message.answer(
-            t("projects-propose-ask-district"), reply_markup=district_keyboard(pid, page, own)
-        )
-    elif step == "needs":
-        linked = await drafts.linked_needs(session, pid)
-        key = "projects-propose-needs-done" if linked else "projects-propose-needs-skip"
-        await message.answer(
-            t("projects-propose-ask-needs", linked=", ".join(f"№{n.id}" for n in linked) or "—"),
-            reply_markup=next_keyboard(pid, key),
-        )
-    elif step == "goals":
-        await message.answer(t("projects-propose-ask-goals"))
-    elif step == "budget":
-        await message.answer(
-            t("projects-propose-ask-budget"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
-        )
-    elif step == "sources":
-        await message.answer(
-            t("projects-propose-ask-sources"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
-        )
-    elif step == "wanted":
-        await message.answer(
-            t("projects-propose-ask-wanted"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
-        )
-    elif step == "partners":
-        named = await drafts.partners(session, pid)
-        key = "projects-propose-partners-done" if named else "projects-propose-partners-skip"
-        names = ", ".join(o.name for o, _ in named) or "—"
-        await message.answer(
-            t("projects-propose-ask-partners", named=clip(names, 500)),
-            reply_markup=next_keyboard(pid, key),
-        )
-    elif step == "starts":
-        await message.answer(t("projects-propose-ask-starts"))
-    elif step == "ends":
-        await message.answer(t("projects-propose-ask-ends"))
-    else:
-        count = await drafts.files_count(session, pid)
-        await message.answer(
-            t("projects-propose-ask-files", count=count), reply_markup=files_keyboard(pid, count)
-        )
-
-
-async def advance(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None, after: str
-) -> None:
-    """The next step; when a field was opened from the summary, back to the summary (the
-    start date is followed by the end date either way)."""
-    data = await load(state)
-    if data.get("editing") and after != "starts":
-        await show_summary(message, state, session, user, data["project"])
-        return
-    following = ORDER.index(after) + 1
-    if following >= len(ORDER):
-        await show_summary(message, state, session, user, data["project"])
-        return
-    await ask(message, state, session, user, ORDER[following])
-
-
-async def show_summary(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None, project_id: int
-) -> None:
-    summary = await drafts.summary(session, user, project_id)
-    await state.set_state(Propose.review)
-    await save(state, {"project": project_id})
-    project = summary.project
-    if project.starts_on and project.ends_on:
-        dates = plain(
-            "projects-propose-dates",
-            start=shown_date(project.starts_on, "UTC"),
-            end=shown_date(project.ends_on, "UTC"),
-        )
-    elif project.starts_on:
-        dates = plain("projects-propose-dates-from", start=shown_date(project.starts_on, "UTC"))
-    else:
-        dates = plain("projects-propose-empty")
-    budget = (
-        plain("projects-propose-roubles", amount=f"{project.budget:,}".replace(",", " "))
-        if project.budget
-        else plain("projects-propose-empty")
-    )
-    await message.answer(
-        summary_text(summary, dates, budget), reply_markup=summary_keyboard(project)
-    )
 
 
 async def begin(
@@ -411,27 +238,6 @@ async def on_album_rest(
 # --- buttons ----------------------------------------------------------------------------------
 
 
-async def on_open(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    await show_summary(message, state, session, user, callback_data.id)
-
-
-async def on_panel_edit(
-    query: CallbackQuery,
-    callback_data: CDProjectPanel,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    await show_summary(callback_message(query), state, session, user, callback_data.id)
-
-
 async def on_next(
     query: CallbackQuery,
     callback_data: CDPropose,
@@ -543,120 +349,6 @@ async def on_clear_files(
     await ask(message, state, session, user, "files")
 
 
-async def on_edit(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    if not 0 <= callback_data.arg < len(FIELDS):
-        raise StaleButton()
-    await drafts.editable(session, user, callback_data.id)
-    await save(state, {"project": callback_data.id, "editing": True})
-    await message.edit_reply_markup(reply_markup=None)
-    await ask(message, state, session, user, FIRST_STEP[FIELDS[callback_data.arg]])
-
-
-async def on_submit(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-    callback_answer: CallbackAnswer,
-) -> None:
-    message = callback_message(query)
-    project = await drafts.editable(session, user, callback_data.id)
-    missing = drafts.missing(project)
-    if missing:
-        names = dict.fromkeys(LIFECYCLE_FIELDS.get(name, name) for name in missing)
-        alert(
-            callback_answer,
-            "projects-propose-missing",
-            fields=", ".join(field_label(name) for name in names),
-        )
-        return
-    project = await drafts.submit(session, user, callback_data.id)
-    await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(
-        t("projects-propose-submitted", number=project.id, version=project.version)
-    )
-
-
-async def on_later(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    await drafts.editable(session, user, callback_data.id)
-    await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-propose-kept", number=callback_data.id))
-
-
-async def on_withdraw(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    project = await drafts.editable(session, user, callback_data.id)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(
-        t("projects-propose-withdraw-confirm", number=project.id, title=project.title or "—"),
-        reply_markup=withdraw_keyboard(project.id),
-    )
-
-
-async def on_withdraw_confirmed(
-    query: CallbackQuery,
-    callback_data: CDPropose,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    await drafts.editable(session, user, callback_data.id)
-    project = await drafts.withdraw(session, user, callback_data.id)
-    await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-propose-withdrawn", number=project.id))
-
-
-# --- /my_projects -----------------------------------------------------------------------------
-
-
-async def render_mine(session: AsyncSession, user: User | None, page: int) -> tuple[SafeHTML, Any]:
-    require_role(user, *REPRESENTATIVES)
-    mine = await drafts.mine(session, user, page)
-    if not mine.projects:
-        return t("projects-propose-mine-empty"), None
-    return my_projects_text(mine.projects), my_projects_keyboard(
-        mine.projects, mine.page, mine.pages
-    )
-
-
-async def cmd_my_projects(message: Message, session: AsyncSession, user: User | None) -> None:
-    text, markup = await render_mine(session, user, 0)
-    await message.answer(text, reply_markup=markup)
-
-
-async def on_my_page(
-    query: CallbackQuery, callback_data: CDMyProjects, session: AsyncSession, user: User | None
-) -> None:
-    message = callback_message(query)
-    text, markup = await render_mine(session, user, callback_data.page)
-    if message.html_text != text or message.reply_markup != markup:
-        await message.edit_text(text, reply_markup=markup)
-
-
 async def on_use_buttons(message: Message) -> None:
     await expect_buttons(message)
 
@@ -665,22 +357,14 @@ def setup() -> Router:
     """A fresh router with this capability's handlers, in the order they are asked."""
     router = Router(name="projects_propose")
     router.message.register(cmd_propose, Command("propose_project"))
-    router.message.register(cmd_my_projects, Command("my_projects"))
     router.callback_query.register(on_organization, CDProposeFor.filter())
-    router.callback_query.register(on_my_page, CDMyProjects.filter())
-    router.callback_query.register(on_panel_edit, CDProjectPanel.filter(F.panel == PANEL_EDIT))
     press = CDPropose.filter
-    router.callback_query.register(on_open, press(F.action == "open"))
     router.callback_query.register(on_next, press(F.action == "next"))
     router.callback_query.register(on_district, press(F.action == "dist"))
     router.callback_query.register(on_district_page, press(F.action == "distp"))
     router.callback_query.register(on_toggle, press(F.action.in_({"need", "org"})))
     router.callback_query.register(on_clear_files, press(F.action == "clear"))
-    router.callback_query.register(on_edit, press(F.action == "edit"))
-    router.callback_query.register(on_submit, press(F.action == "submit"))
-    router.callback_query.register(on_later, press(F.action == "later"))
-    router.callback_query.register(on_withdraw, press(F.action == "wd"))
-    router.callback_query.register(on_withdraw_confirmed, press(F.action == "wd!"))
+    propose_summary.register(router)
 
     typed = (
         Propose.title,
