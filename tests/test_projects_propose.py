@@ -66,7 +66,8 @@ async def test_the_whole_dialog_from_the_command_to_the_submission(fake, running
     replies = await olga.click("✅ Готово")
     assert "цели проекта" in replies[-1].text
 
-    await olga.say("Двор освещён вечером; жители сидят на скамейках")
+    budget_question = (await olga.say("Двор освещён вечером; жители сидят на скамейках"))[-1]
+    assert "бюджет проекта" in budget_question.text
     # Budget nonsense, then a number with spaces and the currency.
     replies = await olga.say("много денег")
     assert "Не понял сумму" in replies[-1].text
@@ -74,6 +75,10 @@ async def test_the_whole_dialog_from_the_command_to_the_submission(fake, running
     assert "Не понял сумму" in replies[-1].text
     replies = await olga.say("150 000 руб")
     assert "источников" in replies[-1].text
+    assert (await the_project(running, draft.id)).budget == 150_000
+    # The budget's "skip", pressed at the next step, skips nothing.
+    await olga.click("⏭ Пропустить", message_id=budget_question.message_id)
+    assert olga.callback_answers[-1].show_alert
     assert (await the_project(running, draft.id)).budget == 150_000
     await olga.say("Грант города и взносы жителей")
     replies = await olga.say("Волонтёры на субботник, электрик")

@@ -32,6 +32,22 @@ FIELDS = (
     "dates",
     "files",
 )
+# The steps of the dialog, in order; a "skip"/"done" button names its step (`arg`), so an old
+# one pressed at a later step is stale instead of skipping that step.
+STEPS = (
+    "title",
+    "summary",
+    "district",
+    "needs",
+    "goals",
+    "budget",
+    "sources",
+    "wanted",
+    "partners",
+    "starts",
+    "ends",
+    "files",
+)
 # The lifecycle's names of required fields, as the summary's fields call them.
 LIFECYCLE_FIELDS = {
     "title": "title",
@@ -78,23 +94,22 @@ def organizations_keyboard(organizations: list[Organization]) -> InlineKeyboardM
     return builder.as_markup()
 
 
-def next_keyboard(project_id: int, key: str) -> InlineKeyboardMarkup:
+def next_data(project_id: int, step: str) -> CDPropose:
+    return CDPropose(action="next", id=project_id, arg=STEPS.index(step))
+
+
+def next_keyboard(project_id: int, step: str, key: str) -> InlineKeyboardMarkup:
     """One button under a step: skip it, or finish it ("done")."""
+    data = next_data(project_id, step).pack()
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=plain(key), callback_data=CDPropose(action="next", id=project_id).pack()
-                )
-            ]
-        ]
+        inline_keyboard=[[InlineKeyboardButton(text=plain(key), callback_data=data)]]
     )
 
 
 def files_keyboard(project_id: int, count: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     key = "projects-propose-files-done" if count else "projects-propose-files-none"
-    builder.button(text=plain(key), callback_data=CDPropose(action="next", id=project_id))
+    builder.button(text=plain(key), callback_data=next_data(project_id, "files"))
     if count:
         builder.button(
             text=plain("projects-propose-files-clear"),
@@ -152,7 +167,8 @@ def found_keyboard(
             text=(mark + label)[:60],
             callback_data=CDPropose(action=action, id=project_id, arg=item_id),
         )
-    builder.button(text=plain(done_key), callback_data=CDPropose(action="next", id=project_id))
+    step = "needs" if action == "need" else "partners"
+    builder.button(text=plain(done_key), callback_data=next_data(project_id, step))
     builder.adjust(1)
     return builder.as_markup()
 

@@ -22,6 +22,7 @@ from bot.dialogs import expect_buttons, expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.projects_propose import (
     FIELDS,
+    STEPS,
     CDPropose,
     CDProposeFor,
     district_keyboard,
@@ -142,7 +143,7 @@ async def on_search_needs(
     if not found:
         await message.answer(
             t("projects-propose-needs-none"),
-            reply_markup=next_keyboard(project.id, "projects-propose-needs-done"),
+            reply_markup=next_keyboard(project.id, "needs", "projects-propose-needs-done"),
         )
         return
     data["found"] = [need.id for need in found]
@@ -171,7 +172,7 @@ async def on_search_partners(
     if not found:
         await message.answer(
             t("projects-propose-partners-none"),
-            reply_markup=next_keyboard(project.id, "projects-propose-partners-done"),
+            reply_markup=next_keyboard(project.id, "partners", "projects-propose-partners-done"),
         )
         return
     data["found"] = [organization.id for organization in found]
@@ -249,9 +250,10 @@ async def on_next(
     message = callback_message(query)
     await project_in_dialog(state, callback_data.id)
     step = await step_of(state)
-    if step not in ("needs", "partners", "files", *SKIPPABLE):
+    if step not in ("needs", "partners", "files", *SKIPPABLE) or callback_data.arg != STEPS.index(
+        step
+    ):
         raise StaleButton()
-    assert step is not None
     await drafts.editable(session, user, callback_data.id)
     await message.edit_reply_markup(reply_markup=None)
     await advance(message, state, session, user, step)
@@ -309,7 +311,8 @@ async def on_toggle(
     message = callback_message(query)
     data = await project_in_dialog(state, callback_data.id)
     found: list[int] = data.get("found", [])
-    if callback_data.arg not in found:
+    wanted_step = "needs" if callback_data.action == "need" else "partners"
+    if callback_data.arg not in found or await step_of(state) != wanted_step:
         raise StaleButton()
     pid = callback_data.id
     if callback_data.action == "need":
@@ -343,6 +346,8 @@ async def on_clear_files(
 ) -> None:
     message = callback_message(query)
     await project_in_dialog(state, callback_data.id)
+    if await step_of(state) != "files":
+        raise StaleButton()
     await drafts.clear_files(session, user, callback_data.id)
     toast(callback_answer, "projects-propose-files-cleared")
     await message.edit_reply_markup(reply_markup=None)

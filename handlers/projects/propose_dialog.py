@@ -13,6 +13,7 @@ from bot.callbacks import StaleButton
 from bot.dates import shown_date
 from bot.keyboards.projects_propose import (
     FIELDS,
+    STEPS,
     district_keyboard,
     files_keyboard,
     next_keyboard,
@@ -44,21 +45,8 @@ class Propose(StatesGroup):
     review = State()
 
 
-# The steps in the dialog's order; a field of the summary opens its first step.
-ORDER = (
-    "title",
-    "summary",
-    "district",
-    "needs",
-    "goals",
-    "budget",
-    "sources",
-    "wanted",
-    "partners",
-    "starts",
-    "ends",
-    "files",
-)
+ORDER = STEPS
+# A field of the summary opens its first step.
 FIRST_STEP = {name: name for name in FIELDS} | {"dates": "starts"}
 TEXT_STEPS = {
     "title": "title",
@@ -119,24 +107,24 @@ async def ask(
         key = "projects-propose-needs-done" if linked else "projects-propose-needs-skip"
         await message.answer(
             t("projects-propose-ask-needs", linked=", ".join(f"№{n.id}" for n in linked) or "—"),
-            reply_markup=next_keyboard(pid, key),
+            reply_markup=next_keyboard(pid, "needs", key),
         )
     elif step == "goals":
         await message.answer(t("projects-propose-ask-goals"))
     elif step == "budget":
         await message.answer(
             t("projects-propose-ask-budget"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "budget", "projects-propose-skip"),
         )
     elif step == "sources":
         await message.answer(
             t("projects-propose-ask-sources"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "sources", "projects-propose-skip"),
         )
     elif step == "wanted":
         await message.answer(
             t("projects-propose-ask-wanted"),
-            reply_markup=next_keyboard(pid, "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "wanted", "projects-propose-skip"),
         )
     elif step == "partners":
         named = await drafts.partners(session, pid)
@@ -144,7 +132,7 @@ async def ask(
         names = ", ".join(o.name for o, _ in named) or "—"
         await message.answer(
             t("projects-propose-ask-partners", named=clip(names, 500)),
-            reply_markup=next_keyboard(pid, key),
+            reply_markup=next_keyboard(pid, "partners", key),
         )
     elif step == "starts":
         await message.answer(t("projects-propose-ask-starts"))
