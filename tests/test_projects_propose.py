@@ -212,6 +212,13 @@ async def test_later_keeps_the_draft_and_a_full_draft_fills_in_order(fake, runni
     olga = fake.user(7101, "Ольга")
     await olga.say("/propose_project")
     await fill_all(olga, w)
+    assert (await the_project(running, 1)).budget == 150_000
+    # An optional field opened from the summary can be emptied.
+    replies = await olga.click("✏️ Бюджет")
+    assert "🗑 Оставить пустым" in olga.button_texts()
+    replies = await olga.click("🗑 Оставить пустым")
+    assert "Бюджет:</b> —" in replies[-1].html
+    assert (await the_project(running, 1)).budget is None
     replies = await olga.click("💾 Продолжить позже")
     assert "Черновик №1 сохранён" in replies[-1].text
     project = await the_project(running, 1)

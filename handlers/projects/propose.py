@@ -254,7 +254,10 @@ async def on_next(
         step
     ):
         raise StaleButton()
-    await drafts.editable(session, user, callback_data.id)
+    if step in SKIPPABLE:
+        await drafts.clear(session, user, callback_data.id, SKIPPABLE[step])
+    else:
+        await drafts.editable(session, user, callback_data.id)
     await message.edit_reply_markup(reply_markup=None)
     await advance(message, state, session, user, step)
 
@@ -400,6 +403,9 @@ def setup() -> Router:
 def _keys() -> set[str]:
     keys = {f"projects-propose-field-{name}" for name in FIELDS}
     keys |= {f"projects-status-{slug(status)}" for status in ProjectStatus}
+    # The lifecycle's notices of a move (a withdrawal here, a submission) are built from the
+    # status; declared here until the lifecycle's own capability does.
+    keys |= {f"projects-notice-status-{slug(s)}" for s in ProjectStatus if s != ProjectStatus.DRAFT}
     return keys
 
 

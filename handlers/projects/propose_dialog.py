@@ -92,6 +92,8 @@ async def ask(
     project = await drafts.editable(session, user, data["project"])
     await state.set_state(getattr(Propose, step))
     pid = project.id
+    # An optional field opened from the summary may be emptied; on the first pass it is skipped.
+    skip = "projects-propose-leave-empty" if data.get("editing") else "projects-propose-skip"
     if step == "title":
         await message.answer(t("projects-propose-ask-title", max=TITLE_MAX))
     elif step == "summary":
@@ -114,17 +116,17 @@ async def ask(
     elif step == "budget":
         await message.answer(
             t("projects-propose-ask-budget"),
-            reply_markup=next_keyboard(pid, "budget", "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "budget", skip),
         )
     elif step == "sources":
         await message.answer(
             t("projects-propose-ask-sources"),
-            reply_markup=next_keyboard(pid, "sources", "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "sources", skip),
         )
     elif step == "wanted":
         await message.answer(
             t("projects-propose-ask-wanted"),
-            reply_markup=next_keyboard(pid, "wanted", "projects-propose-skip"),
+            reply_markup=next_keyboard(pid, "wanted", skip),
         )
     elif step == "partners":
         named = await drafts.partners(session, pid)
