@@ -39,7 +39,7 @@ async def returned_project(running, w) -> int:
 
 async def test_a_returned_project_is_edited_and_resubmitted_as_version_two(fake, running):
     w = await world(running)
-    olga = fake.user(7101, "Ольга")
+    olga, peter = fake.user(7101, "Ольга"), fake.user(7102, "Пётр")
     project_id = await returned_project(running, w)
     await running.delivered()  # the notices of the moves, out of the way
 
@@ -54,6 +54,11 @@ async def test_a_returned_project_is_edited_and_resubmitted_as_version_two(fake,
     await olga.click("✏️ Бюджет")
     replies = await olga.say("200000")
     assert "200 000 ₽" in replies[-1].text
+    # A partner named during the revision is told at the resubmission.
+    await olga.click("✏️ Партнёры")
+    await olga.say("Светлячок")
+    await olga.click("➕ Клуб «Светлячок»")
+    await olga.click("✅ Готово")
     replies = await olga.click("📨 Подать снова")
     assert f"Проект №{project_id} подан (версия 2)" in replies[-1].text
 
@@ -65,7 +70,8 @@ async def test_a_returned_project_is_edited_and_resubmitted_as_version_two(fake,
             await session.scalars(select(ProjectVersion).order_by(ProjectVersion.version))
         )
     assert [(v.version, v.data["budget"]) for v in versions] == [(1, 150_000), (2, 200_000)]
-    # The partner notice is for the first submission only.
+    await running.delivered()
+    assert any(f"партнёром проекта №{project_id}" in m.text for m in peter.bot_messages)
     assert "назвали партнёром" not in " ".join(m.text for m in olga.bot_messages)
 
     # Submitted, it is no longer edited: the card's "edit" panel says so.

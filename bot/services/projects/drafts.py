@@ -37,6 +37,7 @@ from models.projects import (
     ProjectNeed,
     ProjectParticipant,
     ProjectStatus,
+    ProjectVersion,
 )
 
 # The text fields of a project and the longest answer each takes.
@@ -490,30 +491,40 @@ def missing(project: Project) -> list[str]:
 
 
 async def submit(session: AsyncSession, actor: User | None, project_id: int) -> Project:
-    """Submit through the lifecycle (which checks, versions and notifies); at the first
-    submission the partner organizations still invited are told they were named."""
+    """Submit through the lifecycle (which checks, versions and notifies). The partner
+    organizations still invited are told they were named: all of them at the first submission,
+    at a resubmission those named since the previous version."""
     project = await lifecycle.submit(session, actor, project_id)
-    if project.version == 1:
-        invited = await session.scalars(
-            select(Representative.user_id)
-            .join(
-                ProjectParticipant,
-                ProjectParticipant.organization_id == Representative.organization_id,
-            )
-            .where(
-                ProjectParticipant.project_id == project.id,
-                ProjectParticipant.lead.is_(False),
-                ProjectParticipant.status == ParticipantStatus.INVITED,
+    named_since = None
+    if project.version > 1:
+        named_since = await session.scalar(
+            select(ProjectVersion.created_at).where(
+                ProjectVersion.project_id == project.id,
+                ProjectVersion.version == project.version - 1,
             )
         )
-        skip = {actor.id} if actor else set()
-        await notices.queue(
-            session,
-            project,
-            "projects-propose-notice-partner",
-            [uid for uid in invited if uid not in skip],
-            {},
+    invited = (
+        select(Representative.user_id)
+        .join(
+            ProjectParticipant,
+            ProjectParticipant.organization_id == Representative.organization_id,
         )
+        .where(
+            ProjectParticipant.project_id == project.id,
+            ProjectParticipant.lead.is_(False),
+            ProjectParticipant.status == ParticipantStatus.INVITED,
+        )
+    )
+    if named_since is not None:
+        invited = invited.where(ProjectParticipant.created_at > named_since)
+    skip = {actor.id} if actor else set()
+    await notices.queue(
+        session,
+        project,
+        "projects-propose-notice-partner",
+        [uid for uid in await session.scalars(invited) if uid not in skip],
+        {},
+    )
     return project
 
 
