@@ -198,6 +198,10 @@ async def test_edit_a_field_from_the_summary_and_a_refused_submission(fake, runn
     assert "Когда проект завершится?" in replies[-1].text
     replies = await olga.say(later(50))
     assert "Проверьте и подайте проект" in replies[-1].text
+    await olga.click("✏️ Округ")
+    replies = await olga.click("🏙 Общегородской")
+    assert "Округ:</b> 🏙 Общегородской" in replies[-1].html
+    assert (await the_project(running, 1)).district_id is None
     await olga.click("✏️ Цели")
     await olga.say("Тепло и светло")
     replies = await olga.click("📨 Подать проект")

@@ -186,3 +186,19 @@ async def test_my_projects_page_by_page(fake, running):
     replies = await olga.click("▶")
     assert "№3 · Проект 2 — подан" in replies[-1].text and "черновик" not in replies[-1].text
     assert "2/2" in olga.button_texts()
+
+
+async def test_many_districts_are_shown_page_by_page(fake, running):
+    w = await world(running)
+    for number in range(3, 13):
+        await ps.district(running, number, f"Округ {number}")
+    olga = fake.user(7101, "Ольга")
+    await olga.say("/propose_project")
+    await olga.say("Светлый двор")
+    await olga.say("Освещение двора")
+    assert "▶" in olga.button_texts() and "🏙 Общегородской" in olga.button_texts()
+    assert "№12 · Округ 12" not in olga.button_texts()
+    await olga.click("▶")
+    replies = await olga.click("№12 · Округ 12")
+    assert "Округ: №12 · Округ 12" in replies[0].text
+    assert (await the_project(running, 1)).district_id not in (w.district, w.other_district)

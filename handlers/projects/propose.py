@@ -215,10 +215,15 @@ async def on_file(
     )
 
 
-async def on_files_other(message: Message, state: FSMContext) -> None:
+async def on_files_other(
+    message: Message, state: FSMContext, session: AsyncSession, user: User | None
+) -> None:
+    """Text, a voice message, a sticker… where documents and photos are awaited."""
     data = await load(state)
+    project = await drafts.editable(session, user, data["project"])
+    count = await drafts.files_count(session, project.id)
     key = "projects-propose-files-hint" if message.text else "projects-propose-files-only"
-    await message.answer(t(key), reply_markup=files_keyboard(data.get("project", 0), 1))
+    await message.answer(t(key), reply_markup=files_keyboard(project.id, count))
 
 
 async def on_album_rest(
