@@ -202,3 +202,29 @@ async def test_many_districts_are_shown_page_by_page(fake, running):
     replies = await olga.click("№12 · Округ 12")
     assert "Округ: №12 · Округ 12" in replies[0].text
     assert (await the_project(running, 1)).district_id not in (w.district, w.other_district)
+
+
+async def test_attachments_stop_at_the_limit_and_an_album_is_answered_once(
+    fake, running, monkeypatch
+):
+    from bot.services.projects import drafts
+
+    monkeypatch.setattr(drafts, "FILES_MAX", 2)
+    w = await world(running)
+    project_id = await ps.project(running, w.organization, w.head)
+    olga = fake.user(7101, "Ольга")
+    await olga.say("/my_projects")
+    await olga.click(f"✏️ №{project_id} · Светлый двор")
+    await olga.click("✏️ Вложения")
+    replies = await olga.say_sticker()
+    assert "пришлите документ или фото" in replies[-1].text
+    replies = await olga.say_album(4)
+    assert [m.text for m in replies][:1] == ["📎 Добавлено. Пришлите ещё или нажмите «Готово»."]
+    assert len(replies) == 2 and "не больше 2 файлов" in replies[-1].text
+    async with running.sessionmaker() as session:
+        assert await drafts.files_count(session, project_id) == 2
+    await olga.click("🗑 Убрать все вложения")
+    async with running.sessionmaker() as session:
+        assert await drafts.files_count(session, project_id) == 0
+    replies = await olga.click("⏭ Без вложений")
+    assert "Вложения:</b> 0" in replies[-1].html

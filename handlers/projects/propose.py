@@ -207,7 +207,19 @@ async def on_file(
     album = message.media_group_id
     same_album = album is not None and data.get("album") == album
     data["album"] = album
+    # An album past the limit is answered once too.
+    warned = same_album and data.get("warned") == album
+    if count is None:
+        data["warned"] = album
     await save(state, data)
+    if count is None:
+        if not warned:
+            total = await drafts.files_count(session, data["project"])
+            await message.answer(
+                t("projects-propose-files-limit", max=drafts.FILES_MAX),
+                reply_markup=files_keyboard(data["project"], total),
+            )
+        return
     if same_album:
         return
     await message.answer(
@@ -224,21 +236,6 @@ async def on_files_other(
     count = await drafts.files_count(session, project.id)
     key = "projects-propose-files-hint" if message.text else "projects-propose-files-only"
     await message.answer(t(key), reply_markup=files_keyboard(project.id, count))
-
-
-async def on_album_rest(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
-) -> None:
-    """The rest of an album that arrives after "done" moved the dialog on: kept, not answered."""
-    data = await load(state)
-    if data.get("album") != message.media_group_id or "project" not in data:
-        await expect_buttons(message)
-        return
-    photo = message.photo[-1] if message.photo else None
-    if photo is not None:
-        await drafts.add_file(
-            session, user, data["project"], "photo", photo.file_id, photo.file_unique_id
-        )
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -398,7 +395,6 @@ def setup() -> Router:
     router.message.register(on_file, Propose.files, F.photo | F.document)
     router.message.register(on_files_other, Propose.files, TEXT_INPUT)
     router.message.register(on_files_other, Propose.files, NOT_TEXT)
-    router.message.register(on_album_rest, Propose.review, F.photo, F.media_group_id)
     for step in (Propose.district, Propose.review):
         router.message.register(on_use_buttons, step, TEXT_INPUT)
         router.message.register(on_use_buttons, step, NOT_TEXT)

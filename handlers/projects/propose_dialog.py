@@ -2,6 +2,8 @@
 and which step; the answers are in the database), the question of each step, the move to the
 next step, and the summary of the draft."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from aiogram.fsm.context import FSMContext

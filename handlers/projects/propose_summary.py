@@ -2,6 +2,8 @@
 a field, submit (the lifecycle checks and keeps a version), later, withdraw with a confirmation;
 the card's "edit" panel; /my_projects."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from aiogram import F, Router

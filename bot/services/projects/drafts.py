@@ -385,12 +385,13 @@ async def add_file(
     file_id: str,
     file_unique_id: str,
     name: str | None = None,
-) -> int:
-    """Attach a document or a photo; returns how many the project has now."""
+) -> int | None:
+    """Attach a document or a photo; returns how many the project has now, or None when it
+    has FILES_MAX already (the file is not kept)."""
     project = await editable(session, actor, project_id)
     count = await files_count(session, project.id)
     if count >= FILES_MAX:
-        raise InvalidInput("projects-propose-files-limit", max=FILES_MAX)
+        return None
     session.add(
         ProjectFile(
             project_id=project.id,
