@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.keyboards.projects_propose import CDPropose
 from models import AuditEntry, Delivery, Outbox
 from models.projects import (
     ParticipantStatus,
@@ -120,6 +121,9 @@ async def test_the_whole_dialog_from_the_command_to_the_submission(fake, running
     replies = await olga.click("📨 Подать проект")
     assert "Проект №1 подан (версия 1)" in replies[-1].text
     assert olga.button_texts(olga.message(summary.message_id)) == []
+    # "Submit" pressed again (a slow network): refused, no second version.
+    await olga.click_data(summary.message_id, CDPropose(action="submit", id=draft.id).pack())
+    assert olga.callback_answers[-1].show_alert
 
     project = await the_project(running, draft.id)
     assert project.status == ProjectStatus.SUBMITTED and project.version == 1
