@@ -167,6 +167,7 @@ def parse_budget(text: str) -> int:
 async def set_budget(
     session: AsyncSession, actor: User | None, project_id: int, text: str
 ) -> Project:
+    """The budget as typed (see `parse_budget`); nonsense is refused with a hint."""
     value = parse_budget(text)
     project = await editable(session, actor, project_id)
     project.budget = value
@@ -247,6 +248,7 @@ async def search_needs(session: AsyncSession, text: str) -> list[Need]:
 
 
 async def needs_by_ids(session: AsyncSession, ids: list[int]) -> list[Need]:
+    """The needs still open among these, in the given order (a search's results again)."""
     if not ids:
         return []
     found = {n.id: n for n in await session.scalars(select(Need).where(Need.id.in_(ids)))}
@@ -254,6 +256,7 @@ async def needs_by_ids(session: AsyncSession, ids: list[int]) -> list[Need]:
 
 
 async def linked_needs(session: AsyncSession, project_id: int) -> list[Need]:
+    """The needs the project answers, by number."""
     rows = await session.scalars(
         select(Need)
         .join(ProjectNeed, ProjectNeed.need_id == Need.id)
@@ -311,6 +314,7 @@ async def search_organizations(
 
 
 async def organizations_by_ids(session: AsyncSession, ids: list[int]) -> list[Organization]:
+    """These organizations, in the given order (a search's results again)."""
     if not ids:
         return []
     found = {
@@ -409,6 +413,7 @@ async def add_file(
 
 
 async def clear_files(session: AsyncSession, actor: User | None, project_id: int) -> None:
+    """Every attachment of the project itself taken off (not those of reports or milestones)."""
     project = await editable(session, actor, project_id)
     await session.execute(
         delete(ProjectFile).where(
@@ -419,6 +424,7 @@ async def clear_files(session: AsyncSession, actor: User | None, project_id: int
 
 
 async def files_count(session: AsyncSession, project_id: int) -> int:
+    """How many documents and photos are attached to the project itself."""
     return (
         await session.scalar(
             select(func.count())
@@ -530,6 +536,7 @@ async def submit(session: AsyncSession, actor: User | None, project_id: int) -> 
 
 
 async def withdraw(session: AsyncSession, actor: User | None, project_id: int) -> Project:
+    """Its owner withdraws it through the lifecycle (which refuses what cannot be withdrawn)."""
     return await lifecycle.withdraw(session, actor, project_id)
 
 
