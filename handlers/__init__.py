@@ -35,6 +35,7 @@ from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
 from handlers.projects import documents as projects_documents
 from handlers.projects import programmes as projects_programmes
+from handlers.projects import propose as projects_propose
 
 CAPABILITIES = Registry(
     (
@@ -57,6 +58,7 @@ CAPABILITIES = Registry(
         needs_browse.capability,
         resources.capability,
         needs_moderation.capability,
+        projects_propose.capability,
         monitoring.capability,
         audit.capability,
         projects_programmes.capability,
