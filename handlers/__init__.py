@@ -34,6 +34,9 @@ from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
 from handlers.projects import browse as projects_browse
+from handlers.projects import documents as projects_documents
+from handlers.projects import programmes as projects_programmes
+from handlers.projects import propose as projects_propose
 
 CAPABILITIES = Registry(
     (
@@ -56,8 +59,11 @@ CAPABILITIES = Registry(
         needs_browse.capability,
         resources.capability,
         needs_moderation.capability,
+        projects_propose.capability,
         monitoring.capability,
         audit.capability,
+        projects_programmes.capability,
+        projects_documents.capability,
         projects_browse.capability,
         fallback.capability,
     )
