@@ -58,6 +58,9 @@ def test_judge_refuses_breaking_allows_repairing_and_improving():
     assert stakes.judge(broken, broken.without(2)) is False
     with pytest.raises(MinorityRefused):
         stakes.judge(broken, broken.with_value(2, 90))  # worse
+    # Nothing of value moves: the gap stays, so it is allowed even while broken.
+    with_idle = make({1: 20, 2: 80, 3: 0}, {1})
+    assert stakes.judge(with_idle, with_idle.without(3)) is False
     allowed = Stakes(1, True, {1: 60, 2: 40}, frozenset({1}))
     assert stakes.judge(allowed, allowed.with_value(2, 100)) is True  # warn
 

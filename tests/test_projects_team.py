@@ -8,7 +8,6 @@ from sqlalchemy import insert, select, text
 
 from bot.services.projects import access, browse, lifecycle
 from bot.services.projects.browse import Filters
-from models import User
 from models.needs import Need, NeedCategory
 from models.projects import Project, ProjectFollower, ProjectNeed, ProjectStatus
 from tests import projects_support as ps
@@ -18,11 +17,10 @@ from tests.support import register
 S = ProjectStatus
 
 
-async def set_district(running, user_id: int, district_id: int | None) -> None:
-    async with running.sessionmaker.begin() as session:
-        person = await session.get(User, user_id)
-        assert person is not None
-        person.district_id = district_id
+async def card_of(person, number: int):
+    """The project's card, found among the replies (a notice may arrive meanwhile)."""
+    replies = await person.say(f"/project_{number}")
+    return next(m for m in replies if f"Проект №{number}" in m.text)
 
 
 async def a_need(running, district_id: int, author_id: int) -> int:
@@ -55,18 +53,18 @@ async def test_a_draft_is_its_owners_and_the_card_shows_the_project(fake, runnin
     stranger = fake.user(8204, "Гоша")
     owner = fake.user(8201, "Анна")
 
-    refused = (await stranger.say(f"/project_{draft}"))[0]
+    refused = await card_of(stranger, draft)
     assert f"Проект №{draft} не найден" in refused.text
     await stranger.click_data(refused.message_id, f"pj:{draft}")
     assert stranger.callback_answers[-1].show_alert
     assert "не найден" in stranger.callback_answers[-1].text
     assert not any("Черновик" in m.text for m in stranger.bot_messages)
 
-    card = (await owner.say(f"/project_{draft}"))[0]
+    card = await card_of(owner, draft)
     assert "Черновик двора" in card.text and "Статус: черновик" in card.text
     assert owner.button_texts(card) == ["🔔 Следить", "✏️ Правка", "🤝 Консорциум"]
 
-    card = (await stranger.say(f"/project_{public}"))[0]
+    card = await card_of(stranger, public)
     for part in (
         f"Проект №{public}",
         "«Светлый двор»",
@@ -109,11 +107,11 @@ async def test_review_panel_is_offered_to_the_committee_and_overseers(fake, runn
         running, org, head, status=S.IN_REVIEW, committee_id=committee, district_id=a
     )
     await register(running, 8204, "Гоша")
-    card = (await fake.user(8205, "Дина").say(f"/project_{project}"))[0]
+    card = await card_of(fake.user(8205, "Дина"), project)
     assert "🔎 Рассмотрение" in fake.user(8205, "Дина").button_texts(card)
     assert "Направление (комитет): Комитет по благоустройству" in card.text
     stranger = fake.user(8204, "Гоша")
-    card = (await stranger.say(f"/project_{project}"))[0]
+    card = await card_of(stranger, project)
     assert "🔎 Рассмотрение" not in stranger.button_texts(card)
 
 
@@ -219,7 +217,7 @@ async def test_follow_then_hear_of_the_status_and_unfollow(fake, running):
     project = await ps.project(running, org, head, district_id=a, status=S.IN_REVIEW)
     citizen_id = await register(running, 8203, "Вера")
     citizen = fake.user(8203, "Вера")
-    card = (await citizen.say(f"/project_{project}"))[0]
+    card = await card_of(citizen, project)
     shown = (await citizen.click("🔔 Следить", card.message_id))[0]
     assert "Вы следите за проектом" in citizen.callback_answers[-1].text
     assert "🔕 Не следить" in citizen.button_texts(shown)

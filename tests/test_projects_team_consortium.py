@@ -39,6 +39,12 @@ async def snapshot(running) -> dict[str, list[tuple]]:
         }
 
 
+async def card_of(person, number: int):
+    """The project's card, found among the replies (a notice may arrive meanwhile)."""
+    replies = await person.say(f"/project_{number}")
+    return next(m for m in replies if f"Проект №{number}" in m.text)
+
+
 async def set_district(running, user_id: int, district_id: int | None) -> None:
     async with running.sessionmaker.begin() as session:
         person = await session.get(User, user_id)
@@ -56,7 +62,9 @@ async def participants(running, project_id: int) -> list[ProjectParticipant]:
         return list(rows)
 
 
-async def world(fake, running, *, programme: bool = True) -> dict[str, int]:
+async def world(
+    fake, running, *, programme: bool = True, minority_allowed: bool = False
+) -> dict[str, int]:
     """Анна heads the lead organization (district A), Борис a partner (district B); their chats
     exist from the start, so notices reach them."""
     fake.user(8301, "Анна")
@@ -68,7 +76,7 @@ async def world(fake, running, *, programme: bool = True) -> dict[str, int]:
     programme_id = None
     if programme:
         async with running.sessionmaker.begin() as session:
-            item = Programme(title="Заречье-2030", district_id=a)
+            item = Programme(title="Заречье-2030", district_id=a, minority_allowed=minority_allowed)
             session.add(item)
             await session.flush()
             programme_id = item.id
@@ -91,7 +99,7 @@ async def test_a_citizen_volunteers_and_leaves(fake, running):
     citizen_id = await register(running, 8303, "Вера")
     await set_district(running, citizen_id, w["a"])
     citizen = fake.user(8303, "Вера")
-    card = (await citizen.say(f"/project_{w['project']}"))[0]
+    card = await card_of(citizen, w["project"])
     shown = (await citizen.click("🙋 Стать волонтёром", card.message_id))[-1]
     assert "волонтёр" in citizen.callback_answers[-1].text
     assert "Консорциум проекта" in shown.text and "Вера" in shown.text
@@ -110,7 +118,7 @@ async def test_a_citizen_volunteers_and_leaves(fake, running):
     assert "уже участвуете" in citizen.callback_answers[-1].text
     assert len(await participants(running, w["project"])) == 2
     # The card tells them; /followed_projects lists what they take part in.
-    card = (await citizen.say(f"/project_{w['project']}"))[0]
+    card = await card_of(citizen, w["project"])
     assert "Вы участвуете в проекте как волонтёр" in card.text
     assert "🙋 Стать волонтёром" not in citizen.button_texts(card)
     assert f"№{w['project']}" in (await citizen.say("/followed_projects"))[0].text
@@ -131,7 +139,7 @@ async def test_volunteering_for_a_closed_project_is_refused(fake, running):
     rejected = await ps.project(running, w["org"], w["head"], status=S.REJECTED)
     await register(running, 8303, "Вера")
     citizen = fake.user(8303, "Вера")
-    card = (await citizen.say(f"/project_{rejected}"))[0]
+    card = await card_of(citizen, rejected)
     assert "🙋 Стать волонтёром" not in citizen.button_texts(card)
     before = await snapshot(running)
     await citizen.click_data(card.message_id, f"ptm:{rejected}:join")
@@ -144,7 +152,7 @@ async def test_invite_accept_and_contribute_under_the_rule(fake, running):
     w = await world(fake, running)
     owner = fake.user(8301, "Анна")
     partner = fake.user(8302, "Борис")
-    card = (await owner.say(f"/project_{w['project']}"))[0]
+    card = await card_of(owner, w["project"])
     panel = (await owner.click("🤝 Консорциум", card.message_id))[-1]
     assert "Доля участников округа: —" in panel.text
     await owner.click("➕ Пригласить организацию", panel.message_id)
@@ -171,7 +179,7 @@ async def test_invite_accept_and_contribute_under_the_rule(fake, running):
     assert any("вступает в консорциум" in m.text for m in owner.bot_messages)
 
     # The lead brings 100 000 through the dialog.
-    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = await card_of(owner, w["project"])
     panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
     member = (await owner.click("1. ТОС Заречье", panel.message_id))[-1]
     kinds = (await owner.click("➕ Добавить вклад", member.message_id))[-1]
@@ -182,7 +190,7 @@ async def test_invite_accept_and_contribute_under_the_rule(fake, running):
     assert any("Вклад сохранён" in m.text for m in replies)
 
     # The partner from another district may not hold half.
-    card = (await partner.say(f"/project_{w['project']}"))[0]
+    card = await card_of(partner, w["project"])
     panel = (await partner.click("🤝 Консорциум", card.message_id))[-1]
     assert "Доля участников округа: 100%" in panel.text
     assert [b for b in partner.button_texts(panel) if b[0].isdigit()] == ["2. Фонд Центр"]
@@ -198,12 +206,12 @@ async def test_invite_accept_and_contribute_under_the_rule(fake, running):
     async with running.sessionmaker() as session:
         values = sorted(await session.scalars(select(ProjectContribution.value)))
     assert values == [60_000, 100_000]
-    card = (await partner.say(f"/project_{w['project']}"))[0]
+    card = await card_of(partner, w["project"])
     assert "Доля участников округа: 62.5%" in card.text
 
     # Editing the lead's contribution down to where it would lose control is refused, and the
     # dialog waits for another value.
-    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = await card_of(owner, w["project"])
     panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
     member = (await owner.click("1. ТОС Заречье", panel.message_id))[-1]
     item = (await owner.click("деньги · 100\u00a0000\u00a0₽", member.message_id))[-1]
@@ -221,8 +229,9 @@ async def test_the_owner_names_roles_and_removes_a_participant(fake, running):
         lead = await users.get_user(session, 8301)
         row = (await consortium.invite(session, lead, w["project"], w["partner"])).participant
         await consortium.answer_invite(session, await users.get_user(session, 8302), row.id, True)
+    await running.delivered()
     owner = fake.user(8301, "Анна")
-    panel = (await owner.say(f"/project_{w['project']}"))[0]
+    panel = await card_of(owner, w["project"])
     panel = (await owner.click("🤝 Консорциум", panel.message_id))[-1]
     member = (await owner.click("2. Фонд Центр", panel.message_id))[-1]
     await owner.click("✏️ Роль", member.message_id)
@@ -342,10 +351,30 @@ async def test_a_huge_consortium_and_long_texts_still_arrive(fake, running):
                     )
                 )
     owner = fake.user(8301, "Анна")
-    card = (await owner.say(f"/project_{w['project']}"))[0]
+    card = await card_of(owner, w["project"])
     assert "Консорциум: 31 участник" in card.text
     panel = (await owner.click("🤝 Консорциум", card.message_id))[-1]
     assert "сокращён" in panel.text
     assert "31. Житель 29" in " ".join(owner.button_texts(panel))
     member = (await owner.click(owner.button_texts(panel)[5], panel.message_id))[-1]
     assert "Роль:" in member.text
+
+
+async def test_where_the_council_allowed_a_minority_the_bot_warns(fake, running):
+    w = await world(fake, running, minority_allowed=True)
+    async with running.sessionmaker.begin() as session:
+        lead = await users.get_user(session, 8301)
+        row = (await consortium.invite(session, lead, w["project"], w["partner"])).participant
+        await consortium.answer_invite(session, await users.get_user(session, 8302), row.id, True)
+    await running.delivered()
+    partner = fake.user(8302, "Борис")
+    card = await card_of(partner, w["project"])
+    panel = (await partner.click("🤝 Консорциум", card.message_id))[-1]
+    member = (await partner.click("2. Фонд Центр", panel.message_id))[-1]
+    kinds = (await partner.click("➕ Добавить вклад", member.message_id))[-1]
+    await partner.click("деньги", kinds.message_id)
+    await partner.say("500000")
+    replies = await partner.say("Взнос фонда")
+    assert any("Совет разрешил" in m.text for m in replies)
+    card = await card_of(partner, w["project"])
+    assert "Доля участников округа: 0%" in card.text
