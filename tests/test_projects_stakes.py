@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import users
-from bot.services.projects import access, consortium, stakes
+from bot.services.projects import access, consortium, contributions, stakes
 from bot.services.projects.stakes import MinorityRefused, Stakes
 from models.projects import (
     ContributionKind,
@@ -120,7 +120,7 @@ async def world(running, *, district_programme: bool = True, minority_allowed: b
 async def add(running, telegram_id: int, participant_id: int, value: int) -> bool:
     async with running.sessionmaker.begin() as session:
         person = await users.get_user(session, telegram_id)
-        _, warning = await consortium.add_contribution(
+        _, warning = await contributions.add_contribution(
             session, person, participant_id, MONEY, value, "Взнос"
         )
         return warning
@@ -155,15 +155,15 @@ async def test_the_rule_in_a_district_programme(running):
         )
         # The district's own participant cannot shrink or take back its stake below control.
         with pytest.raises(MinorityRefused):
-            await consortium.edit_contribution(session, lead, mine.id, value=99)
+            await contributions.edit_contribution(session, lead, mine.id, value=99)
     async with running.sessionmaker.begin() as session:
         lead = await users.get_user(session, 8101)
         with pytest.raises(MinorityRefused):
-            await consortium.delete_contribution(session, lead, mine.id)
+            await contributions.delete_contribution(session, lead, mine.id)
     async with running.sessionmaker.begin() as session:
         lead = await users.get_user(session, 8101)
         # A description change does not touch the stakes.
-        await consortium.edit_contribution(session, lead, mine.id, description="Грант района")
+        await contributions.edit_contribution(session, lead, mine.id, description="Грант района")
     # The partner leaving only raises the district's share.
     async with running.sessionmaker.begin() as session:
         partner = await users.get_user(session, 8102)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from bot.services import erasure, users
-from bot.services.projects import consortium
+from bot.services.projects import consortium, contributions
 from models import User
 from models.projects import (
     ContributionKind,
@@ -270,7 +270,7 @@ async def test_forged_presses_on_another_project_are_refused(fake, running):
                 ProjectParticipant.project_id == w["project"], ProjectParticipant.lead.is_(True)
             )
         )
-        contribution, _ = await consortium.add_contribution(
+        contribution, _ = await contributions.add_contribution(
             session, lead, lead_row.id, ContributionKind.WORK, 5000, "Субботник"
         )
         ids = {"invited": invited.id, "volunteer": volunteer.id, "lead": lead_row.id}
@@ -313,7 +313,7 @@ async def test_erasure_takes_follows_and_a_citizens_part(fake, running):
         mine = await session.scalar(
             select(ProjectParticipant).where(ProjectParticipant.user_id == citizen_id)
         )
-        await consortium.add_contribution(
+        await contributions.add_contribution(
             session, citizen, mine.id, ContributionKind.WORK, 0, "Покрашу скамейки — Вера"
         )
     async with running.sessionmaker.begin() as session:

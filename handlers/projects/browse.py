@@ -36,7 +36,7 @@ from bot.services.projects.browse import CITY_WIDE, OPEN_FILTER, STATUS_FILTERS,
 from bot.services.projects.rules import slug
 from bot.services.projects.stakes import percent
 from bot.texts import SafeHTML, clip, plain, t, tn
-from handlers.projects import consortium
+from handlers.projects import consortium, contributions
 from models import User
 from models.projects import ContributionKind, ParticipantStatus, Project, ProjectStatus
 
@@ -328,6 +328,7 @@ def setup() -> Router:
     router.message.register(cmd_followed, Command("followed_projects"))
     router.callback_query.register(on_followed, CDFollowed.filter())
     router.include_router(consortium.setup())
+    router.include_router(contributions.setup())
     return router
 
 

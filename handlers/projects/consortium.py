@@ -1,8 +1,7 @@
 """A project's consortium panel ("team" on the card): participants with roles and
 contributions and the district's share; volunteering and leaving; owners invite organizations,
-name roles and remove participants; each participant keeps its contributions (a dialog: kind,
-value, description, a pledged resource). Invitations are answered from the notice or from
-/project_invites."""
+name roles and remove participants. Invitations are answered from the notice or from
+/project_invites. The contributions' own dialog is in `contributions.py`."""
 
 from __future__ import annotations
 
@@ -20,29 +19,23 @@ from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.projects import PANEL_TEAM, CDProjectPanel
 from bot.keyboards.projects_team import (
     CDTeam,
-    CDTeamContribution,
     CDTeamInvite,
-    CDTeamKind,
     CDTeamMember,
     CDTeamOrg,
-    CDTeamResource,
     confirm_keyboard,
-    contribution_keyboard,
     invite_answer_buttons,
     invites_keyboard,
     kinds_keyboard,
     member_keyboard,
     organizations_keyboard,
-    resources_keyboard,
     team_keyboard,
 )
 from bot.services.errors import NotAllowed
-from bot.services.projects import access, consortium, stakes
+from bot.services.projects import access, consortium, contributions, stakes
 from bot.services.projects.consortium import NOT_FOR_VOLUNTEERS, VOLUNTEER, Member
-from bot.services.projects.rules import clean
 from bot.texts import SafeHTML, clip, plain, t, utf16_len
 from models import User
-from models.projects import ContributionKind, ParticipantStatus, ProjectContribution
+from models.projects import ParticipantStatus, ProjectContribution
 
 P = ParticipantStatus
 # The panel's text (its HTML, longer than what Telegram counts) stays under this.
@@ -54,10 +47,6 @@ MEMBER_BUTTONS = 40
 class TeamDialog(StatesGroup):
     search = State()  # part of an organization's name
     role = State()
-    value = State()  # a new contribution's value
-    description = State()
-    edit_value = State()
-    edit_text = State()
 
 
 def money(value: int) -> str:
@@ -72,7 +61,7 @@ def _role(role: str) -> str:
     return plain("projects-team-role-volunteer") if role == VOLUNTEER else role
 
 
-def _contribution_line(contribution: ProjectContribution) -> SafeHTML:
+def contribution_line(contribution: ProjectContribution) -> SafeHTML:
     return t(
         "projects-team-contribution",
         kind=plain(f"projects-team-kind-{contribution.kind.value}"),
@@ -125,7 +114,7 @@ async def team_view(
                 if value is not None
                 else "—",
             ),
-            *(_contribution_line(c) for c in member.contributions[:CONTRIBUTIONS_SHOWN]),
+            *(contribution_line(c) for c in member.contributions[:CONTRIBUTIONS_SHOWN]),
         ]
         size = sum(utf16_len(line) + 1 for line in block)
         # A long consortium is cut so the message stays within Telegram's 4096 characters.
@@ -162,7 +151,8 @@ async def on_panel(
     await _show_team(callback_message(query), session, user, callback_data.id)
 
 
-def _warn(callback_answer: CallbackAnswer, warning: bool, key: str) -> None:
+def warn(callback_answer: CallbackAnswer, warning: bool, key: str) -> None:
+    """A confirmation, or the warning that only the council's allowance let the change in."""
     if warning:
         alert(callback_answer, "projects-team-minority-warning")
     else:
@@ -180,14 +170,13 @@ async def on_team(
     message = callback_message(query)
     if callback_data.act == "join":
         outcome = await consortium.volunteer(session, user, callback_data.id)
-        _warn(
+        warn(
             callback_answer,
             outcome.warning,
             "projects-team-joined" if outcome.changed else "projects-team-already-in",
         )
     elif callback_data.act == "invite":
-        project = await access.get(session, callback_data.id)
-        await access.require_owner(session, user, project)
+        project = await consortium.require_inviter(session, user, callback_data.id)
         await state.set_state(TeamDialog.search)
         await state.update_data({"pt_project": project.id})
         await message.answer(t("projects-team-ask-search"))
@@ -221,7 +210,7 @@ async def member_view(
             status=plain(f"projects-team-participant-{participant.status.value}"),
         ),
     ]
-    lines += [_contribution_line(c) for c in member.contributions[:15]]
+    lines += [contribution_line(c) for c in member.contributions[:15]]
     if not member.contributions:
         lines.append(t("projects-team-member-no-contributions"))
     open_ = team.project.status not in consortium.CLOSED
@@ -261,8 +250,7 @@ async def on_member(
         return
     participant = await consortium.get_participant(session, participant_id)
     if act == "add":
-        if not await consortium.speaks_for(session, user, participant):
-            raise NotAllowed()
+        await contributions.contributor(session, user, participant.id)
         await message.answer(
             t("projects-team-ask-kind"), reply_markup=kinds_keyboard(participant.id)
         )
@@ -290,10 +278,10 @@ async def on_member(
         return
     if act == "leave!":
         outcome = await consortium.leave(session, user, participant_id)
-        _warn(callback_answer, outcome.warning, "projects-team-left")
+        warn(callback_answer, outcome.warning, "projects-team-left")
     elif act == "remove!":
         outcome = await consortium.remove(session, user, participant_id)
-        _warn(callback_answer, outcome.warning, "projects-team-removed")
+        warn(callback_answer, outcome.warning, "projects-team-removed")
     else:
         raise StaleButton()
     await message.edit_reply_markup(reply_markup=None)
@@ -360,7 +348,7 @@ async def on_invite_answer(
     message = callback_message(query)
     outcome = await consortium.answer_invite(session, user, callback_data.id, callback_data.accept)
     if callback_data.accept:
-        _warn(callback_answer, outcome.warning, "projects-team-accepted")
+        warn(callback_answer, outcome.warning, "projects-team-accepted")
     else:
         toast(callback_answer, "projects-team-declined")
     await message.edit_reply_markup(reply_markup=None)
@@ -397,166 +385,6 @@ async def cmd_invites(message: Message, session: AsyncSession, user: User | None
     await message.answer(SafeHTML("\n\n".join(lines)), reply_markup=invites_keyboard(items))
 
 
-# --- Contributions ----------------------------------------------------------------------------
-
-
-async def on_kind(
-    query: CallbackQuery,
-    callback_data: CDTeamKind,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    if callback_data.kind not in {k.value for k in ContributionKind}:
-        raise StaleButton()
-    participant = await consortium.get_participant(session, callback_data.id)
-    if not await consortium.speaks_for(session, user, participant):
-        raise NotAllowed()
-    await state.set_state(TeamDialog.value)
-    await state.update_data({"pt_participant": participant.id, "pt_kind": callback_data.kind})
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-team-ask-value"))
-
-
-async def on_value(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
-) -> None:
-    value = consortium.parse_value(message.text or "")
-    participant_id = int((await state.get_data()).get("pt_participant") or 0)
-    # A value the rule refuses is refused now, while the person can type another.
-    await consortium.check_value(session, user, participant_id, value)
-    await state.update_data({"pt_value": value})
-    await state.set_state(TeamDialog.description)
-    await message.answer(t("projects-team-ask-description"))
-
-
-async def _save_contribution(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-    resource_id: int | None,
-) -> None:
-    data = await state.get_data()
-    participant_id = int(data.get("pt_participant") or 0)
-    _, warning = await consortium.add_contribution(
-        session,
-        user,
-        participant_id,
-        ContributionKind(str(data.get("pt_kind") or ContributionKind.OTHER.value)),
-        int(data.get("pt_value") or 0),
-        str(data.get("pt_description") or ""),
-        resource_id,
-    )
-    await state.set_state(None)
-    await message.answer(
-        t("projects-team-minority-warning") if warning else t("projects-team-contribution-saved")
-    )
-    text, markup = await member_view(session, user, participant_id)
-    await message.answer(text, reply_markup=markup)
-
-
-async def on_description(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
-) -> None:
-    text = clean(message.text, limit=consortium.DESCRIPTION_MAX)
-    data = await state.get_data()
-    participant = await consortium.get_participant(session, int(data.get("pt_participant") or 0))
-    await state.update_data({"pt_description": text})
-    if user is not None:
-        offers = await consortium.pledgeable(session, user, participant)
-        if offers:
-            await state.set_state(None)
-            await message.answer(
-                t("projects-team-ask-resource"), reply_markup=resources_keyboard(offers)
-            )
-            return
-    await _save_contribution(message, state, session, user, None)
-
-
-async def on_resource(
-    query: CallbackQuery,
-    callback_data: CDTeamResource,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-) -> None:
-    message = callback_message(query)
-    data = await state.get_data()
-    if not data.get("pt_description") or not data.get("pt_participant"):
-        raise StaleButton()
-    await _save_contribution(message, state, session, user, callback_data.id or None)
-    await state.update_data({"pt_description": ""})
-    await message.edit_reply_markup(reply_markup=None)
-
-
-async def on_contribution(
-    query: CallbackQuery,
-    callback_data: CDTeamContribution,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User | None,
-    callback_answer: CallbackAnswer,
-) -> None:
-    message = callback_message(query)
-    contribution = await consortium.get_contribution(session, callback_data.id)
-    participant = await consortium.get_participant(session, contribution.participant_id)
-    if not await consortium.speaks_for(session, user, participant):
-        raise NotAllowed()
-    act = callback_data.act
-    if act == "open":
-        await message.answer(
-            _contribution_line(contribution),
-            reply_markup=contribution_keyboard(contribution.id, participant.id),
-        )
-        return
-    if act in ("value", "text"):
-        await state.set_state(TeamDialog.edit_value if act == "value" else TeamDialog.edit_text)
-        await state.update_data({"pt_contribution": contribution.id})
-        await message.answer(
-            t("projects-team-ask-value" if act == "value" else "projects-team-ask-description")
-        )
-        return
-    if act == "delete":
-        await message.answer(
-            t("projects-team-confirm-delete"),
-            reply_markup=confirm_keyboard(
-                CDTeamContribution(id=contribution.id, act="delete!"),
-                CDTeamMember(id=participant.id),
-            ),
-        )
-        return
-    if act != "delete!":
-        raise StaleButton()
-    _, warning = await consortium.delete_contribution(session, user, contribution.id)
-    _warn(callback_answer, warning, "projects-team-contribution-deleted")
-    await message.edit_reply_markup(reply_markup=None)
-    text, markup = await member_view(session, user, participant.id)
-    await message.answer(text, reply_markup=markup)
-
-
-async def on_edit(
-    message: Message, state: FSMContext, session: AsyncSession, user: User | None
-) -> None:
-    contribution_id = int((await state.get_data()).get("pt_contribution") or 0)
-    if await state.get_state() == TeamDialog.edit_value.state:
-        value = consortium.parse_value(message.text or "")
-        contribution, warning = await consortium.edit_contribution(
-            session, user, contribution_id, value=value
-        )
-    else:
-        contribution, warning = await consortium.edit_contribution(
-            session, user, contribution_id, description=message.text or ""
-        )
-    await state.set_state(None)
-    await message.answer(
-        t("projects-team-minority-warning") if warning else t("projects-team-contribution-saved")
-    )
-    text, markup = await member_view(session, user, contribution.participant_id)
-    await message.answer(text, reply_markup=markup)
-
-
 async def on_not_text(message: Message) -> None:
     await expect_text(message)
 
@@ -568,20 +396,9 @@ def setup() -> Router:
     router.callback_query.register(on_member, CDTeamMember.filter())
     router.callback_query.register(on_pick_org, CDTeamOrg.filter())
     router.callback_query.register(on_invite_answer, CDTeamInvite.filter())
-    router.callback_query.register(on_kind, CDTeamKind.filter())
-    router.callback_query.register(on_resource, CDTeamResource.filter())
-    router.callback_query.register(on_contribution, CDTeamContribution.filter())
     router.message.register(cmd_invites, Command("project_invites"))
     router.message.register(on_search, TeamDialog.search, TEXT_INPUT)
     router.message.register(on_role, TeamDialog.role, TEXT_INPUT)
-    router.message.register(on_value, TeamDialog.value, TEXT_INPUT)
-    router.message.register(on_description, TeamDialog.description, TEXT_INPUT)
-    router.message.register(on_edit, TeamDialog.edit_value, TEXT_INPUT)
-    router.message.register(on_edit, TeamDialog.edit_text, TEXT_INPUT)
     router.message.register(on_not_text, TeamDialog.search, NOT_TEXT)
     router.message.register(on_not_text, TeamDialog.role, NOT_TEXT)
-    router.message.register(on_not_text, TeamDialog.value, NOT_TEXT)
-    router.message.register(on_not_text, TeamDialog.description, NOT_TEXT)
-    router.message.register(on_not_text, TeamDialog.edit_value, NOT_TEXT)
-    router.message.register(on_not_text, TeamDialog.edit_text, NOT_TEXT)
     return router

@@ -11,7 +11,6 @@ rule (`stakes`), under a lock on the project so that two changes are judged one 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,9 +24,7 @@ from bot.services.projects import access, lifecycle, notices, stakes
 from bot.services.projects.rules import clean
 from models import Organization, OrganizationStatus, Representative, User
 from models.base import utcnow
-from models.needs import ResourceOffer
 from models.projects import (
-    ContributionKind,
     ParticipantStatus,
     Project,
     ProjectContribution,
@@ -44,11 +41,8 @@ CLOSED = frozenset({S.REJECTED, S.WITHDRAWN, S.REPORTED})
 NOT_FOR_VOLUNTEERS = CLOSED | {S.DRAFT}
 VOLUNTEER = "volunteer"  # the role a citizen joins with (shown in the reader's language)
 ROLE_MAX = 100
-DESCRIPTION_MAX = 500
-VALUE_MAX = 10**12  # a trillion roubles: beyond any project, within BIGINT
 SEARCH_LIMIT = 8
 INVITES_SHOWN = 10  # the oldest first; answering them brings the next
-_DIGITS = re.compile(r"[\s\u00a0\u202f.,'_]|руб\.?|₽|rub\.?", re.IGNORECASE)
 
 Buttons = list[list[dict[str, str]]]
 InviteButtons = Callable[[ProjectParticipant], Buttons]
@@ -89,17 +83,6 @@ class Team:
     volunteering: bool  # the viewer takes part as a citizen
 
 
-def parse_value(text: str) -> int:
-    """A value in roubles as people type it: "150 000", "150000 руб.", "0"."""
-    raw = _DIGITS.sub("", (text or "").strip())
-    if not raw.isdigit():
-        raise InvalidInput("projects-team-value-invalid")
-    value = int(raw)
-    if value > VALUE_MAX:
-        raise InvalidInput("projects-team-value-invalid")
-    return value
-
-
 async def get_participant(
     session: AsyncSession, participant_id: int, *, lock: bool = False
 ) -> ProjectParticipant:
@@ -125,7 +108,7 @@ async def speaks_for(
     return await access.represents(session, user, participant.organization_id)
 
 
-def _open(project: Project) -> None:
+def require_open(project: Project) -> None:
     if project.status in CLOSED:
         raise ProjectClosed(number=project.id)
 
@@ -272,7 +255,7 @@ async def leave(session: AsyncSession, user: User | None, participant_id: int) -
         raise NotAllowed()
     if participant.status != P.ACTIVE:
         return Outcome(participant, changed=False)
-    _open(project)
+    require_open(project)
     warning = await _deactivate(session, user, project, participant, P.LEFT)
     await audit.record(
         session, user, "project.leave", "project", project.id, participant=participant.id
@@ -288,8 +271,7 @@ async def search_organizations(
     session: AsyncSession, actor: User | None, project_id: int, query: str
 ) -> list[Organization]:
     """Approved organizations whose name holds `query`, not yet in the consortium."""
-    project = await access.get(session, project_id)
-    await access.require_owner(session, actor, project)
+    project = await require_inviter(session, actor, project_id)
     text = (query or "").strip()
     if not text or len(text) > 200:
         raise InvalidInput("projects-team-search-empty")
@@ -306,6 +288,14 @@ async def search_organizations(
     return [o for o in page.items if o.id not in taken][:SEARCH_LIMIT]
 
 
+async def require_inviter(session: AsyncSession, actor: User | None, project_id: int) -> Project:
+    """An owner of a project whose consortium still changes (before the invitation dialog)."""
+    project = await access.get(session, project_id)
+    await access.require_owner(session, actor, project)
+    require_open(project)
+    return project
+
+
 async def invite(
     session: AsyncSession,
     actor: User | None,
@@ -316,7 +306,7 @@ async def invite(
     """An owner invites an approved organization; its representatives are asked to answer."""
     project = await access.get(session, project_id, lock=True)
     owner = await access.require_owner(session, actor, project)
-    _open(project)
+    require_open(project)
     organization = await session.get(Organization, organization_id)
     if organization is None or organization.status != OrganizationStatus.APPROVED:
         raise NotFound("projects-team-organization-not-found")
@@ -375,7 +365,7 @@ async def answer_invite(
         raise NotAllowed()
     if participant.status != P.INVITED:
         raise AlreadyAnswered()
-    _open(project)
+    require_open(project)
     warning = False
     if accept:
         before = await stakes.compute(session, project)
@@ -456,7 +446,7 @@ async def set_role(
 ) -> ProjectParticipant:
     """An owner names a participant's role in the consortium."""
     owner, project, participant = await _owned_participant(session, actor, participant_id)
-    _open(project)
+    require_open(project)
     if participant.status not in (P.ACTIVE, P.INVITED):
         raise NotFound("projects-team-participant-not-found")
     participant.role = clean(role, limit=ROLE_MAX)
@@ -474,7 +464,7 @@ async def remove(session: AsyncSession, actor: User | None, participant_id: int)
         raise NotAllowed("projects-team-lead-stays")
     if participant.status not in (P.ACTIVE, P.INVITED):
         return Outcome(participant, changed=False)
-    _open(project)
+    require_open(project)
     warning = await _deactivate(session, owner, project, participant, P.LEFT)
     await audit.record(
         session,
@@ -500,160 +490,3 @@ async def remove(session: AsyncSession, actor: User | None, participant_id: int)
         session, project, "projects-team-notice-removed", [p for p in people if p != owner.id], {}
     )
     return Outcome(participant, warning)
-
-
-# --- Contributions ----------------------------------------------------------------------------
-
-
-async def _contributor(
-    session: AsyncSession, actor: User | None, participant_id: int
-) -> tuple[User, Project, ProjectParticipant]:
-    participant = await get_participant(session, participant_id)
-    project = await access.get(session, participant.project_id, lock=True)
-    if actor is None or not await speaks_for(session, actor, participant):
-        raise NotAllowed()
-    if participant.status not in (P.ACTIVE, P.INVITED):
-        raise NotAllowed()
-    _open(project)
-    return actor, project, participant
-
-
-async def pledgeable(
-    session: AsyncSession, user: User, participant: ProjectParticipant
-) -> list[ResourceOffer]:
-    """Active resource offers this participant may pledge: the citizen's own, or the
-    organization's."""
-    condition = (
-        ResourceOffer.organization_id == participant.organization_id
-        if participant.organization_id is not None
-        else (ResourceOffer.owner_id == user.id) & ResourceOffer.organization_id.is_(None)
-    )
-    rows = await session.scalars(
-        select(ResourceOffer)
-        .where(condition, ResourceOffer.active.is_(True))
-        .order_by(ResourceOffer.id.desc())
-        .limit(10)
-    )
-    return list(rows)
-
-
-async def _judge_value(
-    session: AsyncSession, project: Project, participant: ProjectParticipant, delta: int
-) -> bool:
-    if participant.status != P.ACTIVE or delta == 0:
-        return False
-    before = await stakes.compute(session, project)
-    current = before.values.get(participant.id, 0)
-    return stakes.judge(before, before.with_value(participant.id, current + delta))
-
-
-async def add_contribution(
-    session: AsyncSession,
-    actor: User | None,
-    participant_id: int,
-    kind: ContributionKind,
-    value: int,
-    description: str,
-    resource_id: int | None = None,
-) -> tuple[ProjectContribution, bool]:
-    """A participant adds what it brings; returns it and the warning flag."""
-    person, project, participant = await _contributor(session, actor, participant_id)
-    if not 0 <= value <= VALUE_MAX:
-        raise InvalidInput("projects-team-value-invalid")
-    text = clean(description, limit=DESCRIPTION_MAX)
-    if resource_id is not None:
-        offers = {o.id for o in await pledgeable(session, person, participant)}
-        if resource_id not in offers:
-            raise NotFound("projects-team-resource-not-found")
-    warning = await _judge_value(session, project, participant, value)
-    contribution = ProjectContribution(
-        project_id=project.id,
-        participant_id=participant.id,
-        kind=ContributionKind(kind),
-        value=value,
-        description=text,
-        resource_id=resource_id,
-    )
-    session.add(contribution)
-    await session.flush()
-    await audit.record(
-        session,
-        person,
-        "project.contribute",
-        "project",
-        project.id,
-        contribution=contribution.id,
-        value=value,
-    )
-    return contribution, warning
-
-
-async def check_value(
-    session: AsyncSession, actor: User | None, participant_id: int, value: int
-) -> bool:
-    """Whether a new contribution of this value may be added (MinorityRefused if not); True
-    when only the council's allowance lets it through."""
-    _, project, participant = await _contributor(session, actor, participant_id)
-    if not 0 <= value <= VALUE_MAX:
-        raise InvalidInput("projects-team-value-invalid")
-    return await _judge_value(session, project, participant, value)
-
-
-async def get_contribution(session: AsyncSession, contribution_id: int) -> ProjectContribution:
-    contribution = await session.get(ProjectContribution, contribution_id)
-    if contribution is None:
-        raise NotFound("projects-team-contribution-not-found")
-    return contribution
-
-
-async def edit_contribution(
-    session: AsyncSession,
-    actor: User | None,
-    contribution_id: int,
-    *,
-    value: int | None = None,
-    description: str | None = None,
-) -> tuple[ProjectContribution, bool]:
-    """Its participant changes a contribution's value or description."""
-    contribution = await get_contribution(session, contribution_id)
-    person, project, participant = await _contributor(session, actor, contribution.participant_id)
-    warning = False
-    if value is not None:
-        if not 0 <= value <= VALUE_MAX:
-            raise InvalidInput("projects-team-value-invalid")
-        warning = await _judge_value(session, project, participant, value - contribution.value)
-        contribution.value = value
-    if description is not None:
-        contribution.description = clean(description, limit=DESCRIPTION_MAX)
-    await session.flush()
-    await audit.record(
-        session,
-        person,
-        "project.contribute",
-        "project",
-        project.id,
-        contribution=contribution.id,
-        value=contribution.value,
-    )
-    return contribution, warning
-
-
-async def delete_contribution(
-    session: AsyncSession, actor: User | None, contribution_id: int
-) -> tuple[ProjectParticipant, bool]:
-    """Its participant takes a contribution back."""
-    contribution = await get_contribution(session, contribution_id)
-    person, project, participant = await _contributor(session, actor, contribution.participant_id)
-    warning = await _judge_value(session, project, participant, -contribution.value)
-    await session.delete(contribution)
-    await session.flush()
-    await audit.record(
-        session,
-        person,
-        "project.contribute",
-        "project",
-        project.id,
-        contribution=contribution_id,
-        removed=True,
-    )
-    return participant, warning
