@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from bot.services import erasure, users
 from bot.services.projects import consortium, contributions
 from models import User
+from models.needs import ResourceKind, ResourceOffer
 from models.projects import (
     ContributionKind,
     ParticipantStatus,
@@ -378,3 +379,53 @@ async def test_where_the_council_allowed_a_minority_the_bot_warns(fake, running)
     assert any("Совет разрешил" in m.text for m in replies)
     card = await card_of(partner, w["project"])
     assert "Доля участников округа: 0%" in card.text
+
+
+async def test_a_volunteer_pledges_an_offer_from_the_resources_database(fake, running):
+    w = await world(fake, running, programme=False)
+    citizen_id = await register(running, 8303, "Вера")
+    other_id = await register(running, 8305, "Олег")
+    async with running.sessionmaker.begin() as session:
+        mine = ResourceOffer(
+            owner_id=citizen_id,
+            kind=ResourceKind.EQUIPMENT,
+            description="Газонокосилка на выходные",
+            available="по субботам",
+        )
+        theirs = ResourceOffer(
+            owner_id=other_id,
+            kind=ResourceKind.PREMISES,
+            description="Зал для собраний",
+            available="вечером",
+        )
+        session.add_all([mine, theirs])
+        await session.flush()
+        offers = {"mine": mine.id, "theirs": theirs.id}
+        await consortium.volunteer(session, await session.get(User, citizen_id), w["project"])
+    await running.delivered()
+    citizen = fake.user(8303, "Вера")
+    card = await card_of(citizen, w["project"])
+    panel = (await citizen.click("🤝 Консорциум", card.message_id))[-1]
+    member = (await citizen.click("2. Вера", panel.message_id))[-1]
+    kinds = (await citizen.click("➕ Добавить вклад", member.message_id))[-1]
+    await citizen.click("оборудование", kinds.message_id)
+    await citizen.say("0")
+    await citizen.say_sticker()  # not text: asked again, nothing lost
+    ask = (await citizen.say("Покошу траву во дворе"))[-1]
+    assert citizen.button_texts(ask) == [
+        f"№{offers['mine']} · Газонокосилка на выходные",
+        "Без ресурса из базы",
+    ]
+    # Someone else's offer, forged into the same step, is refused.
+    await citizen.click_data(ask.message_id, f"ptr:{offers['theirs']}")
+    assert citizen.callback_answers[-1].show_alert
+    replies = await citizen.click(f"№{offers['mine']} · Газонокосилка на выходные", ask.message_id)
+    assert any("Вклад сохранён" in m.text for m in replies)
+    # The same button again saves nothing more.
+    await citizen.click_data(ask.message_id, f"ptr:{offers['mine']}")
+    assert citizen.callback_answers[-1].show_alert
+    async with running.sessionmaker() as session:
+        rows = list(await session.scalars(select(ProjectContribution)))
+    assert [(r.resource_id, r.value, r.kind) for r in rows] == [
+        (offers["mine"], 0, ContributionKind.EQUIPMENT)
+    ]

@@ -86,6 +86,8 @@ async def _save_contribution(
         resource_id,
     )
     await state.set_state(None)
+    # A resource button of this dialog pressed again finds nothing to save.
+    await state.update_data({"pt_description": "", "pt_value": 0})
     await message.answer(
         t("projects-team-minority-warning") if warning else t("projects-team-contribution-saved")
     )
@@ -122,8 +124,8 @@ async def on_resource(
     data = await state.get_data()
     if not data.get("pt_description") or not data.get("pt_participant"):
         raise StaleButton()
+    # Saved first: a refused resource leaves the buttons for another choice.
     await _save_contribution(message, state, session, user, callback_data.id or None)
-    await state.update_data({"pt_description": ""})
     await message.edit_reply_markup(reply_markup=None)
 
 
