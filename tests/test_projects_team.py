@@ -58,6 +58,9 @@ async def test_a_draft_is_its_owners_and_the_card_shows_the_project(fake, runnin
     await stranger.click_data(refused.message_id, f"pj:{draft}")
     assert stranger.callback_answers[-1].show_alert
     assert "не найден" in stranger.callback_answers[-1].text
+    # Nor its consortium panel, whatever the button says.
+    await stranger.click_data(refused.message_id, f"pjp:{draft}:team")
+    assert "не найден" in stranger.callback_answers[-1].text
     assert not any("Черновик" in m.text for m in stranger.bot_messages)
 
     card = await card_of(owner, draft)

@@ -197,7 +197,7 @@ async def member_view(
     member = next((m for m in team.members if m.participant.id == participant_id), None)
     speaks = participant_id in team.mine
     if member is None or not (team.owner or speaks):
-        raise StaleButton()
+        raise NotAllowed()
     lines = [
         t(
             "projects-team-member-title",
