@@ -174,6 +174,8 @@ async def test_invite_accept_and_contribute_under_the_rule(fake, running):
     assert f"Проект №{w['project']}" in listed.text
     await partner.click("✅ Принять приглашение", notice.message_id)
     assert "принято" in partner.callback_answers[-1].text
+    await partner.click_data(notice.message_id, f"pti:{invited.id}:0")  # pressed again
+    assert "уже ответили" in partner.callback_answers[-1].text
     assert (await participants(running, w["project"]))[-1].status == P.ACTIVE
     assert "нет" in (await partner.say("/project_invites"))[0].text
     await running.delivered()

@@ -164,7 +164,20 @@ async def team(session: AsyncSession, viewer: User | None, project_id: int) -> T
         by_participant.setdefault(contribution.participant_id, []).append(contribution)
     names = await _names(session, participants)
     members = [Member(p, names.get(p.id), by_participant.get(p.id, [])) for p in participants]
-    mine = {m.participant.id for m in members if await speaks_for(session, viewer, m.participant)}
+    mine: set[int] = set()
+    if viewer is not None and viewer.deleted_at is None:
+        # One query for the viewer's organizations, not one per participant.
+        represented = set(
+            await session.scalars(
+                select(Representative.organization_id).where(Representative.user_id == viewer.id)
+            )
+        )
+        mine = {
+            p.id
+            for p in participants
+            if (p.user_id is not None and p.user_id == viewer.id)
+            or (p.user_id is None and p.organization_id in represented)
+        }
     volunteering = viewer is not None and any(
         m.participant.user_id == viewer.id and m.participant.status == P.ACTIVE for m in members
     )
