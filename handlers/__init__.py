@@ -33,6 +33,7 @@ from handlers import (
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
+from handlers.projects import review as projects_review
 
 CAPABILITIES = Registry(
     (
@@ -57,6 +58,7 @@ CAPABILITIES = Registry(
         needs_moderation.capability,
         monitoring.capability,
         audit.capability,
+        projects_review.capability,
         fallback.capability,
     )
 )
