@@ -274,7 +274,9 @@ async def test_from_submission_to_the_councils_recommendation(fake, running):
     project = await saved(running, pid)
     assert project.status == ProjectStatus.RECOMMENDED
     async with running.sessionmaker() as session:
-        entry = await session.scalar(select(Recommendation).where(Recommendation.vote_id == vote.id))
+        entry = await session.scalar(
+            select(Recommendation).where(Recommendation.vote_id == vote.id)
+        )
         assert entry is not None
     await running.delivered()
     assert f"Совет рекомендовал проект №{pid} «Светлый двор» (рекомендация №{entry.number}" in (
