@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.keyboards.projects_review import CDRev
 from bot.services import users
 from bot.services.projects import lifecycle
-from models import AuditEntry, Recommendation, Vote, VoteKind, VoteStatus
+from models import AuditEntry, Recommendation, Vote, VoteKind
 from models.projects import Project, ProjectEvent, ProjectEventKind, ProjectNeed, ProjectStatus
 from tests import projects_support as ps
 from tests.support import register
