@@ -140,7 +140,7 @@ async def test_the_lists_page(fake, running):
     executive = fake.user(EXEC)
     lists = await executive.say("/projects_review")
     shown = executive.button_texts(lists[0])
-    assert "8 ждут" in lists[0].text
+    assert "ждущие комитета: 8 проектов" in lists[0].text
     assert shown[:6] == [item(n, f"Проект {i}") for i, n in enumerate(numbers[:6])]
     assert "1/2" in shown and "▶" in shown
     page = (await executive.click("▶", message_id=lists[0].message_id))[-1]

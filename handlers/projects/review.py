@@ -34,11 +34,14 @@ from bot.keyboards.votes import ADDRESSEES
 from bot.services.errors import InvalidInput
 from bot.services.projects import review
 from bot.services.projects.review import Outcome, Shelf
-from bot.services.projects.rules import COMMENT_MAX, slug
+from bot.services.projects.rules import COMMENT_MAX, TRANSITIONS, slug
 from bot.texts import SafeHTML, clip, plain, t, tn
 from handlers.votes.card import send_card
 from models import Role, User
 from models.projects import ProjectStatus
+
+# Every status a project can be moved to.
+NOTIFIED = frozenset(to for targets in TRANSITIONS.values() for to in targets)
 
 
 class Review(StatesGroup):
@@ -143,7 +146,8 @@ async def _shelf(
     found = await review.shelf(session, user, which, page)
     if not found.items:
         return t(f"{SHELF_TITLES[which]}-empty"), None
-    return tn(SHELF_TITLES[which], found.total), shelf_keyboard(which, found)
+    count = tn("projects-review-projects", found.total)
+    return t(SHELF_TITLES[which], count=count), shelf_keyboard(which, found)
 
 
 # --- The lists and the screen ----------------------------------------------------------------
@@ -388,5 +392,7 @@ capability = Capability(
         *(f"projects-review-outcome-{outcome.value}" for outcome in Outcome),
         *(f"{key}-empty" for key in SHELF_TITLES.values()),
         *(f"projects-status-{slug(status)}" for status in ProjectStatus),
+        # The status notices lifecycle.move sends for the moves made here and by the council.
+        *(f"projects-notice-status-{slug(status)}" for status in NOTIFIED),
     },
 )
