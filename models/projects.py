@@ -186,8 +186,16 @@ class ProjectParticipant(Base):
 
     __tablename__ = "project_participants"
     __table_args__ = (
-        UniqueConstraint("project_id", "organization_id"),
-        UniqueConstraint("project_id", "user_id"),
+        # Named: the naming convention takes the first column only, and PostgreSQL wants
+        # distinct names.
+        UniqueConstraint(
+            "project_id",
+            "organization_id",
+            name="uq_project_participants_project_id_organization_id",
+        ),
+        UniqueConstraint(
+            "project_id", "user_id", name="uq_project_participants_project_id_user_id"
+        ),
         Index("ix_project_participants_user", "user_id"),
         Index("ix_project_participants_organization", "organization_id", "status"),
     )

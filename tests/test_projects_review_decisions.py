@@ -19,6 +19,7 @@ from tests.test_projects_review import (
     OWNER,
     PRESIDIUM,
     events,
+    find,
     item,
     joined,
     open_screen,
@@ -90,7 +91,8 @@ async def test_the_council_not_adopting_leaves_it_in_review(fake, running):
     replies = await propose(chair, pid, "✅ Предложить рекомендовать", "Доработали, просим снова")
     assert "передано Президиуму" in joined(replies)
     lists = await presidium.say("/projects_review")
-    assert item(pid, "Сквер у школы") in presidium.button_texts(lists[-1])
+    listed = find(lists, "К голосованию Совета")
+    assert item(pid, "Сквер у школы") in presidium.button_texts(listed)
 
 
 async def test_the_chair_rejects_at_once_and_bad_reasons_are_explained(fake, running):
@@ -139,11 +141,11 @@ async def test_the_lists_page(fake, running):
     ]
     executive = fake.user(EXEC)
     lists = await executive.say("/projects_review")
-    shown = executive.button_texts(lists[0])
-    assert "ждущие комитета: 8 проектов" in lists[0].text
+    listed = find(lists, "ждущие комитета: 8 проектов")
+    shown = executive.button_texts(listed)
     assert shown[:6] == [item(n, f"Проект {i}") for i, n in enumerate(numbers[:6])]
     assert "1/2" in shown and "▶" in shown
-    page = (await executive.click("▶", message_id=lists[0].message_id))[-1]
+    page = find(await executive.click("▶", message_id=listed.message_id), "ждущие комитета")
     assert executive.button_texts(page)[:2] == [
         item(numbers[6], "Проект 6"),
         item(numbers[7], "Проект 7"),

@@ -26,6 +26,8 @@ from tests.test_projects_review import (
     OTHER_MEMBER,
     OUTSIDER,
     PRESIDIUM,
+    SCREEN,
+    find,
     joined,
     open_screen,
     saved,
@@ -106,9 +108,7 @@ async def test_other_committees_and_other_members_are_refused(fake, running):
     replies = await member.click_data(
         anchor.message_id, CDProjectPanel(id=pid, panel="review").pack()
     )
-    assert f"Проект №{pid}" in joined(replies) and "💬 Замечание" in member.button_texts(
-        replies[-1]
-    )
+    assert "💬 Замечание" in member.button_texts(find(replies, SCREEN))
 
 
 async def test_illegal_assignments_are_refused(fake, running):
@@ -135,8 +135,14 @@ async def test_illegal_assignments_are_refused(fake, running):
 
     # Assigned once; the same press again changes nothing.
     lists = await executive.say("/projects_review")
-    screen = (await executive.click(f"№{submitted} · Второй", message_id=lists[0].message_id))[-1]
-    picker = (await executive.click("📌 Назначить комитет", message_id=screen.message_id))[-1]
+    listed = find(lists, "Поданные проекты")
+    screen = find(
+        await executive.click(f"№{submitted} · Второй", message_id=listed.message_id), SCREEN
+    )
+    picker = find(
+        await executive.click("📌 Назначить комитет", message_id=screen.message_id),
+        "Направления комитетов",
+    )
     await executive.click(GREEN, message_id=picker.message_id)
     after_one = await history(running)
     # (the picker became the screen; a client that kept the old button presses it again)

@@ -398,10 +398,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_project_participants")),
         sa.UniqueConstraint(
-            "project_id", "organization_id", name=op.f("uq_project_participants_project_id")
+            "project_id",
+            "organization_id",
+            name=op.f("uq_project_participants_project_id_organization_id"),
         ),
         sa.UniqueConstraint(
-            "project_id", "user_id", name=op.f("uq_project_participants_project_id")
+            "project_id", "user_id", name=op.f("uq_project_participants_project_id_user_id")
         ),
     )
     with op.batch_alter_table("project_participants", schema=None) as batch_op:
