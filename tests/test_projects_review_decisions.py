@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from bot.texts import utf16_len
 from models import Recommendation, Vote, VoteStatus
 from models.base import utcnow
-from models.projects import ProjectEventKind, ProjectStatus
+from models.projects import Project, ProjectEvent, ProjectEventKind, ProjectStatus
 from tests import projects_support as ps
 from tests.test_projects_review import (
     CHAIR,
@@ -158,3 +159,32 @@ async def test_the_lists_page(fake, running):
     # An unknown list is a stale button.
     await executive.click_data(page.message_id, "prq:nothing:0")
     assert executive.callback_answers[-1].show_alert
+
+
+async def test_long_fields_and_many_comments_fit_one_message(fake, running):
+    ids = await world(fake, running)
+    pid = await in_review(running, ids, "Т" * 200)
+    async with running.sessionmaker.begin() as session:
+        project = await session.get(Project, pid)
+        project.summary = project.goals = "<b>" + "ж" * 2990
+        project.budget_sources = "💰" * 1000
+        for index in range(12):
+            session.add(
+                ProjectEvent(
+                    project_id=pid,
+                    kind=ProjectEventKind.COMMENT,
+                    actor_id=ids["member"],
+                    version=1,
+                    text=f"{index} " + "😀" * 1999,
+                )
+            )
+    member = fake.user(MEMBER)
+    screen = await open_screen(member, pid)
+    assert "12 замечаний комитета" in screen.text and "&lt;b&gt;" in screen.html
+    # The chair's return carries the comments, cut to fit the notice.
+    replies = await propose(fake.user(CHAIR), pid, "↩️ Вернуть на доработку", "Сократите")
+    assert "возвращён на доработку" in joined(replies)
+    await running.delivered()
+    returned = find(fake.user(OWNER).bot_messages, "Сократите")
+    assert "💬 Член Сидорова: 0 " in returned.text
+    assert utf16_len(returned.text) <= 4096 and len(returned.text) > 1000

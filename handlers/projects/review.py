@@ -52,7 +52,7 @@ class Review(StatesGroup):
 
 PROJECT = "review_project"
 OUTCOME = "review_outcome"
-COMMENTS_SHOWN = 6
+COMMENTS_SHOWN = 5
 NEEDS_SHOWN = 5
 
 
@@ -69,12 +69,12 @@ def _screen_text(screen: review.Screen, settings: Settings) -> SafeHTML:
             status=plain(f"projects-status-{slug(project.status)}"),
             version=project.version,
         ),
-        t("projects-review-organization", name=screen.organization),
+        t("projects-review-organization", name=clip(screen.organization, 200)),
     ]
     if screen.committee is not None:
         lines.append(t("projects-review-committee-line", name=body_title(screen.committee)))
-    lines.append(t("projects-review-summary", text=clip(project.summary, 600)))
-    lines.append(t("projects-review-goals", text=clip(project.goals, 600)))
+    lines.append(t("projects-review-summary", text=clip(project.summary, 400)))
+    lines.append(t("projects-review-goals", text=clip(project.goals, 400)))
     lines.append(
         t(
             "projects-review-budget",
@@ -93,16 +93,16 @@ def _screen_text(screen: review.Screen, settings: Settings) -> SafeHTML:
     if screen.needs:
         lines.append(t("projects-review-needs"))
         for need in screen.needs[:NEEDS_SHOWN]:
-            lines.append(t("projects-review-need", number=need.id, text=clip(need.description, 80)))
+            lines.append(t("projects-review-need", number=need.id, text=clip(need.description, 60)))
     if screen.comments:
         lines.append(tn("projects-review-comments", len(screen.comments)))
         for item in screen.comments[-COMMENTS_SHOWN:]:
             lines.append(
                 t(
                     "projects-review-comment",
-                    author=item.author,
+                    author=clip(item.author, 40),
                     version=item.version,
-                    text=clip(item.text, 250),
+                    text=clip(item.text, 150),
                 )
             )
     else:
@@ -219,7 +219,7 @@ async def on_assign(
     for body in found.items:
         if body.direction:
             lines.append(
-                t("projects-review-direction", name=titles[body.id], text=clip(body.direction, 200))
+                t("projects-review-direction", name=titles[body.id], text=clip(body.direction, 150))
             )
     await callback_message(query).edit_text(
         SafeHTML("\n".join(lines)), reply_markup=committees_keyboard(project, found, titles)

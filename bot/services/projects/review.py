@@ -27,7 +27,7 @@ from bot.services.permissions import PRESIDIUM, has_any_role
 from bot.services.projects import access, lifecycle, notices
 from bot.services.projects.decisions import SUBJECT
 from bot.services.projects.rules import COMMENT_MAX, IllegalTransition, clean
-from bot.texts import plain
+from bot.texts import plain, utf16_len
 from models import (
     Body,
     BodyKind,
@@ -389,7 +389,7 @@ async def comment(session: AsyncSession, actor: User | None, project_id: int, te
         others,
         "projects-review-notice-comment",
         author=actor.name or "—",
-        text=text[:COMMENT_IN_RETURN_MAX],
+        text=cut(text, COMMENT_IN_RETURN_MAX),
     )
 
 
@@ -410,12 +410,21 @@ def _with_comments(reasons: str, found: list[Comment], version: int) -> str:
     for item in found:
         if item.version != version:
             continue
-        text = item.text
-        if len(text) > COMMENT_IN_RETURN_MAX:
-            text = text[: COMMENT_IN_RETURN_MAX - 1] + "…"
-        parts.append(f"💬 {item.author}: {text}")
-    whole = "\n\n".join(parts)
-    return whole if len(whole) <= RETURN_TEXT_MAX else whole[: RETURN_TEXT_MAX - 1] + "…"
+        parts.append(f"💬 {item.author}: {cut(item.text, COMMENT_IN_RETURN_MAX)}")
+    return cut("\n\n".join(parts), RETURN_TEXT_MAX)
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` UTF-16 units (as Telegram counts), "…" marking a cut."""
+    if utf16_len(text) <= limit:
+        return text
+    kept, size = [], 0
+    for char in text:
+        size += 2 if ord(char) > 0xFFFF else 1
+        if size > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 async def propose(
