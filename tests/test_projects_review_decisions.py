@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from bot.services import users
+from bot.services.projects import review
 from bot.texts import utf16_len
 from models import Recommendation, Vote, VoteStatus
 from models.base import utcnow
@@ -101,6 +103,11 @@ async def test_the_chair_rejects_at_once_and_bad_reasons_are_explained(fake, run
     pid = await in_review(running, ids)
     chair, owner = fake.user(CHAIR), fake.user(OWNER)
     screen = await open_screen(chair, pid)
+    async with running.sessionmaker.begin() as session:
+        await review.comment(session, await users.get_user(session, MEMBER), pid, "Не наш профиль")
+    refreshed = find(await chair.click("🔄 Обновить", message_id=screen.message_id), "Статус: ")
+    assert refreshed.message_id == screen.message_id  # in place
+    assert "1 замечание комитета" in refreshed.text and "Не наш профиль" in refreshed.text
     await chair.click("⛔ Отклонить", message_id=screen.message_id)
     assert "Почему проект" in chair.last.text
     replies = await chair.say("   ")

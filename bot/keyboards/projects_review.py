@@ -28,8 +28,8 @@ class CDRevList(BotCallback, prefix="prq"):
 
 
 class CDRev(BotCallback, prefix="prv"):
-    # show · assign (the committee picker, `page` its page) · comment · recommend · return ·
-    # reject · vote (asks the addressee) · addressee (`page` is the addressee's index)
+    # show · refresh (in place) · assign (the committee picker, `page` its page) · comment ·
+    # recommend · return · reject · vote (asks the addressee) · addressee (`page`: its index)
     action: str
     id: int
     page: int = 0
@@ -82,7 +82,7 @@ def screen_keyboard(screen: Screen) -> InlineKeyboardMarkup:
     if screen.may_put_to_vote:
         add("vote", "projects-review-btn-vote")
     builder.button(text=plain("projects-review-btn-card"), callback_data=CDProject(id=project_id))
-    add("show", "projects-review-btn-refresh")
+    add("refresh", "projects-review-btn-refresh")
     builder.adjust(1)
     return builder.as_markup()
 
@@ -114,7 +114,7 @@ def committees_keyboard(
         [
             InlineKeyboardButton(
                 text=plain("projects-review-btn-back"),
-                callback_data=CDRev(action="show", id=project.id).pack(),
+                callback_data=CDRev(action="refresh", id=project.id).pack(),
             )
         ]
     )

@@ -194,6 +194,18 @@ async def on_show(
     await callback_message(query).answer(text, reply_markup=markup)
 
 
+async def on_refresh(
+    query: CallbackQuery,
+    callback_data: CDRev,
+    session: AsyncSession,
+    user: User | None,
+    settings: Settings,
+) -> None:
+    """The screen again, in place (its buttons follow what changed meanwhile)."""
+    text, markup = await _screen(session, user, callback_data.id, settings)
+    await callback_message(query).edit_text(text, reply_markup=markup)
+
+
 async def on_panel(
     query: CallbackQuery,
     callback_data: CDProjectPanel,
@@ -361,6 +373,7 @@ def setup() -> Router:
     router.message.register(cmd_review, Command("projects_review"))
     router.callback_query.register(on_list, CDRevList.filter())
     router.callback_query.register(on_show, CDRev.filter(F.action == "show"))
+    router.callback_query.register(on_refresh, CDRev.filter(F.action == "refresh"))
     router.callback_query.register(on_panel, CDProjectPanel.filter(F.panel == PANEL_REVIEW))
     router.callback_query.register(on_assign, CDRev.filter(F.action == "assign"))
     router.callback_query.register(on_assigned, CDRevAssign.filter())
