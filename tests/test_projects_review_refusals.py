@@ -30,6 +30,7 @@ from tests.test_projects_review import (
     find,
     joined,
     open_screen,
+    propose,
     saved,
     world,
 )
@@ -192,3 +193,20 @@ async def test_put_to_vote_only_by_the_presidium_and_only_once_proposed(fake, ru
     await refused(chair, CDRev(action="addressee", id=pid, page=2).pack())
     assert await history(running) == before
     assert (await saved(running, pid)).vote_id is None
+
+    # Proposed, put to the vote, the draft deleted: back in the presidium's list, and only one
+    # vote at a time.
+    replies = await propose(chair, pid, "✅ Предложить рекомендовать", "Нужен городу")
+    assert "передано Президиуму" in joined(replies)
+    screen = await open_screen(presidium, pid)
+    await presidium.click("🗳 На голосование Совета", message_id=screen.message_id)
+    replies = await presidium.click("Главе городского округа Серпухов")
+    card = next(m for m in replies if "🗑 Удалить черновик" in presidium.button_texts(m))
+    await refused(presidium, CDRev(action="addressee", id=pid, page=2).pack())
+    assert "уже вынесен на голосование" in presidium.callback_answers[-1].text
+    await refused(chair, CDRev(action="return", id=pid).pack())  # the council is deciding
+    await presidium.click("🗑 Удалить черновик", message_id=card.message_id)
+    await presidium.click("Да, удалить черновик")
+    assert (await saved(running, pid)).vote_id is None
+    lists = await presidium.say("/projects_review")
+    assert f"№{pid} · Светлый двор" in presidium.button_texts(find(lists, "К голосованию Совета"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -165,6 +166,7 @@ async def shelf(
     if which not in await shelves(session, user):
         raise NotAllowed()
     assert user is not None
+    order: tuple[Any, ...]
     if which == Shelf.ASSIGN:
         condition = Project.status == S.SUBMITTED
         order = (Project.submitted_at, Project.id)
@@ -172,7 +174,7 @@ async def shelf(
         condition = Project.status == S.IN_REVIEW
         if Role.ADMIN not in user.role_set:
             condition = condition & Project.committee_id.in_(await _committee_ids(session, user))
-        order = (Project.submitted_at.desc(), Project.id.desc())  # type: ignore[assignment]
+        order = (Project.submitted_at.desc(), Project.id.desc())
     else:
         condition = _before_council()
         order = (Project.updated_at, Project.id)
@@ -500,7 +502,8 @@ async def put_to_vote(
     closes_at: datetime | None = None,
 ) -> Vote:
     """A presidium member drafts the council's vote on a proposed recommendation; the vote's
-    own screens open it, and its close decides the project (`decisions.on_vote_closed`)."""
+    own screens open it, and its close decides the project (`decisions.on_vote_closed`). The
+    question and text are written in the presidium member's language, as if they typed them."""
     if not _is_presidium(actor):
         raise NotAllowed()
     assert actor is not None
