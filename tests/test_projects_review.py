@@ -240,6 +240,8 @@ async def test_from_submission_to_the_councils_recommendation(fake, running):
     assert "передано Президиуму" in joined(replies)
     replies = await propose(chair, pid, "✅ Предложить рекомендовать", "Ещё раз")
     assert "уже предложено" in joined(replies)
+    replies = await chair.say("Третий раз")  # the dialog ended with the refusal
+    assert "уже предложено" not in joined(replies)
     assert len(await events(running, pid, ProjectEventKind.PROPOSAL)) == 2  # return + recommend
     await running.delivered()
     assert f"Комитет предлагает рекомендовать проект №{pid}" in texts(presidium)

@@ -31,7 +31,7 @@ from bot.keyboards.projects_review import (
     shelf_keyboard,
 )
 from bot.keyboards.votes import ADDRESSEES
-from bot.services.errors import InvalidInput
+from bot.services.errors import DomainError, InvalidInput
 from bot.services.projects import review
 from bot.services.projects.review import Outcome, Shelf
 from bot.services.projects.rules import COMMENT_MAX, TRANSITIONS, slug
@@ -50,6 +50,8 @@ class Review(StatesGroup):
     addressee = State()
 
 
+# Refusals of the text itself: the dialog waits for a better one.
+RETYPE = frozenset({"projects-text-empty", "projects-text-too-long", "votes-bad-addressee"})
 PROJECT = "review_project"
 OUTCOME = "review_outcome"
 COMMENTS_SHOWN = 5
@@ -318,15 +320,24 @@ async def on_text(
     project_id = int(data.get(PROJECT) or 0)
     step = await state.get_state()
     text = message.text or ""
-    if step == Review.comment.state:
-        await review.comment(session, user, project_id, text)
-        done = t("projects-review-commented", number=project_id)
-    elif step == Review.reasons.state:
-        outcome = Outcome(data.get(OUTCOME) or Outcome.RECOMMEND.value)
-        await review.propose(session, user, project_id, outcome, text)
-        done = t(f"projects-review-done-{outcome.value}", number=project_id)
-    else:
-        await _to_vote(message, session, user, state, settings, project_id, text)
+    try:
+        if step == Review.comment.state:
+            await review.comment(session, user, project_id, text)
+            done = t("projects-review-commented", number=project_id)
+        elif step == Review.reasons.state:
+            outcome = Outcome(data.get(OUTCOME) or Outcome.RECOMMEND.value)
+            await review.propose(session, user, project_id, outcome, text)
+            done = t(f"projects-review-done-{outcome.value}", number=project_id)
+        else:
+            await _to_vote(message, session, user, state, settings, project_id, text)
+            return
+    except DomainError as exc:
+        if exc.key in RETYPE:
+            raise
+        # The project moved on, or the part is no longer theirs: typing again cannot help.
+        # (Each service checks before it writes, so there is nothing to undo.)
+        await state.clear()
+        await message.answer(t(exc.key, **exc.params))
         return
     await state.clear()
     await message.answer(done)
