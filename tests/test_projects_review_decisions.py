@@ -195,3 +195,19 @@ async def test_long_fields_and_many_comments_fit_one_message(fake, running):
     returned = find(fake.user(OWNER).bot_messages, "Сократите")
     assert "💬 Член Сидорова: 0 " in returned.text
     assert utf16_len(returned.text) <= 4096 and len(returned.text) > 1000
+
+
+async def test_notices_come_in_each_members_language(fake, running):
+    ids = await world(fake, running)
+    async with running.sessionmaker.begin() as session:
+        (await users.get_user(session, MEMBER)).language = "en"
+    pid = await ps.project(
+        running, ids["org"], ids["owner"], title="Светлый <двор>", status=ProjectStatus.SUBMITTED
+    )
+    async with running.sessionmaker.begin() as session:
+        await review.assign(session, await users.get_user(session, EXEC), pid, ids["green"])
+    await running.delivered()
+    told = texts(fake.user(MEMBER))
+    assert f"A new project in the queue of “Комитет по благоустройству”: No. {pid}" in told
+    assert "Светлый <двор>" in told  # escaped in HTML, shown as typed
+    assert f"новый проект №{pid}" in texts(fake.user(CHAIR))
