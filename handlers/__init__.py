@@ -36,6 +36,7 @@ from handlers.needs import moderation as needs_moderation
 from handlers.projects import documents as projects_documents
 from handlers.projects import programmes as projects_programmes
 from handlers.projects import propose as projects_propose
+from handlers.projects import review as projects_review
 
 CAPABILITIES = Registry(
     (
@@ -63,6 +64,7 @@ CAPABILITIES = Registry(
         audit.capability,
         projects_programmes.capability,
         projects_documents.capability,
+        projects_review.capability,
         fallback.capability,
     )
 )
