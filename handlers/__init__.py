@@ -37,6 +37,7 @@ from handlers.projects import browse as projects_browse
 from handlers.projects import documents as projects_documents
 from handlers.projects import programmes as projects_programmes
 from handlers.projects import propose as projects_propose
+from handlers.projects import review as projects_review
 
 CAPABILITIES = Registry(
     (
@@ -64,6 +65,7 @@ CAPABILITIES = Registry(
         audit.capability,
         projects_programmes.capability,
         projects_documents.capability,
+        projects_review.capability,
         projects_browse.capability,
         fallback.capability,
     )

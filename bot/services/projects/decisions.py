@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import bodies
 from bot.services.projects import access, lifecycle, notices
-from models import Body, Outcome, Recommendation, Vote
+from models import Outcome, Recommendation, Vote
 from models.projects import ProjectEventKind, ProjectStatus
 
 SUBJECT = "project"
@@ -52,8 +53,11 @@ async def on_vote_closed(
     )
     people = []
     if project.committee_id is not None:
-        committee = await session.get(Body, project.committee_id)
-        if committee is not None:
-            people = [m.user for m in committee.memberships if m.user.deleted_at is None]
+        # Read with a query: the body's `memberships` would load lazily, which async cannot.
+        people = [
+            m.user
+            for m in await bodies.members(session, project.committee_id)
+            if m.user.deleted_at is None
+        ]
     await notices.to_owners(session, project, "projects-notice-not-adopted", vote=vote.id)
     await notices.to_people(session, project, people, "projects-notice-not-adopted", vote=vote.id)
