@@ -83,11 +83,12 @@ async def team_view(
         t("projects-team-panel-total", total=money(team.stakes.total)),
     ]
     if team.stakes.applies:
-        key = (
-            "projects-team-panel-controlling"
-            if team.stakes.controlling
-            else "projects-team-panel-not-controlling"
-        )
+        if team.stakes.share is None:
+            key = "projects-team-panel-nothing-valued"
+        elif team.stakes.controlling:
+            key = "projects-team-panel-controlling"
+        else:
+            key = "projects-team-panel-not-controlling"
         lines.append(t(key, share=stakes.percent(team.stakes.share)))
     else:
         lines.append(t("projects-team-panel-no-rule"))
@@ -107,7 +108,9 @@ async def team_view(
                 "projects-team-member",
                 index=index,
                 name=clip(_name(member), 100),
-                role=clip(_role(participant.role), 100) if participant.role else "—",
+                role=clip(_role(participant.role), 100)
+                if participant.role
+                else plain("projects-team-no-role"),
                 status=plain(f"projects-team-participant-{participant.status.value}"),
                 value=money(sum(c.value for c in member.contributions)),
                 share=stakes.percent(team.stakes.participant_share(participant.id))
@@ -204,7 +207,12 @@ async def member_view(
             number=team.project.id,
             name=clip(_name(member), 100),
         ),
-        t("projects-team-member-role", role=clip(_role(participant.role), 100) or "—"),
+        t(
+            "projects-team-member-role",
+            role=clip(_role(participant.role), 100)
+            if participant.role
+            else plain("projects-team-no-role"),
+        ),
         t(
             "projects-team-member-status",
             status=plain(f"projects-team-participant-{participant.status.value}"),
