@@ -431,3 +431,32 @@ async def test_a_volunteer_pledges_an_offer_from_the_resources_database(fake, ru
     assert [(r.resource_id, r.value, r.kind) for r in rows] == [
         (offers["mine"], 0, ContributionKind.EQUIPMENT)
     ]
+
+
+async def test_project_invites_lists_and_answers_each(fake, running):
+    w = await world(fake, running, programme=False)
+    second = await ps.project(running, w["org"], w["head"], title="Сквер", status=S.SUBMITTED)
+    async with running.sessionmaker.begin() as session:
+        lead = await users.get_user(session, 8301)
+        first_row = (await consortium.invite(session, lead, w["project"], w["partner"])).participant
+        second_row = (await consortium.invite(session, lead, second, w["partner"])).participant
+        ids = (first_row.id, second_row.id)
+    await running.delivered()
+    partner = fake.user(8302, "Борис")
+    listed = next(
+        m for m in await partner.say("/project_invites") if "Приглашения в консорциумы" in m.text
+    )
+    assert "«Светлый двор»" in listed.text and "«Сквер»" in listed.text
+    await partner.click(f"✅ Принять: №{w['project']} · Фонд Центр", listed.message_id)
+    assert "принято" in partner.callback_answers[-1].text
+    # The other invitation's buttons stay on the list.
+    assert partner.button_texts(partner.message(listed.message_id)) == [
+        f"✅ Принять: №{second} · Фонд Центр",
+        "❌ Отказаться",
+    ]
+    await partner.click("❌ Отказаться", listed.message_id)
+    assert "отклонено" in partner.callback_answers[-1].text
+    async with running.sessionmaker() as session:
+        statuses = [(await session.get(ProjectParticipant, i)).status for i in ids]
+    assert statuses == [P.ACTIVE, P.DECLINED]
+    assert "нет" in (await partner.say("/project_invites"))[0].text

@@ -408,3 +408,22 @@ def invites_keyboard(items: list[tuple[int, str]]) -> InlineKeyboardMarkup | Non
             )
         )
     return _markup(builder)
+
+
+def without_invitation(
+    markup: InlineKeyboardMarkup | None, participant_id: int
+) -> InlineKeyboardMarkup | None:
+    """The keyboard of a notice or of /project_invites without one invitation's buttons."""
+    if markup is None:
+        return None
+    prefix = f"{CDTeamInvite.__prefix__}{CDTeamInvite.__separator__}{participant_id}"
+    rows = [
+        [
+            button
+            for button in row
+            if not (button.callback_data or "").startswith(prefix + CDTeamInvite.__separator__)
+        ]
+        for row in markup.inline_keyboard
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -29,6 +29,7 @@ from bot.keyboards.projects_team import (
     member_keyboard,
     organizations_keyboard,
     team_keyboard,
+    without_invitation,
 )
 from bot.services.errors import NotAllowed
 from bot.services.projects import access, consortium, contributions, stakes
@@ -359,7 +360,10 @@ async def on_invite_answer(
         warn(callback_answer, outcome.warning, "projects-team-accepted")
     else:
         toast(callback_answer, "projects-team-declined")
-    await message.edit_reply_markup(reply_markup=None)
+    # The answered invitation's buttons go; the others of a /project_invites list stay.
+    await message.edit_reply_markup(
+        reply_markup=without_invitation(message.reply_markup, callback_data.id)
+    )
     key = "projects-team-accepted-text" if callback_data.accept else "projects-team-declined-text"
     await message.answer(t(key, number=outcome.participant.project_id))
 
