@@ -54,6 +54,7 @@ class Filters:
     committee_id: int | None = None
 
     def statuses(self) -> tuple[ProjectStatus, ...]:
+        """The statuses the filter stands for (drafts never among them)."""
         if self.status == ALL:
             return PUBLIC_STATUSES
         if self.status in {s.value for s in PUBLIC_STATUSES}:
@@ -137,6 +138,7 @@ async def _load(session: AsyncSession, ids: list[int]) -> list[Project]:
 
 
 async def programmes(session: AsyncSession) -> list[Programme]:
+    """The active programmes a list may be filtered by."""
     rows = await session.scalars(
         select(Programme).where(Programme.active.is_(True)).order_by(Programme.id).limit(50)
     )
@@ -144,6 +146,7 @@ async def programmes(session: AsyncSession) -> list[Programme]:
 
 
 async def committees(session: AsyncSession) -> list[Body]:
+    """The committees (the directions) a list may be filtered by."""
     rows = await session.scalars(
         select(Body).where(Body.kind == BodyKind.COMMITTEE).order_by(Body.id).limit(50)
     )
@@ -151,10 +154,12 @@ async def committees(session: AsyncSession) -> list[Body]:
 
 
 async def find_programme(session: AsyncSession, programme_id: int | None) -> Programme | None:
+    """A programme by id; None for none or a forged one."""
     return None if programme_id is None else await session.get(Programme, programme_id)
 
 
 async def find_committee(session: AsyncSession, committee_id: int | None) -> Body | None:
+    """A committee by id; None for none, a forged id or a body of another kind."""
     if committee_id is None:
         return None
     body = await session.get(Body, committee_id)
@@ -184,6 +189,7 @@ class Card:
 
 
 async def may_review(session: AsyncSession, user: User | None, project: Project) -> bool:
+    """The overseers, the presidium and the assigned committee's members review."""
     if access.is_overseer(user) or has_any_role(user, Role.PRESIDIUM):
         return True
     return await access.committee_role(session, user, project.committee_id) is not None

@@ -86,6 +86,7 @@ class Team:
 async def get_participant(
     session: AsyncSession, participant_id: int, *, lock: bool = False
 ) -> ProjectParticipant:
+    """A consortium row by id, or "not found"."""
     statement = select(ProjectParticipant).where(ProjectParticipant.id == participant_id)
     if lock:
         statement = statement.with_for_update()
@@ -109,6 +110,7 @@ async def speaks_for(
 
 
 def require_open(project: Project) -> None:
+    """A finished or refused project's consortium no longer changes."""
     if project.status in CLOSED:
         raise ProjectClosed(number=project.id)
 

@@ -140,6 +140,7 @@ async def check_value(
 
 
 async def get_contribution(session: AsyncSession, contribution_id: int) -> ProjectContribution:
+    """A contribution by id, or "not found"."""
     contribution = await session.get(ProjectContribution, contribution_id)
     if contribution is None:
         raise NotFound("projects-team-contribution-not-found")

@@ -50,14 +50,17 @@ class Stakes:
 
     @property
     def applies(self) -> bool:
+        """The project is in a district's programme."""
         return self.district_id is not None
 
     @property
     def total(self) -> int:
+        """The value of every active participant's contributions."""
         return sum(self.values.values())
 
     @property
     def district_value(self) -> int:
+        """The value the district's participants contribute."""
         return sum(value for pid, value in self.values.items() if pid in self.local)
 
     @property
@@ -73,6 +76,7 @@ class Stakes:
         return not self.applies or share is None or share > Fraction(1, 2)
 
     def participant_share(self, participant_id: int) -> Fraction | None:
+        """One participant's share of the total; None when nothing is valued."""
         total = self.total
         if total <= 0 or participant_id not in self.values:
             return None
@@ -140,6 +144,7 @@ async def compute(session: AsyncSession, project: Project) -> Stakes:
 
 
 def is_local(stakes: Stakes, participant: ProjectParticipant) -> bool:
+    """The participant counts for the programme's district."""
     return stakes.applies and participant.district_id == stakes.district_id
 
 
