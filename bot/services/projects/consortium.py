@@ -266,8 +266,10 @@ async def leave(session: AsyncSession, user: User | None, participant_id: int) -
     organization cannot leave its own project."""
     participant = await get_participant(session, participant_id)
     project = await access.get(session, participant.project_id, lock=True)
-    if user is None or not await speaks_for(session, user, participant) or participant.lead:
+    if user is None or not await speaks_for(session, user, participant):
         raise NotAllowed()
+    if participant.lead:
+        raise NotAllowed("projects-team-lead-stays")
     if participant.status != P.ACTIVE:
         return Outcome(participant, changed=False)
     require_open(project)
