@@ -33,6 +33,7 @@ from handlers import (
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
+from handlers.projects import work as projects_work
 
 CAPABILITIES = Registry(
     (
@@ -55,6 +56,7 @@ CAPABILITIES = Registry(
         needs_browse.capability,
         resources.capability,
         needs_moderation.capability,
+        projects_work.capability,
         monitoring.capability,
         audit.capability,
         fallback.capability,
