@@ -100,7 +100,9 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     await owner.say(typed(ps.a_date(20)))
     assert "Инициатор" in owner.button_texts()
     await owner.click("Инициатор")
-    assert "Субботник &lt;b&gt;" in owner.last.html or "Субботник <b>во дворе</b>" in owner.last.text
+    assert (
+        "Субботник &lt;b&gt;" in owner.last.html or "Субботник <b>во дворе</b>" in owner.last.text
+    )
 
     # A final report in the plan.
     panel = await open_plan(owner, pid)

@@ -170,7 +170,9 @@ async def test_an_overdue_milestone_and_report_are_escalated_once_however_late(f
     assert told(executive, "Просрочен этап") == 1
     async with running.sessionmaker() as session:
         escalations = await session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "project.escalate")
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "project.escalate")
         )
         assert escalations == 2
 
@@ -179,7 +181,11 @@ async def test_the_control_list_shows_overdue_projects_first(fake, running):
     ids = await world(fake, running)
     calm = ids["project"]
     late_milestone = await ps.project(
-        running, ids["org"], ids["proposer"], title="Просрочен этап", status=ProjectStatus.IN_PROGRESS
+        running,
+        ids["org"],
+        ids["proposer"],
+        title="Просрочен этап",
+        status=ProjectStatus.IN_PROGRESS,
     )
     late_report = await ps.project(
         running, ids["org"], ids["proposer"], title="Нет отчёта", status=ProjectStatus.COMPLETED

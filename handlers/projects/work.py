@@ -33,6 +33,8 @@ from models import Role, ScheduledJob, User
 from models.projects import ProjectStatus
 from scheduler.kinds import JobSpec, changes_state, reminder
 
+# What the owner's start and complete presses can leave a project in.
+MOVED = (ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED, ProjectStatus.REPORTED)
 # Room left in a message for the plan's lines (Telegram's limit is 4096).
 PLAN_ROOM = 3600
 
@@ -68,7 +70,7 @@ def plan_text(found: plan.Plan) -> SafeHTML:
         used += len(line)
         shown += 1
     if shown < len(found.milestones):
-        lines.append(t("projects-work-plan-more", n=len(found.milestones) - shown))
+        lines.append(tn("projects-work-plan-more", len(found.milestones) - shown))
     if found.reports:
         lines.append(t("projects-work-plan-reports"))
     for report in found.reports[:20]:
@@ -262,9 +264,8 @@ capability = Capability(
     ),
     jobs=_jobs,
     keys=lambda: {
-        *(
-            f"projects-work-moved-{slug(s)}"
-            for s in (ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED, ProjectStatus.REPORTED)
-        ),
+        # The plan panel and the control list name a project's status, whatever it is.
+        *(f"projects-status-{slug(status)}" for status in ProjectStatus),
+        *(f"projects-work-moved-{slug(status)}" for status in MOVED),
     },
 )
