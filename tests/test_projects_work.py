@@ -51,8 +51,11 @@ async def world(fake, running, status: ProjectStatus = ProjectStatus.RECOMMENDED
         running, ids["org"], ids["proposer"], district_id=ids["d1"], status=status
     )
     ids["need"] = await file_need(running, ids["filer"], ids["d1"], supporters=(ids["fan"],))
+    # A need nobody decided on yet: it cannot be resolved in one step (skipped and counted).
+    ids["new_need"] = await file_need(running, ids["filer"], ids["d1"], "Нет скамейки у дома 7")
     async with running.sessionmaker.begin() as session:
         session.add(ProjectNeed(project_id=ids["project"], need_id=ids["need"]))
+        session.add(ProjectNeed(project_id=ids["project"], need_id=ids["new_need"]))
         actor = await users.get_user(session, BASE)
         from bot.services.needs import moderation
 
@@ -94,6 +97,8 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     await owner.click("➕ Этап", panel.message_id)
     await owner.say_photo()  # a photo where the title is expected: asked again
     assert "Нужен текст" in owner.last.text or "текст" in owner.last.text
+    await owner.say("Я" * 5000)
+    assert "Слишком длинно" in owner.last.text
     await owner.say("Субботник <b>во дворе</b>")
     await owner.say("31.02.2026")  # no such day
     assert "ДД.ММ.ГГГГ" in owner.last.text
@@ -169,10 +174,17 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     assert f"Завершён проект №{pid}" in texts(fake.user(FILER))
     base = fake.user(BASE)
     await base.click("✅ Отметить потребности решёнными")
-    assert f"отмечены решёнными: №{ids['need']}" in base.last.text
+    assert f"отмечены решёнными: №{ids['need']}." in base.last.text
+    assert "Пропущено (не ваш округ или уже закрыты): 1" in base.last.text
+    notice = next(m for m in base.bot_messages if "Он отвечал на потребности" in m.text)
+    assert base.button_texts(base.message(notice.message_id)) == []
+    # Pressed twice (an old copy of the button): nothing more to resolve, nothing changes.
+    await base.click_data(notice.message_id, CDNeedsResolve(id=pid).pack())
+    assert "Отмечать нечего" in base.callback_answers[-1].text
     async with running.sessionmaker() as session:
         need = await session.get(Need, ids["need"])
         assert need.status == NeedStatus.RESOLVED
+        assert (await session.get(Need, ids["new_need"])).status == NeedStatus.NEW
         codes = list(await session.scalars(select(AuditEntry.action)))
         for code in (
             "project.milestone_add",

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from bot.keyboards.projects import CDProjectPanel
+from bot.keyboards.projects_work import CDPlan
 from bot.services import users
 from bot.services.projects import control, deadlines, plan
 from models import AuditEntry, JobStatus, ScheduledJob, User
@@ -256,3 +258,48 @@ async def test_the_digest_carries_the_weeks_deadlines_of_ones_projects(fake, run
         f"• {ps.a_date(3).strftime('%d.%m.%Y')} — проект №{ids['project']} «Светлый двор»: "
         "этап «Покраска скамеек»"
     ]
+
+
+async def test_a_new_due_date_moves_the_reminders_and_the_escalation(fake, running):
+    ids = await world(fake, running)
+    milestone_id = await add_milestone(running, ids, 10)
+    owner = fake.user(PROPOSER)
+    anchor = (await owner.say("/help"))[0]
+    panel = (
+        await owner.click_data(
+            anchor.message_id, CDProjectPanel(id=ids["project"], panel="plan").pack()
+        )
+    )[-1]
+    await owner.click("📅 Срок", panel.message_id)
+    await owner.say("01.01.2020")
+    assert "уже прошла" in owner.last.text
+    await owner.say(ps.a_date(30).strftime("%d.%m.%Y"))
+    assert "Новый срок" in owner.last.text
+    end = deadlines.due_moment(ps.a_date(30), TZ)
+    async with running.sessionmaker() as session:
+        milestone = await session.get(Milestone, milestone_id)
+        assert milestone.due_on == ps.a_date(30)
+        due = dict(
+            (
+                await session.execute(
+                    select(ScheduledJob.kind, ScheduledJob.due_at).where(
+                        ScheduledJob.object_type == "milestone",
+                        ScheduledJob.object_id == milestone_id,
+                        ScheduledJob.status == JobStatus.PENDING,
+                    )
+                )
+            ).all()
+        )
+    kinds = deadlines.MILESTONE_KINDS
+    moments = {k: v if v.tzinfo else v.replace(tzinfo=UTC) for k, v in due.items()}
+    assert moments == {
+        kinds.week: end - timedelta(days=7),
+        kinds.day: end - timedelta(days=1),
+        kinds.overdue: end,
+    }
+    # A stranger's forged "new date" press starts nothing.
+    stranger = fake.user(STRANGER)
+    anchor = (await stranger.say("/help"))[0]
+    data = CDPlan(action="redate_ms", id=ids["project"], item=milestone_id).pack()
+    await stranger.click_data(anchor.message_id, data)
+    assert stranger.callback_answers[-1].show_alert

@@ -19,7 +19,8 @@ LABEL_MAX = 28
 
 class CDPlan(BotCallback, prefix="pwp"):
     """An action on a project's plan: milestone · report_plan · start · complete · done (item:
-    a milestone) · report (item: a planned report, 0 for one nobody planned); and the answers
+    a milestone) · report (item: a planned report, 0 for one nobody planned) · redate_ms,
+    redate_rp (item: a milestone, a report: a new due date); and the answers
     inside its dialogs: resp (item: a person) · final · interim · finish · cancel."""
 
     action: str
@@ -51,14 +52,25 @@ def _button(text: str, data: BotCallback) -> list[InlineKeyboardButton]:
 def plan_keyboard(found: Plan) -> InlineKeyboardMarkup:
     project = found.project
     rows: list[list[InlineKeyboardButton]] = []
+    redate = plain("projects-work-btn-redate")
     for milestone in found.milestones:
+        row: list[InlineKeyboardButton] = []
         if milestone.id in found.markable:
             label = plain("projects-work-btn-done", milestone=_short(milestone.title))
-            rows.append(_button(label, CDPlan(action="done", id=project.id, item=milestone.id)))
+            row += _button(label, CDPlan(action="done", id=project.id, item=milestone.id))
+        if found.editable and milestone.done_at is None:
+            row += _button(redate, CDPlan(action="redate_ms", id=project.id, item=milestone.id))
+        if row:
+            rows.append(row)
     for report in found.reports:
+        row = []
         if report.id in found.reportable and report.due_on is not None:
             label = plain("projects-work-btn-report", due=report.due_on.strftime("%d.%m.%Y"))
-            rows.append(_button(label, CDPlan(action="report", id=project.id, item=report.id)))
+            row += _button(label, CDPlan(action="report", id=project.id, item=report.id))
+        if found.editable and report.submitted_at is None:
+            row += _button(redate, CDPlan(action="redate_rp", id=project.id, item=report.id))
+        if row:
+            rows.append(row)
     if found.editable:
         rows.append(
             _button(plain("projects-work-btn-milestone"), CDPlan(action="milestone", id=project.id))

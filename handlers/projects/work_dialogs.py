@@ -50,6 +50,7 @@ class Work(StatesGroup):
     rep_text = State()
     rep_spent = State()
     rep_files = State()
+    redate = State()
 
 
 FILE_STEPS = (Work.done_files, Work.rep_files)
@@ -151,6 +152,22 @@ async def on_report(
     )
 
 
+async def on_redate(
+    query: CallbackQuery,
+    callback_data: CDPlan,
+    session: AsyncSession,
+    user: User | None,
+    state: FSMContext,
+) -> None:
+    """A new due date for an open milestone or a planned report (owners, while plannable)."""
+    await plan.require_planner(session, user, callback_data.id)
+    await _begin(state, Work.redate, callback_data.id, callback_data.item)
+    await _remember(state, what=callback_data.action)
+    await callback_message(query).answer(
+        t("projects-work-ask-new-due"), reply_markup=cancel_keyboard(callback_data.id)
+    )
+
+
 async def on_cancel(query: CallbackQuery, callback_data: CDPlan, state: FSMContext) -> None:
     all_steps = tuple(Work.__states__)
     await _in_dialog(state, all_steps, callback_data.id)
@@ -192,6 +209,19 @@ async def on_text(
         await _remember(state, due=due.isoformat())
         await state.set_state(Work.rp_final)
         await message.answer(t("projects-work-ask-final"), reply_markup=final_keyboard(project_id))
+    elif step == Work.redate.state:
+        due = plan.parse_due(text, settings.timezone)
+        item = int(data.get("item") or 0)
+        if data.get("what") == "redate_ms":
+            milestone = await plan.move_milestone(session, user, item, due, settings.timezone)
+            if milestone.project_id != project_id:
+                raise StaleButton()
+        else:
+            report = await plan.move_report(session, user, item, due, settings.timezone)
+            if report.project_id != project_id:
+                raise StaleButton()
+        await state.clear()
+        await message.answer(t("projects-work-redated", due=due.strftime("%d.%m.%Y")))
     elif step == Work.done_comment.state:
         await _remember(state, comment=clean(text, limit=COMMENT_MAX), files=[])
         await state.set_state(Work.done_files)
@@ -348,6 +378,7 @@ TEXT_STEPS = (
     Work.rep_progress,
     Work.rep_text,
     Work.rep_spent,
+    Work.redate,
 )
 
 
@@ -360,6 +391,9 @@ def register(router: Router) -> None:
     router.callback_query.register(on_report_plan, CDPlan.filter(F.action == "report_plan"))
     router.callback_query.register(on_done, CDPlan.filter(F.action == "done"))
     router.callback_query.register(on_report, CDPlan.filter(F.action == "report"))
+    router.callback_query.register(
+        on_redate, CDPlan.filter(F.action.in_({"redate_ms", "redate_rp"}))
+    )
     router.callback_query.register(on_cancel, CDPlan.filter(F.action == "cancel"))
     router.callback_query.register(on_responsible, CDPlan.filter(F.action == "resp"))
     router.callback_query.register(on_final, CDPlan.filter(F.action.in_({"final", "interim"})))

@@ -305,6 +305,35 @@ async def move_milestone(
     return milestone
 
 
+async def move_report(
+    session: AsyncSession,
+    actor: User | None,
+    report_id: int,
+    due_on: date,
+    timezone: str,
+) -> ProjectReport:
+    """A planned report's new due date: its reminders and escalation move with it."""
+    report = await _report(session, report_id)
+    project, actor = await _plannable(session, actor, report.project_id)
+    if report.submitted_at is not None:
+        raise InvalidInput("projects-work-report-already")
+    if due_on < deadlines.today(timezone):
+        raise InvalidInput("projects-work-date-past")
+    report.due_on = due_on
+    await session.flush()
+    await deadlines.schedule_report(session, report, timezone)
+    await audit.record(
+        session,
+        actor,
+        "project.report_plan",
+        "project",
+        project.id,
+        report=report.id,
+        due=due_on.isoformat(),
+    )
+    return report
+
+
 async def plan_report(
     session: AsyncSession,
     actor: User | None,
