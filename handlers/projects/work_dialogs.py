@@ -29,7 +29,7 @@ from bot.keyboards.projects_work import (
     final_keyboard,
     responsible_keyboard,
 )
-from bot.services.projects import plan
+from bot.services.projects import parsing, plan
 from bot.services.projects.rules import COMMENT_MAX, TEXT_MAX, clean
 from bot.texts import t
 from models import User
@@ -195,7 +195,7 @@ async def on_text(
         await state.set_state(Work.ms_due)
         await message.answer(t("projects-work-ask-milestone-due"), reply_markup=keyboard)
     elif step == Work.ms_due.state:
-        due = plan.parse_due(text, settings.timezone)
+        due = parsing.parse_due(text, settings.timezone)
         project = await plan.require_planner(session, user, project_id)
         people = await plan.candidates(session, project)
         await _remember(state, due=due.isoformat())
@@ -205,12 +205,12 @@ async def on_text(
             reply_markup=responsible_keyboard(project_id, people),
         )
     elif step == Work.rp_due.state:
-        due = plan.parse_due(text, settings.timezone)
+        due = parsing.parse_due(text, settings.timezone)
         await _remember(state, due=due.isoformat())
         await state.set_state(Work.rp_final)
         await message.answer(t("projects-work-ask-final"), reply_markup=final_keyboard(project_id))
     elif step == Work.redate.state:
-        due = plan.parse_due(text, settings.timezone)
+        due = parsing.parse_due(text, settings.timezone)
         item = int(data.get("item") or 0)
         if data.get("what") == "redate_ms":
             milestone = await plan.move_milestone(session, user, item, due, settings.timezone)
@@ -227,12 +227,12 @@ async def on_text(
         await state.set_state(Work.done_files)
         await message.answer(t("projects-work-ask-files"), reply_markup=files_keyboard(project_id))
     elif step == Work.rep_period.state:
-        start, end = plan.parse_period(text)
+        start, end = parsing.parse_period(text)
         await _remember(state, start=start.isoformat(), end=end.isoformat())
         await state.set_state(Work.rep_progress)
         await message.answer(t("projects-work-ask-progress"), reply_markup=keyboard)
     elif step == Work.rep_progress.state:
-        await _remember(state, progress=plan.parse_progress(text))
+        await _remember(state, progress=parsing.parse_progress(text))
         await state.set_state(Work.rep_text)
         await message.answer(t("projects-work-ask-report-text"), reply_markup=keyboard)
     elif step == Work.rep_text.state:
@@ -240,7 +240,7 @@ async def on_text(
         await state.set_state(Work.rep_spent)
         await message.answer(t("projects-work-ask-spent"), reply_markup=keyboard)
     elif step == Work.rep_spent.state:
-        await _remember(state, spent=plan.parse_spent(text), files=[])
+        await _remember(state, spent=parsing.parse_spent(text), files=[])
         await state.set_state(Work.rep_files)
         await message.answer(t("projects-work-ask-files"), reply_markup=files_keyboard(project_id))
 

@@ -10,9 +10,8 @@ through `lifecycle.move`; every deadline is a scheduler job (`deadlines`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import affected
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
-from bot.services.projects import access, deadlines, lifecycle, notices, outcome
+from bot.services.projects import access, deadlines, lifecycle, notices, outcome, parsing
 from bot.services.projects.rules import COMMENT_MAX, TEXT_MAX, IllegalTransition, clean
 from models import Representative, User
 from models.base import utcnow
@@ -45,11 +44,6 @@ MILESTONE_TITLE_MAX = 300
 MILESTONES_MAX = 100
 REPORTS_MAX = 50
 FILES_MAX = 10
-SPENT_MAX = 10**12
-_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
-_PERIOD = re.compile(
-    r"^\s*(\d{1,2}\.\d{1,2}\.\d{4})\s*(?:[-–—]|по|to)?\s*(\d{1,2}\.\d{1,2}\.\d{4})\s*$"
-)
 
 
 @dataclass(frozen=True)
@@ -78,55 +72,6 @@ class Plan:
     @property
     def editable(self) -> bool:
         return self.owner and self.project.status in PLANNABLE
-
-
-# --- Parsing what people type ------------------------------------------------------------------
-
-
-def parse_date(text: str | None) -> date:
-    match = _DATE.match(text or "")
-    if match is None:
-        raise InvalidInput("projects-work-bad-date")
-    day, month, year = (int(part) for part in match.groups())
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise InvalidInput("projects-work-bad-date") from None
-
-
-def parse_due(text: str | None, timezone: str, now: datetime | None = None) -> date:
-    """A due date (DD.MM.YYYY) from today on, within ten years."""
-    chosen = parse_date(text)
-    today = deadlines.today(timezone, now)
-    if chosen < today:
-        raise InvalidInput("projects-work-date-past")
-    if chosen.year > today.year + 10:
-        raise InvalidInput("projects-work-bad-date")
-    return chosen
-
-
-def parse_period(text: str | None) -> tuple[date, date]:
-    match = _PERIOD.match(text or "")
-    if match is None:
-        raise InvalidInput("projects-work-bad-period")
-    start, end = parse_date(match[1]), parse_date(match[2])
-    if end < start:
-        raise InvalidInput("projects-work-bad-period")
-    return start, end
-
-
-def parse_progress(text: str | None) -> int:
-    digits = (text or "").strip().rstrip("%").strip()
-    if not digits.isdigit() or int(digits) > 100:
-        raise InvalidInput("projects-work-bad-progress")
-    return int(digits)
-
-
-def parse_spent(text: str | None) -> int:
-    digits = re.sub(r"[\s ₽]|руб\.?|rub", "", (text or "").strip().lower())
-    if not digits.isdigit() or int(digits) > SPENT_MAX:
-        raise InvalidInput("projects-work-bad-spent")
-    return int(digits)
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -543,7 +488,7 @@ async def submit_report(
     A final report of a completed project makes it reported."""
     project, report, actor = await require_reporter(session, actor, project_id, report_id)
     text = clean(draft.text, limit=TEXT_MAX)
-    if not 0 <= draft.progress <= 100 or not 0 <= draft.spent <= SPENT_MAX:
+    if not 0 <= draft.progress <= 100 or not 0 <= draft.spent <= parsing.SPENT_MAX:
         raise InvalidInput("projects-work-bad-progress")
     if draft.period_end < draft.period_start:
         raise InvalidInput("projects-work-bad-period")
