@@ -96,7 +96,7 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     assert "🚀 Начать реализацию" in owner.button_texts(panel)
     await owner.click("➕ Этап", panel.message_id)
     await owner.say_photo()  # a photo where the title is expected: asked again
-    assert "Нужен текст" in owner.last.text or "текст" in owner.last.text
+    assert "ответьте текстом" in owner.last.text
     await owner.say("Я" * 5000)
     assert "Слишком длинно" in owner.last.text
     await owner.say("Субботник <b>во дворе</b>")
@@ -104,6 +104,8 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     assert "ДД.ММ.ГГГГ" in owner.last.text
     await owner.say(typed(ps.a_date(20)))
     assert "Инициатор" in owner.button_texts()
+    await owner.say("Инициатор")  # typed where a button is expected
+    assert "кнопкой" in owner.last.text
     await owner.click("Инициатор")
     assert (
         "Субботник &lt;b&gt;" in owner.last.html or "Субботник <b>во дворе</b>" in owner.last.text

@@ -303,3 +303,39 @@ async def test_a_new_due_date_moves_the_reminders_and_the_escalation(fake, runni
     data = CDPlan(action="redate_ms", id=ids["project"], item=milestone_id).pack()
     await stranger.click_data(anchor.message_id, data)
     assert stranger.callback_answers[-1].show_alert
+
+
+async def test_a_report_reminder_fires_once_and_none_after_it_is_submitted(fake, running):
+    ids = await world(fake, running)
+    async with running.sessionmaker.begin() as session:
+        owner = await users.get_user(session, PROPOSER)
+        project = await plan.access.get(session, ids["project"])
+        project.status = ProjectStatus.RECOMMENDED
+        first = await plan.plan_report(session, owner, ids["project"], ps.a_date(10), False, TZ)
+        second = await plan.plan_report(session, owner, ids["project"], ps.a_date(12), True, TZ)
+        project.status = ProjectStatus.IN_PROGRESS
+        await session.flush()
+        draft = plan.ReportDraft(ps.a_date(-30), ps.a_date(0), 40, "Половина сделана", 1000)
+        await plan.submit_report(session, owner, ids["project"], second.id, draft)
+        ids_ = (first.id, second.id)
+    rk = deadlines.REPORT_KINDS
+
+    async def a_week_before(session) -> None:
+        await session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.object_type == "project_report", ScheduledJob.kind == rk.week)
+            .values(due_at=utcnow() - timedelta(minutes=5), status=JobStatus.PENDING)
+        )
+
+    await down_while(running, a_week_before)
+    for report_id in ids_:
+        await settled(running, report_id, rk.week)
+    await running.restart()
+    await running.delivered()
+    reminders = [
+        m.text for m in fake.user(PROPOSER).bot_messages if "Через неделю" in (m.text or "")
+    ]
+    assert reminders == [
+        f"⏰ Через неделю, {ps.a_date(10).strftime('%d.%m.%Y')}, срок отчёта по проекту "
+        f"№{ids['project']} «Светлый двор»."
+    ]
