@@ -168,6 +168,14 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
         )
         assert pending == 0
 
+    # Anyone sees what was done, with its photo.
+    fan = fake.user(FAN)
+    panel = await open_plan(fan, pid)
+    shown = await fan.click("🔎 Субботник <b>во дворе</b>", panel.message_id)
+    assert "Убрали двор, 20 жителей" in shown[0].text
+    assert shown[-1].photo
+    assert not any(label.startswith("✔") for label in fan.button_texts(panel))
+
     # Completed: the need's people are told, its handler offered the one-step resolution.
     panel = await open_plan(owner, pid)
     await owner.click("🏁 Завершить проект", panel.message_id)
@@ -216,6 +224,11 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
         assert report.progress == 100 and report.spent == 45000
         assert report.period_start == date(2026, 1, 1)
         assert "project.report" in list(await session.scalars(select(AuditEntry.action)))
+    panel = await open_plan(fan, pid)
+    shown = await fan.click("📗 Отчёт по 31.01.2026", panel.message_id)
+    assert "итоговый отчёт за 01.01.2026 – 31.01.2026" in shown[0].text
+    assert "Выполнено: 100%, потрачено: 45\u202f000 ₽" in shown[0].text
+    assert shown[-1].document and shown[-1].document["file_name"] == "smeta.pdf"
 
 
 async def test_a_stranger_sees_the_plan_but_forged_presses_are_refused(fake, running):

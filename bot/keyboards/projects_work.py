@@ -15,12 +15,15 @@ from models import User
 from models.projects import ProjectStatus
 
 LABEL_MAX = 28
+# Buttons opening what was done or reported, the newest plans first (a keyboard stays short).
+DETAILS_MAX = 12
 
 
 class CDPlan(BotCallback, prefix="pwp"):
     """An action on a project's plan: milestone · report_plan · start · complete · done (item:
     a milestone) · report (item: a planned report, 0 for one nobody planned) · redate_ms,
-    redate_rp (item: a milestone, a report: a new due date); and the answers
+    redate_rp (item: a milestone, a report: a new due date) · show_ms, show_rp (what was done
+    or reported, with its files: anyone who sees the project); and the answers
     inside its dialogs: resp (item: a person) · final · interim · finish · cancel."""
 
     action: str
@@ -71,6 +74,18 @@ def plan_keyboard(found: Plan) -> InlineKeyboardMarkup:
             row += _button(redate, CDPlan(action="redate_rp", id=project.id, item=report.id))
         if row:
             rows.append(row)
+    shown = 0
+    for milestone in found.milestones:
+        if milestone.done_at is not None and shown < DETAILS_MAX:
+            label = plain("projects-work-btn-show-done", milestone=_short(milestone.title))
+            rows.append(_button(label, CDPlan(action="show_ms", id=project.id, item=milestone.id)))
+            shown += 1
+    for report in found.reports:
+        if report.submitted_at is not None and shown < DETAILS_MAX:
+            day = (report.period_end or report.submitted_at.date()).strftime("%d.%m.%Y")
+            label = plain("projects-work-btn-show-report", day=day)
+            rows.append(_button(label, CDPlan(action="show_rp", id=project.id, item=report.id)))
+            shown += 1
     if found.editable:
         rows.append(
             _button(plain("projects-work-btn-milestone"), CDPlan(action="milestone", id=project.id))

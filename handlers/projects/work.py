@@ -43,6 +43,11 @@ def _day(value: Any) -> str:
     return value.strftime("%d.%m.%Y") if value is not None else "—"
 
 
+def _money(roubles: int | None) -> str:
+    # A narrow no-break space between thousands, as Russian writes sums (45 000).
+    return f"{roubles or 0:,}".replace(",", "\u202f")
+
+
 def plan_text(found: plan.Plan) -> SafeHTML:
     project = found.project
     lines = [
@@ -81,7 +86,7 @@ def plan_text(found: plan.Plan) -> SafeHTML:
                 kind=kind,
                 due=_day(report.due_on),
                 progress=report.progress or 0,
-                spent=report.spent or 0,
+                spent=_money(report.spent),
             )
         else:
             line = t("projects-work-report-missing", kind=kind, due=_day(report.due_on))
@@ -124,6 +129,46 @@ async def on_move(
     toast(callback_answer, f"projects-work-moved-{slug(project.status)}", number=project.id)
     text, markup = await _render(session, user, project.id)
     await callback_message(query).edit_text(text, reply_markup=markup)
+
+
+async def on_show(
+    query: CallbackQuery, callback_data: CDPlan, session: AsyncSession, user: User | None
+) -> None:
+    """A done milestone's comment or a submitted report, and their photos and files."""
+    kind = "milestone" if callback_data.action == "show_ms" else "report"
+    found = await plan.detail(session, user, callback_data.id, kind, callback_data.item)
+    message = callback_message(query)
+    if found.milestone is not None:
+        milestone = found.milestone
+        text = t(
+            "projects-work-show-milestone",
+            number=found.project.id,
+            milestone=clip(milestone.title, 300),
+            due=_day(milestone.due_on),
+            comment=clip(milestone.comment or "", 2000),
+        )
+    else:
+        report = found.report
+        assert report is not None
+        kind_text = plain(
+            "projects-work-kind-final" if report.final else "projects-work-kind-interim"
+        )
+        text = t(
+            "projects-work-show-report",
+            number=found.project.id,
+            kind=kind_text,
+            start=_day(report.period_start),
+            end=_day(report.period_end),
+            progress=report.progress or 0,
+            spent=_money(report.spent),
+            text=clip(report.text or "", 3000),
+        )
+    await message.answer(text)
+    for item in found.files:
+        if item.kind == "photo":
+            await message.answer_photo(item.file_id)
+        else:
+            await message.answer_document(item.file_id)
 
 
 # --- The executive committee's control list -------------------------------------------------------
@@ -212,6 +257,7 @@ def setup() -> Router:
     router = Router(name="projects_work")
     router.callback_query.register(on_panel, CDProjectPanel.filter(F.panel == PANEL_PLAN))
     router.callback_query.register(on_move, CDPlan.filter(F.action.in_({"start", "complete"})))
+    router.callback_query.register(on_show, CDPlan.filter(F.action.in_({"show_ms", "show_rp"})))
     router.message.register(cmd_control, Command("projects_control"))
     router.callback_query.register(on_control_page, CDControl.filter())
     router.callback_query.register(on_resolve_needs, CDNeedsResolve.filter())
@@ -259,7 +305,8 @@ capability = Capability(
         CommandSpec(
             "projects_control",
             frozenset({Role.EXECUTIVE, Role.SECRETARIAT}),
-            HomeGroup.SECRETARIAT,
+            # Beside the needs' monitoring reports the executive committee reads there.
+            HomeGroup.COUNCIL,
         ),
     ),
     jobs=_jobs,

@@ -561,3 +561,32 @@ async def files_of(
         .order_by(ProjectFile.id)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A done milestone's comment or a submitted report's text, with its attachments."""
+
+    project: Project
+    milestone: Milestone | None
+    report: ProjectReport | None
+    files: list[ProjectFile]
+
+
+async def detail(
+    session: AsyncSession, actor: User | None, project_id: int, kind: str, item_id: int
+) -> Detail:
+    """What was done (`kind` "milestone") or reported ("report"), for whoever may see the
+    project."""
+    project = await access.visible(session, actor, project_id)
+    if kind == "milestone":
+        milestone = await _milestone(session, item_id)
+        if milestone.project_id != project.id or milestone.done_at is None:
+            raise NotFound("projects-work-milestone-not-found")
+        files = await files_of(session, project.id, "milestone", milestone.id)
+        return Detail(project, milestone, None, files)
+    report = await _report(session, item_id)
+    if report.project_id != project.id or report.submitted_at is None:
+        raise NotFound("projects-work-report-not-found")
+    files = await files_of(session, project.id, "report", report.id)
+    return Detail(project, None, report, files)
