@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from bot.keyboards.projects import CDProjectPanel
 from bot.keyboards.projects_work import CDPlan
-from bot.services import users
+from bot.services import digest, users
 from bot.services.projects import control, deadlines, plan
-from models import AuditEntry, JobStatus, ScheduledJob, User
+from models import AuditEntry, Delivery, JobStatus, Outbox, ScheduledJob, User
 from models.base import utcnow
 from models.projects import Milestone, ProjectFollower, ProjectReport, ProjectStatus
 from tests import projects_support as ps
@@ -254,10 +254,25 @@ async def test_the_digest_carries_the_weeks_deadlines_of_ones_projects(fake, run
     async with running.sessionmaker() as session:
         lines = await deadlines.digest_lines(session, create_i18n(), "ru", TZ)
     assert set(lines) == {follower, ids["proposer"]}
-    assert lines[follower] == [
+    line = (
         f"• {ps.a_date(3).strftime('%d.%m.%Y')} — проект №{ids['project']} «Светлый двор»: "
         "этап «Покраска скамеек»"
-    ]
+    )
+    assert lines[follower] == [line]
+
+    # Through the morning digest itself (run here, in a transaction left uncommitted).
+    async with running.sessionmaker() as session:
+        await digest.ensure_scheduled(session, TZ)
+        job = await session.scalar(select(ScheduledJob).where(ScheduledJob.kind == digest.KIND))
+        job.due_at = utcnow()
+        await digest.run(session, job, TZ, "ru", create_i18n())
+        sent = await session.scalar(
+            select(Outbox)
+            .join(Delivery, Delivery.outbox_id == Outbox.id)
+            .where(Outbox.text_key == "digest-text", Delivery.user_id == follower)
+        )
+        assert sent is not None and sent.text_params["lines"] == line
+        await session.rollback()
 
 
 async def test_a_new_due_date_moves_the_reminders_and_the_escalation(fake, running):
