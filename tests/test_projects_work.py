@@ -285,3 +285,55 @@ async def test_illegal_moves_are_refused_whatever_buttons_say(fake, running):
     await owner.click_data(anchor.message_id, CDPlan(action="start", id=done).pack())
     assert owner.callback_answers[-1].show_alert
     assert await status_of(running, done) == ProjectStatus.COMPLETED
+
+
+async def test_a_citizen_responsible_for_a_milestone_marks_it_done(fake, running):
+    from models.projects import ParticipantStatus, ProjectParticipant
+
+    ids = await world(fake, running, ProjectStatus.IN_PROGRESS)
+    pid = ids["project"]
+    async with running.sessionmaker.begin() as session:
+        session.add(
+            ProjectParticipant(
+                project_id=pid, user_id=ids["fan"], status=ParticipantStatus.ACTIVE, role="волонтёр"
+            )
+        )
+    async with running.sessionmaker.begin() as session:
+        owner = await users.get_user(session, PROPOSER)
+        people = [p.id for p in await plan.candidates(session, await plan.access.get(session, pid))]
+        assert people[0] == ids["proposer"] and ids["fan"] in people
+        assert ids["stranger"] not in people
+        milestone = await plan.add_milestone(
+            session, owner, pid, "Покрасить скамейки", ps.a_date(5), ids["fan"], "Europe/Moscow"
+        )
+        milestone_id = milestone.id
+    await running.delivered()
+    fan = fake.user(FAN)
+    assert "Вы назначены ответственным за этап «Покрасить скамейки»" in texts(fan)
+
+    # A stranger's forged "done" on it is refused and starts nothing.
+    stranger = fake.user(STRANGER)
+    anchor = (await stranger.say("/help"))[0]
+    data = CDPlan(action="done", id=pid, item=milestone_id).pack()
+    await stranger.click_data(anchor.message_id, data)
+    assert stranger.callback_answers[-1].show_alert
+    await stranger.say("Сделано!")  # no dialog was started: nothing is taken as a comment
+
+    panel = await open_plan(fan, pid)
+    labels = fan.button_texts(panel)
+    assert "✔ Выполнен: Покрасить скамейки" in labels and "➕ Этап" not in labels
+    await fan.click("✔ Выполнен: Покрасить скамейки", panel.message_id)
+    got = await fan.say("Покрасили 6 скамеек")
+    assert got, "no answer"
+    assert "фото или файлы" in got[-1].text, got[-1].text
+    await fan.click("✅ Готово", got[-1].message_id)
+    # Pressed twice (a slow client): the second is stale, nothing doubles.
+    await fan.click_data(got[-1].message_id, CDPlan(action="finish", id=pid).pack())
+    assert fan.callback_answers[-1].show_alert
+    async with running.sessionmaker() as session:
+        milestone = await session.get(Milestone, milestone_id)
+        assert milestone.done_by_id == ids["fan"] and milestone.comment == "Покрасили 6 скамеек"
+        codes = list(await session.scalars(select(AuditEntry.action)))
+        assert codes.count("project.milestone_done") == 1
+    await running.delivered()
+    assert "выполнен этап «Покрасить скамейки»" in texts(fake.user(PROPOSER))
