@@ -14,7 +14,7 @@ from bot.keyboards.projects import CDProjectPanel
 from bot.keyboards.projects_work import CDNeedsResolve, CDPlan
 from bot.services import users
 from bot.services.projects import deadlines, plan
-from models import AuditEntry, ScheduledJob
+from models import AuditEntry, Delivery, DeliveryStatus, ScheduledJob
 from models.needs import Need, NeedStatus
 from models.projects import (
     Milestone,
@@ -24,9 +24,25 @@ from models.projects import (
     ProjectStatus,
 )
 from tests import projects_support as ps
-from tests.support import register
+from tests.support import eventually, register
 from tests.test_needs_moderation import base_organization, file_need
 from tests.test_trust import snapshot
+
+
+async def all_sent(running) -> None:
+    """Every notice queued so far is sent, also those paced for later (one message a second to
+    a chat): `running.delivered()` waits only for what is due now."""
+
+    async def none_pending() -> bool:
+        async with running.sessionmaker() as session:
+            return not await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.PENDING)
+            )
+
+    await eventually(none_pending)
+
 
 # Telegram ids.
 PROPOSER, BASE, FILER, FAN, STRANGER, EXEC = 7301, 7302, 7303, 7304, 7305, 7306
@@ -135,7 +151,7 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     panel = await open_plan(owner, pid)
     await owner.click("🚀 Начать реализацию", panel.message_id)
     assert await status_of(running, pid) == ProjectStatus.IN_PROGRESS
-    await running.delivered()
+    await all_sent(running)
     for tg in (FILER, FAN):
         assert f"Начат проект №{pid}" in texts(fake.user(tg)), tg
 
@@ -180,11 +196,11 @@ async def test_plan_start_milestone_done_with_a_photo_complete_and_final_report(
     panel = await open_plan(owner, pid)
     await owner.click("🏁 Завершить проект", panel.message_id)
     assert await status_of(running, pid) == ProjectStatus.COMPLETED
-    await running.delivered()
+    await all_sent(running)
     assert f"Завершён проект №{pid}" in texts(fake.user(FILER))
     base = fake.user(BASE)
     await base.click("✅ Отметить потребности решёнными")
-    assert f"отмечены решёнными: №{ids['need']}." in base.last.text
+    assert f"отмечены решёнными: № {ids['need']}." in base.last.text
     assert "Пропущено (не ваш округ или уже закрыты): 1" in base.last.text
     notice = next(m for m in base.bot_messages if "Он отвечал на потребности" in m.text)
     assert base.button_texts(base.message(notice.message_id)) == []
@@ -238,7 +254,7 @@ async def test_a_stranger_sees_the_plan_but_forged_presses_are_refused(fake, run
     panel = await open_plan(stranger, pid)
     assert stranger.button_texts(panel) == ["🔄 Обновить", "📄 Карточка"]
     anchor = (await stranger.say("/help"))[0]
-    await running.delivered()
+    await all_sent(running)
     before = await snapshot(running)
     forged = [
         CDPlan(action=action, id=pid, item=item).pack()
@@ -307,7 +323,7 @@ async def test_a_citizen_responsible_for_a_milestone_marks_it_done(fake, running
             session, owner, pid, "Покрасить скамейки", ps.a_date(5), ids["fan"], "Europe/Moscow"
         )
         milestone_id = milestone.id
-    await running.delivered()
+    await all_sent(running)
     fan = fake.user(FAN)
     assert "Вы назначены ответственным за этап «Покрасить скамейки»" in texts(fan)
 
@@ -335,5 +351,5 @@ async def test_a_citizen_responsible_for_a_milestone_marks_it_done(fake, running
         assert milestone.done_by_id == ids["fan"] and milestone.comment == "Покрасили 6 скамеек"
         codes = list(await session.scalars(select(AuditEntry.action)))
         assert codes.count("project.milestone_done") == 1
-    await running.delivered()
+    await all_sent(running)
     assert "выполнен этап «Покрасить скамейки»" in texts(fake.user(PROPOSER))

@@ -13,12 +13,28 @@ from bot.keyboards.projects import CDProjectPanel
 from bot.keyboards.projects_work import CDPlan
 from bot.services import digest, users
 from bot.services.projects import control, deadlines, plan
-from models import AuditEntry, Delivery, JobStatus, Outbox, ScheduledJob, User
+from models import AuditEntry, Delivery, DeliveryStatus, JobStatus, Outbox, ScheduledJob, User
 from models.base import utcnow
 from models.projects import Milestone, ProjectFollower, ProjectReport, ProjectStatus
 from tests import projects_support as ps
-from tests.support import register
+from tests.support import eventually, register
 from tests.test_downtime import down_while, move_job, settled
+
+
+async def all_sent(running) -> None:
+    """Every notice queued so far is sent, also those paced for later (one message a second to
+    a chat): `running.delivered()` waits only for what is due now."""
+
+    async def none_pending() -> bool:
+        async with running.sessionmaker() as session:
+            return not await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.PENDING)
+            )
+
+    await eventually(none_pending)
+
 
 PROPOSER, EXEC, SECRETARY, STRANGER, FOLLOWER = 7401, 7402, 7403, 7404, 7405
 TZ = "Europe/Moscow"
@@ -82,7 +98,7 @@ async def test_reminders_a_week_and_a_day_before_fire_once_each_also_after_resta
 
     await down_while(running, a_week_before)
     await settled(running, milestone_id, kinds.week)
-    await running.delivered()
+    await all_sent(running)
     assert told(owner, "Через неделю") == 1
 
     async def a_day_before(session) -> None:
@@ -90,9 +106,9 @@ async def test_reminders_a_week_and_a_day_before_fire_once_each_also_after_resta
 
     await down_while(running, a_day_before)
     await settled(running, milestone_id, kinds.day)
-    await running.delivered()
+    await all_sent(running)
     await running.restart()
-    await running.delivered()
+    await all_sent(running)
     assert told(owner, "Через неделю") == 1
     assert told(owner, "Завтра") == 1
     assert "Субботник" in owner.bot_messages[-1].text
@@ -134,7 +150,7 @@ async def test_a_reminder_for_a_milestone_done_meanwhile_is_not_sent(fake, runni
 
     await down_while(running, forced)
     await settled(running, milestone_id, kinds.day, kinds.overdue)
-    await running.delivered()
+    await all_sent(running)
     assert told(fake.user(PROPOSER), "Завтра") == 0
     assert told(fake.user(EXEC), "Просрочен") == 0
 
@@ -162,13 +178,13 @@ async def test_an_overdue_milestone_and_report_are_escalated_once_however_late(f
     await down_while(running, three_days_late)
     await settled(running, milestone_id, mk.overdue)
     await settled(running, report_id, rk.overdue)
-    await running.delivered()
+    await all_sent(running)
     executive = fake.user(EXEC)
     assert told(executive, "Просрочен этап «Поставить фонари»") == 1
     assert told(executive, "Не сдан отчёт") == 1
     assert told(fake.user(PROPOSER), "Исполком извещён") == 2
     await running.restart()
-    await running.delivered()
+    await all_sent(running)
     assert told(executive, "Просрочен этап") == 1
     async with running.sessionmaker() as session:
         escalations = await session.scalar(
@@ -346,7 +362,7 @@ async def test_a_report_reminder_fires_once_and_none_after_it_is_submitted(fake,
     for report_id in ids_:
         await settled(running, report_id, rk.week)
     await running.restart()
-    await running.delivered()
+    await all_sent(running)
     reminders = [
         m.text for m in fake.user(PROPOSER).bot_messages if "Через неделю" in (m.text or "")
     ]

@@ -241,7 +241,7 @@ async def on_resolve_needs(
     if not done.resolved:
         toast(callback_answer, "projects-work-resolved-none", skipped=done.skipped)
         return
-    numbers = ", ".join(f"№{number}" for number in done.resolved)
+    numbers = ", ".join(str(number) for number in done.resolved)
     toast(callback_answer, "projects-work-resolved-toast", n=len(done.resolved))
     message = callback_message(query)
     await message.edit_reply_markup(reply_markup=None)

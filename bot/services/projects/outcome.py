@@ -73,7 +73,7 @@ async def offer_resolution(
     if not needs:
         return 0
     people = await handlers(session, needs)
-    numbers = ", ".join(f"№{need.id}" for need in needs)
+    numbers = ", ".join(str(need.id) for need in needs)
     await notices.to_people(
         session,
         project,
