@@ -15,8 +15,10 @@ from models import User
 from models.projects import ProjectStatus
 
 LABEL_MAX = 28
-# Buttons opening what was done or reported, the newest plans first (a keyboard stays short).
+# Buttons opening what was done or reported, in the order of the plan (a keyboard stays short).
 DETAILS_MAX = 12
+# Rows of actions on open milestones and on missing reports, each.
+ACTIONS_MAX = 15
 
 
 class CDPlan(BotCallback, prefix="pwp"):
@@ -56,7 +58,9 @@ def plan_keyboard(found: Plan) -> InlineKeyboardMarkup:
     project = found.project
     rows: list[list[InlineKeyboardButton]] = []
     redate = plain("projects-work-btn-redate")
-    for milestone in found.milestones:
+    # The earliest open items first (the plan is sorted by due date), within Telegram's limit
+    # of 100 buttons a keyboard.
+    for milestone in [m for m in found.milestones if m.done_at is None][:ACTIONS_MAX]:
         row: list[InlineKeyboardButton] = []
         if milestone.id in found.markable:
             label = plain("projects-work-btn-done", milestone=_short(milestone.title))
@@ -65,7 +69,7 @@ def plan_keyboard(found: Plan) -> InlineKeyboardMarkup:
             row += _button(redate, CDPlan(action="redate_ms", id=project.id, item=milestone.id))
         if row:
             rows.append(row)
-    for report in found.reports:
+    for report in [r for r in found.reports if r.submitted_at is None][:ACTIONS_MAX]:
         row = []
         if report.id in found.reportable and report.due_on is not None:
             label = plain("projects-work-btn-report", due=report.due_on.strftime("%d.%m.%Y"))

@@ -84,7 +84,8 @@ def plan_text(found: plan.Plan) -> SafeHTML:
             line = t(
                 "projects-work-report-in",
                 kind=kind,
-                due=_day(report.due_on),
+                # A report nobody planned has no due date: its period's end stands for it.
+                due=_day(report.due_on or report.period_end),
                 progress=report.progress or 0,
                 spent=_money(report.spent),
             )
