@@ -38,6 +38,7 @@ from handlers.projects import documents as projects_documents
 from handlers.projects import programmes as projects_programmes
 from handlers.projects import propose as projects_propose
 from handlers.projects import review as projects_review
+from handlers.projects import work as projects_work
 
 CAPABILITIES = Registry(
     (
@@ -61,6 +62,7 @@ CAPABILITIES = Registry(
         resources.capability,
         needs_moderation.capability,
         projects_propose.capability,
+        projects_work.capability,
         monitoring.capability,
         audit.capability,
         projects_programmes.capability,

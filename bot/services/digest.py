@@ -19,6 +19,7 @@ from bot import dates, delivery
 from bot.i18n import PoI18n
 from bot.languages import language_of
 from bot.services.needs import notices as need_notices
+from bot.services.projects import deadlines as project_deadlines
 from models import Delivery, JobStatus, Outbox, OutboxStatus, ScheduledJob, Topic, User
 from models.base import utcnow
 from scheduler import jobs
@@ -91,6 +92,11 @@ async def run(
                 deadline.due_at, language_of(language, default_language), timezone
             )
             lines[user_id].append(f"• {when} — {spec['title']}")
+    if i18n is not None:
+        # Projects' deadlines are read now, not fixed when scheduled: their people change.
+        ours = await project_deadlines.digest_lines(session, i18n, default_language, timezone, now)
+        for user_id, items in ours.items():
+            lines[user_id].extend(items)
     sent = await _send_once(session, f"digest:{job.object_id}", "digest-text", lines, now)
     result = {"digests": sent, "deadlines": len(deadlines)}
     if i18n is not None:
