@@ -62,6 +62,8 @@ class Project(Base):
         Index("ix_projects_programme_status", "programme_id", "status", "id"),
         Index("ix_projects_committee_status", "committee_id", "status", "id"),
         Index("ix_projects_organization_status", "organization_id", "status"),
+        # The control list: running projects whose earliest open deadline has passed.
+        Index("ix_projects_status_next_due", "status", "next_due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +91,10 @@ class Project(Base):
     wanted: Mapped[str] = mapped_column(Text, default="")  # participants, resources looked for
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
+    # The earliest due date among its open milestones and reports not yet submitted, kept by
+    # the plan's service: a project is overdue when it is past, read from an index instead of
+    # grouping every project's plan.
+    next_due_on: Mapped[date | None]
     # Which version the fields are: 1 at the first submission, +1 at each resubmission.
     version: Mapped[int] = mapped_column(default=0)
     # The council vote that recommends it, once put to one.

@@ -267,7 +267,7 @@ async def test_a_stranger_cannot_follow_a_draft(fake, running):
         assert await session.scalar(select(ProjectFollower)) is None
 
 
-async def test_the_list_reads_a_page_of_20000_projects_on_the_indexes(running):
+async def test_the_list_reads_a_page_of_many_projects_on_the_indexes(running):
     a = await ps.district(running, 1, "Заречье")
     b = await ps.district(running, 2, "Центр")
     org, head = await ps.member_organization(running, 8201, "Анна", "ТОС Заречье", a)
@@ -280,7 +280,7 @@ async def test_the_list_reads_a_page_of_20000_projects_on_the_indexes(running):
             "status": statuses[n % len(statuses)],
             "title": f"Проект {n}",
         }
-        for n in range(20_000)
+        for n in range(3_000)
     ]
     async with running.sessionmaker.begin() as session:
         await session.execute(insert(Project), rows)
@@ -299,10 +299,11 @@ async def test_the_list_reads_a_page_of_20000_projects_on_the_indexes(running):
         page = await browse.browse(session, Filters(status="all", district_id=b), 3, 8)
         assert all(p.district_id == b and p.status != S.DRAFT for p in page.items)
         if not USE_POSTGRES:
-            # Every branch is a search of its index already in order; only the branches' short
-            # lists (at most a page each) are sorted to merge them.
-            for filters in (Filters(district_id=a), Filters(), Filters(programme_id=1)):
-                query = browse.page_query(filters, 0, 8, [a, b])
+            # Filtered, every branch is a search of its index already in order; only the
+            # branches' short lists (at most a page each) are sorted to merge them. (Unfiltered,
+            # the primary key is read backwards: bench/bench_projects.py times both at 20,000.)
+            for filters in (Filters(district_id=a), Filters(programme_id=1)):
+                query = browse.page_query(filters, 0, 8)
                 compiled = query.compile(
                     dialect=session.bind.dialect, compile_kwargs={"literal_binds": True}
                 )

@@ -15,7 +15,7 @@ from bot.services import digest, users
 from bot.services.projects import control, deadlines, plan
 from models import AuditEntry, Delivery, DeliveryStatus, JobStatus, Outbox, ScheduledJob, User
 from models.base import utcnow
-from models.projects import Milestone, ProjectFollower, ProjectReport, ProjectStatus
+from models.projects import Milestone, Project, ProjectFollower, ProjectReport, ProjectStatus
 from tests import projects_support as ps
 from tests.support import eventually, register
 from tests.test_downtime import down_while, move_job, settled
@@ -227,6 +227,9 @@ async def test_the_control_list_shows_overdue_projects_first(fake, running):
                 ),
             ]
         )
+        # Made directly, not through the plan's service: its deadline is kept as it would be.
+        for pid in (calm, late_milestone, late_report):
+            await deadlines.refresh_next_due(session, pid)
     executive = fake.user(EXEC)
     reply = (await executive.say("/projects_control"))[-1]
     text = reply.text
@@ -242,18 +245,46 @@ async def test_the_control_list_shows_overdue_projects_first(fake, running):
     assert "нет прав" in (await stranger.say("/projects_control"))[-1].text
 
 
-async def test_the_control_query_reads_the_covering_indexes(running):
-    """One grouped query over the open, past-due rows (no scan of every milestone)."""
+async def test_a_project_keeps_its_earliest_open_deadline(fake, running):
+    """What the control list reads: the earliest due date among open milestones and planned
+    reports, kept as milestones are added, moved and done, and reports planned."""
+    ids = await world(fake, running)
+
+    async def next_due() -> date | None:
+        async with running.sessionmaker() as session:
+            return await session.scalar(
+                select(Project.next_due_on).where(Project.id == ids["project"])
+            )
+
+    assert await next_due() is None
+    far = await add_milestone(running, ids, 20, "Далёкий")
+    assert await next_due() == ps.a_date(20)
+    near = await add_milestone(running, ids, 3, "Близкий")
+    assert await next_due() == ps.a_date(3)
+    async with running.sessionmaker.begin() as session:
+        owner = await users.get_user(session, PROPOSER)
+        await plan.plan_report(session, owner, ids["project"], ps.a_date(10), False, TZ)
+        await plan.mark_done(session, owner, near, "Сделано")
+    assert await next_due() == ps.a_date(10)
+    async with running.sessionmaker.begin() as session:
+        owner = await users.get_user(session, PROPOSER)
+        await plan.move_milestone(session, owner, far, ps.a_date(5), TZ)
+    assert await next_due() == ps.a_date(5)
+
+
+async def test_the_control_list_reads_the_overdue_projects_on_an_index(running):
+    """The overdue projects are a range of one index, read in order (no grouping of every
+    project's plan), and the service keeps the deadline that index holds."""
     from sqlalchemy import text
 
-    query = control.overdue_query(utcnow().date())
+    query = control.late_query(utcnow().date()).limit(8)
     async with running.sessionmaker() as session:
         if session.get_bind().dialect.name != "sqlite":
             return
         compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         plan_rows = (await session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))).all()
     detail = " ".join(str(row[-1]) for row in plan_rows)
-    assert "ix_milestones_open_due" in detail and "ix_project_reports_missing" in detail
+    assert "ix_projects_status_next_due" in detail, detail
 
 
 async def test_the_digest_carries_the_weeks_deadlines_of_ones_projects(fake, running):

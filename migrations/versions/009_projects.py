@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("wanted", sa.Text(), nullable=False),
         sa.Column("starts_on", sa.Date(), nullable=True),
         sa.Column("ends_on", sa.Date(), nullable=True),
+        sa.Column("next_due_on", sa.Date(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("vote_id", sa.Integer(), nullable=True),
         sa.Column("proposed_outcome", sa.String(length=16), nullable=True),
@@ -135,6 +136,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_projects_organization_status", ["organization_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_projects_status_next_due", ["status", "next_due_on", "id"], unique=False
         )
         batch_op.create_index(
             "ix_projects_programme_status", ["programme_id", "status", "id"], unique=False
@@ -567,6 +571,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_projects_status_district")
         batch_op.drop_index(batch_op.f("ix_projects_proposer_id"))
         batch_op.drop_index("ix_projects_programme_status")
+        batch_op.drop_index("ix_projects_status_next_due")
         batch_op.drop_index("ix_projects_organization_status")
         batch_op.drop_index("ix_projects_committee_status")
 

@@ -2,17 +2,18 @@
 completed and owing its report), those with overdue milestones or missing reports first (the
 oldest overdue date first), then the rest by number.
 
-One grouped query reads the overdue items from the covering indexes `ix_milestones_open_due`
-(done_at, due_on, project_id) and `ix_project_reports_missing` (submitted_at, due_on,
-project_id): only open, past-due rows are touched, never a project's plan one by one.
+A project's earliest open deadline is kept on the project (`next_due_on`, by the plan's service),
+so the overdue projects are one range of `ix_projects_status_next_due`, read in order; only the
+page's projects have their overdue items counted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -46,36 +47,60 @@ class Overview:
     late: int  # projects with something overdue
 
 
-def overdue_query(today: date) -> Select[tuple[int, int, int, date]]:
-    """Per project: its overdue milestones, its missing reports and the oldest due date among
-    them (grouped, from the two covering indexes)."""
-    milestones = (
-        select(
-            Milestone.project_id.label("project_id"),
-            func.count().label("milestones"),
-            literal(0).label("reports"),
-            func.min(Milestone.due_on).label("oldest"),
-        )
-        .where(Milestone.done_at.is_(None), Milestone.due_on < today)
-        .group_by(Milestone.project_id)
+def late_query(today: date) -> Select[int, str, ProjectStatus, date | None]:
+    """The running projects with something overdue, the oldest overdue date first."""
+    return (
+        select(Project.id, Project.title, Project.status, Project.next_due_on)
+        .where(Project.status.in_(CONTROLLED), Project.next_due_on < today)
+        .order_by(Project.next_due_on, Project.id)
     )
-    reports = (
-        select(
-            ProjectReport.project_id.label("project_id"),
-            literal(0).label("milestones"),
-            func.count().label("reports"),
-            func.min(ProjectReport.due_on).label("oldest"),
+
+
+def on_time_query(today: date) -> Select[int, str, ProjectStatus, date | None]:
+    """The running projects with nothing overdue, by number."""
+    return (
+        select(Project.id, Project.title, Project.status, Project.next_due_on)
+        .where(
+            Project.status.in_(CONTROLLED),
+            or_(Project.next_due_on.is_(None), Project.next_due_on >= today),
         )
-        .where(ProjectReport.submitted_at.is_(None), ProjectReport.due_on < today)
-        .group_by(ProjectReport.project_id)
+        .order_by(Project.id)
     )
-    both = union_all(milestones, reports).subquery()
-    return select(
-        both.c.project_id,
-        func.sum(both.c.milestones).label("milestones"),
-        func.sum(both.c.reports).label("reports"),
-        func.min(both.c.oldest).label("oldest"),
-    ).group_by(both.c.project_id)
+
+
+async def _overdue_counts(
+    session: AsyncSession, ids: list[int], today: date
+) -> dict[int, tuple[int, int]]:
+    """(overdue milestones, missing reports) of these projects."""
+    if not ids:
+        return {}
+    milestones: dict[int, int] = dict(
+        (
+            await session.execute(
+                select(Milestone.project_id, func.count())
+                .where(
+                    Milestone.project_id.in_(ids),
+                    Milestone.done_at.is_(None),
+                    Milestone.due_on < today,
+                )
+                .group_by(Milestone.project_id)
+            )
+        ).all()
+    )
+    reports: dict[int, int] = dict(
+        (
+            await session.execute(
+                select(ProjectReport.project_id, func.count())
+                .where(
+                    ProjectReport.project_id.in_(ids),
+                    ProjectReport.submitted_at.is_(None),
+                    ProjectReport.due_on < today,
+                )
+                .group_by(ProjectReport.project_id)
+            )
+        ).all()
+    )
+    return {pid: (milestones.get(pid, 0), reports.get(pid, 0)) for pid in ids}
 
 
 async def overview(
@@ -87,50 +112,33 @@ async def overview(
 ) -> Overview:
     access.require_overseer(actor)
     today = deadlines.today(timezone, now)
-    overdue = overdue_query(today).subquery()
     running = Project.status.in_(CONTROLLED)
     total = await session.scalar(select(func.count()).select_from(Project).where(running)) or 0
     late = (
         await session.scalar(
-            select(func.count())
-            .select_from(overdue)
-            .join(Project, Project.id == overdue.c.project_id)
-            .where(running)
+            select(func.count()).select_from(Project).where(running, Project.next_due_on < today)
         )
         or 0
     )
     page, pages = page_bounds(page, total, PER_PAGE)
-    rows = await session.execute(
-        select(
-            Project.id,
-            Project.title,
-            Project.status,
-            overdue.c.milestones,
-            overdue.c.reports,
-            overdue.c.oldest,
-        )
-        .outerjoin(overdue, overdue.c.project_id == Project.id)
-        .where(running)
-        .order_by(overdue.c.oldest.is_(None), overdue.c.oldest, Project.id)
-        .offset(page * PER_PAGE)
-        .limit(PER_PAGE)
-    )
+    offset = page * PER_PAGE
+    found: list[Any] = []
+    if offset < late:
+        found += (await session.execute(late_query(today).offset(offset).limit(PER_PAGE))).all()
+    if len(found) < PER_PAGE:
+        rest = on_time_query(today).offset(max(0, offset - late)).limit(PER_PAGE - len(found))
+        found += (await session.execute(rest)).all()
+    late_ids = [pid for pid, _, _, due in found if due is not None and due < today]
+    counts = await _overdue_counts(session, late_ids, today)
     items = [
         Row(
             project_id=pid,
             title=title,
             status=status,
-            overdue_milestones=int(milestones or 0),
-            missing_reports=int(reports or 0),
-            oldest=_as_date(oldest),
+            overdue_milestones=counts.get(pid, (0, 0))[0],
+            missing_reports=counts.get(pid, (0, 0))[1],
+            oldest=due if pid in counts else None,
         )
-        for pid, title, status, milestones, reports, oldest in rows.all()
+        for pid, title, status, due in found
     ]
     return Overview(Page(items, page, pages, total), late)
-
-
-def _as_date(value: object) -> date | None:
-    # A MIN over a UNION loses the column's type on SQLite: it comes back as text.
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -109,6 +109,7 @@ async def schedule_milestone(
 ) -> None:
     """Call when a milestone is added or its date changes."""
     await _schedule(session, MILESTONE_KINDS, milestone.id, milestone.due_on, timezone, now)
+    await refresh_next_due(session, milestone.project_id)
 
 
 async def schedule_report(
@@ -117,14 +118,49 @@ async def schedule_report(
     """Call when a report is planned or its date changes."""
     if report.due_on is not None:
         await _schedule(session, REPORT_KINDS, report.id, report.due_on, timezone, now)
+    await refresh_next_due(session, report.project_id)
 
 
-async def cancel_milestone(session: AsyncSession, milestone_id: int) -> None:
-    await jobs.cancel(session, MILESTONE, milestone_id)
+async def cancel_milestone(session: AsyncSession, milestone: MilestoneRow) -> None:
+    """Call when a milestone is done (or no longer watched)."""
+    await jobs.cancel(session, MILESTONE, milestone.id)
+    await refresh_next_due(session, milestone.project_id)
 
 
-async def cancel_report(session: AsyncSession, report_id: int) -> None:
-    await jobs.cancel(session, REPORT, report_id)
+async def cancel_report(session: AsyncSession, report: ProjectReport) -> None:
+    """Call when a report is submitted."""
+    await jobs.cancel(session, REPORT, report.id)
+    await refresh_next_due(session, report.project_id)
+
+
+def as_date(value: object) -> date | None:
+    # A MIN over a date loses the column's type on SQLite: it comes back as text.
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+async def refresh_next_due(session: AsyncSession, project_id: int) -> None:
+    """Keep `Project.next_due_on`, the earliest due date among the project's open milestones
+    and reports not yet submitted (the control list reads the overdue projects from it)."""
+    await session.flush()
+    milestones = (
+        select(func.min(MilestoneRow.due_on))
+        .where(MilestoneRow.project_id == project_id, MilestoneRow.done_at.is_(None))
+        .scalar_subquery()
+    )
+    reports = (
+        select(func.min(ProjectReport.due_on))
+        .where(ProjectReport.project_id == project_id, ProjectReport.submitted_at.is_(None))
+        .scalar_subquery()
+    )
+    found = (await session.execute(select(milestones, reports))).one()
+    dates = [d for d in map(as_date, found) if d is not None]
+    await session.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(next_due_on=min(dates) if dates else None)
+    )
 
 
 # --- What the jobs do -----------------------------------------------------------------------------

@@ -334,7 +334,7 @@ async def complete(
     await lifecycle.move(session, actor, project, S.COMPLETED)
     for milestone in await milestones(session, project.id):
         if milestone.done_at is None:
-            await deadlines.cancel_milestone(session, milestone.id)
+            await deadlines.cancel_milestone(session, milestone)
     await outcome.tell_needs(session, project, started=False)
     await outcome.offer_resolution(session, project, resolve_buttons)
     if await _final_submitted(session, project.id):
@@ -423,7 +423,7 @@ async def mark_done(
         raise InvalidInput("projects-work-already-done")
     milestone.done_at, milestone.done_by_id, milestone.comment = now, actor.id, comment
     session.add_all(_files(project, "milestone", milestone.id, actor, files or []))
-    await deadlines.cancel_milestone(session, milestone.id)
+    await deadlines.cancel_milestone(session, milestone)
     await lifecycle.record(
         session,
         actor,
@@ -515,7 +515,7 @@ async def submit_report(
     report.author_id, report.submitted_at = actor.id, now
     session.add_all(_files(project, "report", report.id, actor, files or []))
     await session.flush()
-    await deadlines.cancel_report(session, report.id)
+    await deadlines.cancel_report(session, report)
     await lifecycle.record(
         session,
         actor,
