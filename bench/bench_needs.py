@@ -141,7 +141,7 @@ def description(rng: random.Random) -> str:
 
 
 @contextlib.asynccontextmanager
-async def database(directory: Path, keep: str | None) -> AsyncIterator[str]:
+async def database(directory: Path, keep: str | None, label: str = "needs") -> AsyncIterator[str]:
     """A migrated database for the run: the kept SQLite file, else a fresh one of its own (a
     throwaway database on PostgreSQL), as the delivery benchmark makes it."""
     if keep and not os.environ.get("DATABASE_URL"):
@@ -149,7 +149,7 @@ async def database(directory: Path, keep: str | None) -> AsyncIterator[str]:
         await migrate(url)
         yield url
         return
-    async with throwaway_database(directory, "needs") as url:
+    async with throwaway_database(directory, label) as url:
         yield url
 
 

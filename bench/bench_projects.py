@@ -20,19 +20,17 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import random
-import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_delivery import database as throwaway_database
-from bench_delivery import migrate
-from sqlalchemy import Select, func, insert, select, text
+from bench_needs import database as needs_database
+from bench_needs import insert_chunked, plan, timed
+from sqlalchemy import Select, func, select, text
 
 from bot import db
 from bot.services.audit import AuditKeys
@@ -92,18 +90,8 @@ TITLES = (
 
 @contextlib.asynccontextmanager
 async def database(directory: Path, keep: str | None) -> AsyncIterator[str]:
-    if keep and not os.environ.get("DATABASE_URL"):
-        url = f"sqlite+aiosqlite:///{keep}"
-        await migrate(url)
+    async with needs_database(directory, keep, "projects") as url:
         yield url
-        return
-    async with throwaway_database(directory, "projects") as url:
-        yield url
-
-
-async def insert_chunked(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        await conn.execute(insert(table), rows[start : start + CHUNK])
 
 
 async def fill(engine: Any, projects: int) -> None:
@@ -268,27 +256,6 @@ async def fill(engine: Any, projects: int) -> None:
         await conn.execute(
             text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
         )
-
-
-async def timed(repeat: int, work: Callable[[], Awaitable[int]]) -> tuple[float, float, int]:
-    samples, rows = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        rows = await work()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return statistics.median(samples), p95, rows
-
-
-async def plan(engine: Any, statement: Select[Any]) -> str:
-    sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    prefix = (
-        "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text(prefix + sql))).all()
-    return "\n".join(f"    {row[-1]}" for row in rows)
 
 
 async def main() -> None:
