@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
-from bot.dialogs import expect_buttons, expect_text
+from bot.dialogs import expect_buttons, expect_text, step_done
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage
 from bot.keyboards.projects_docs import (
@@ -225,8 +225,7 @@ async def on_new_district(
     )
     await state.clear()
     message = callback_message(query)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-docs-created", number=programme.id, title=programme.title))
+    await step_done(message, t("projects-docs-created", number=programme.id, title=programme.title))
     text, markup = await _screen(session, user, programme.id)
     await message.answer(text, reply_markup=markup)
 
