@@ -137,6 +137,23 @@ async def _screen(
     return _screen_text(screen, settings), screen_keyboard(screen)
 
 
+async def _show(
+    message: Message,
+    session: AsyncSession,
+    user: User | None,
+    project_id: int,
+    settings: Settings,
+    *,
+    edit: bool = False,
+) -> None:
+    """The screen as a new message, or in place of the one pressed."""
+    text, markup = await _screen(session, user, project_id, settings)
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
 SHELF_TITLES = {
     Shelf.ASSIGN: "projects-review-shelf-assign",
     Shelf.COMMITTEE: "projects-review-shelf-committee",
@@ -170,8 +187,7 @@ async def cmd_review(
     if argument:
         if not argument.isdigit() or len(argument) > 9:
             raise InvalidInput("projects-review-number")
-        text, markup = await _screen(session, user, int(argument), settings)
-        await message.answer(text, reply_markup=markup)
+        await _show(message, session, user, int(argument), settings)
         return
     for which in mine:
         text, shelf_markup = await _shelf(session, user, which, 0)
@@ -195,8 +211,7 @@ async def on_show(
     settings: Settings,
 ) -> None:
     """Also the "review" panel of a project's card: the same screen, for those with a part in it."""
-    text, markup = await _screen(session, user, callback_data.id, settings)
-    await callback_message(query).answer(text, reply_markup=markup)
+    await _show(callback_message(query), session, user, callback_data.id, settings)
 
 
 async def on_refresh(
@@ -207,8 +222,7 @@ async def on_refresh(
     settings: Settings,
 ) -> None:
     """The screen again, in place (its buttons follow what changed meanwhile)."""
-    text, markup = await _screen(session, user, callback_data.id, settings)
-    await callback_message(query).edit_text(text, reply_markup=markup)
+    await _show(callback_message(query), session, user, callback_data.id, settings, edit=True)
 
 
 # --- Assigning -------------------------------------------------------------------------------
@@ -241,8 +255,7 @@ async def on_assigned(
 ) -> None:
     project = await review.assign(session, user, callback_data.id, callback_data.body)
     toast(callback_answer, "projects-review-assigned", number=project.id)
-    text, markup = await _screen(session, user, project.id, settings)
-    await callback_message(query).edit_text(text, reply_markup=markup)
+    await _show(callback_message(query), session, user, project.id, settings, edit=True)
 
 
 # --- Texts asked for: a comment, the chair's reasons, the addressee --------------------------
@@ -343,8 +356,7 @@ async def on_text(
         return
     await state.clear()
     await message.answer(done)
-    screen, markup = await _screen(session, user, project_id, settings)
-    await message.answer(screen, reply_markup=markup)
+    await _show(message, session, user, project_id, settings)
 
 
 async def on_addressee(
