@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StaleButton, alert, callback_message
+from bot.callbacks import StaleButton, alert, callback_message, redraw
 from bot.dialogs import expect_buttons, step_done
 from bot.keyboards.projects import PANEL_EDIT, CDProjectPanel
 from bot.keyboards.projects_propose import (
@@ -161,8 +161,7 @@ async def on_my_page(
 ) -> None:
     message = callback_message(query)
     text, markup = await render_mine(session, user, callback_data.page)
-    if message.html_text != text or message.reply_markup != markup:
-        await message.edit_text(text, reply_markup=markup)
+    await redraw(message, text, markup)
 
 
 async def on_use_buttons(message: Message) -> None:
