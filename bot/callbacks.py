@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Self
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from pydantic import model_validator
 
@@ -58,3 +58,17 @@ def alert(callback_answer: CallbackAnswer, key: str, /, **params: object) -> Non
 def toast(callback_answer: CallbackAnswer, key: str, /, **params: object) -> None:
     """Answer the press with a short note that fades by itself (a confirmation)."""
     callback_answer.text = plain(key, **params)
+
+
+# Telegram refuses an edit that changes nothing, and a pager's counter button can be pressed
+# again: the pressed message is edited only when what it would show differs.
+
+
+async def redraw(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    if message.html_text != text or message.reply_markup != markup:
+        await message.edit_text(text, reply_markup=markup)
+
+
+async def redraw_markup(message: Message, markup: InlineKeyboardMarkup) -> None:
+    if message.reply_markup != markup:
+        await message.edit_reply_markup(reply_markup=markup)

@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import callback_message
+from bot.callbacks import callback_message, redraw_markup
 from bot.capabilities import ANYONE, Capability, CommandSpec
 from bot.keyboards.common import district_keyboard
 from bot.middlewares.i18n import LANGUAGE_KEY
@@ -31,9 +31,7 @@ async def turn_district_page(
     message = callback_message(query)
     page = await districts.list_districts(session, page_number)
     markup = district_keyboard(page, none_label)
-    # Telegram refuses an edit that changes nothing (the page counter button is pressable).
-    if message.reply_markup != markup:
-        await message.edit_reply_markup(reply_markup=markup)
+    await redraw_markup(message, markup)
 
 
 async def cmd_cancel(message: Message, state: FSMContext) -> None:

@@ -177,42 +177,26 @@ def district_choice(filters: CDProjects, districts: Page[District]) -> InlineKey
     return builder.as_markup()
 
 
-def programme_choice(filters: CDProjects, programmes: list[Programme]) -> InlineKeyboardMarkup:
+def _choice(
+    filters: CDProjects, field: str, any_key: str, options: list[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    """ "Any" first, then each option; a choice returns to the first page of the list."""
     builder = InlineKeyboardBuilder()
     back = {"page": 0, "view": ""}
-    builder.row(
-        *_row(
-            plain("projects-team-any-programme"),
-            filters.model_copy(update={**back, "programme": 0}),
-        )
-    )
-    for programme in programmes:
-        builder.row(
-            *_row(
-                f"№{programme.id} · {programme.title}",
-                filters.model_copy(update={**back, "programme": programme.id}),
-            )
-        )
+    builder.row(*_row(plain(any_key), filters.model_copy(update={**back, field: 0})))
+    for option_id, label in options:
+        builder.row(*_row(label, filters.model_copy(update={**back, field: option_id})))
     return builder.as_markup()
+
+
+def programme_choice(filters: CDProjects, programmes: list[Programme]) -> InlineKeyboardMarkup:
+    options = [(programme.id, f"№{programme.id} · {programme.title}") for programme in programmes]
+    return _choice(filters, "programme", "projects-team-any-programme", options)
 
 
 def committee_choice(filters: CDProjects, committees: list[Body]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    back = {"page": 0, "view": ""}
-    builder.row(
-        *_row(
-            plain("projects-team-any-committee"),
-            filters.model_copy(update={**back, "committee": 0}),
-        )
-    )
-    for body in committees:
-        builder.row(
-            *_row(
-                body.name or body.direction or f"№{body.id}",
-                filters.model_copy(update={**back, "committee": body.id}),
-            )
-        )
-    return builder.as_markup()
+    options = [(body.id, body.name or body.direction or f"№{body.id}") for body in committees]
+    return _choice(filters, "committee", "projects-team-any-committee", options)
 
 
 def card_keyboard(

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import DB_INT_MAX, callback_message, toast
+from bot.callbacks import DB_INT_MAX, callback_message, redraw, redraw_markup, toast
 from bot.capabilities import REGISTERED, Capability, CommandSpec
 from bot.config import Settings
 from bot.dates import shown_date
@@ -146,11 +146,9 @@ async def on_list(
         markup = committee_choice(callback_data, await browse.committees(session))
     else:
         text, markup = await list_view(session, callback_data)
-        if message.html_text != text or message.reply_markup != markup:
-            await message.edit_text(text, reply_markup=markup)
+        await redraw(message, text, markup)
         return
-    if message.reply_markup != markup:
-        await message.edit_reply_markup(reply_markup=markup)
+    await redraw_markup(message, markup)
 
 
 # --- The card ---------------------------------------------------------------------------------
@@ -276,8 +274,7 @@ async def on_follow(
             callback_answer, "projects-team-unfollowed" if changed else "projects-team-not-followed"
         )
     text, markup = await card_view(session, user, callback_data.id, settings.timezone)
-    if message.html_text != text or message.reply_markup != markup:
-        await message.edit_text(text, reply_markup=markup)
+    await redraw(message, text, markup)
 
 
 # --- Followed ---------------------------------------------------------------------------------
@@ -313,8 +310,7 @@ async def on_followed(
 ) -> None:
     message = callback_message(query)
     text, markup = await followed_view(session, user, callback_data.page)
-    if message.html_text != text or message.reply_markup != markup:
-        await message.edit_text(text, reply_markup=markup)
+    await redraw(message, text, markup)
 
 
 def setup() -> Router:

@@ -12,7 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StaleButton, callback_message
-from bot.dialogs import expect_text
+from bot.dialogs import expect_text, step_done
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.projects_team import (
     CDTeamContribution,
@@ -51,8 +51,7 @@ async def on_kind(
     _, _, participant = await contributions.contributor(session, user, callback_data.id)
     await state.set_state(ContributionDialog.value)
     await state.update_data({"pt_participant": participant.id, "pt_kind": callback_data.kind})
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-team-ask-value"))
+    await step_done(message, t("projects-team-ask-value"))
 
 
 async def on_value(

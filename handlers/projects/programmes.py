@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
-from bot.dialogs import expect_buttons, expect_text
+from bot.dialogs import expect_buttons, expect_text, step_done
 from bot.filters import NOT_TEXT, TEXT_INPUT
 from bot.keyboards.common import CDDistrict, CDDistrictPage
 from bot.keyboards.projects_docs import (
@@ -32,7 +32,7 @@ from bot.services.projects.rules import slug
 from bot.texts import SafeHTML, clip, plain, t, tn
 from handlers.common import district_picker, turn_district_page
 from models import User
-from models.projects import PUBLIC_STATUSES
+from models.projects import PUBLIC_STATUSES, Programme
 
 CITY_WIDE = "projects-docs-city-wide-choice"
 SUMMARY_SHOWN = 1500
@@ -225,8 +225,7 @@ async def on_new_district(
     )
     await state.clear()
     message = callback_message(query)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-docs-created", number=programme.id, title=programme.title))
+    await step_done(message, t("projects-docs-created", number=programme.id, title=programme.title))
     text, markup = await _screen(session, user, programme.id)
     await message.answer(text, reply_markup=markup)
 
@@ -267,6 +266,20 @@ async def on_edit_text(
     await message.answer(text, reply_markup=markup)
 
 
+async def _changed(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User | None,
+    callback_answer: CallbackAnswer,
+    key: str,
+    programme: Programme,
+) -> None:
+    """A switch on the screen was turned: a toast, and the screen redrawn in place."""
+    toast(callback_answer, key, title=programme.title)
+    text, markup = await _screen(session, user, programme.id)
+    await _replace(query, text, markup)
+
+
 async def on_active(
     query: CallbackQuery,
     callback_data: CDProgramme,
@@ -276,13 +289,8 @@ async def on_active(
 ) -> None:
     active = callback_data.action == "reopen"
     programme = await programmes.set_active(session, user, callback_data.id, active)
-    toast(
-        callback_answer,
-        "projects-docs-reopened" if active else "projects-docs-closed",
-        title=programme.title,
-    )
-    text, markup = await _screen(session, user, programme.id)
-    await _replace(query, text, markup)
+    key = "projects-docs-reopened" if active else "projects-docs-closed"
+    await _changed(query, session, user, callback_answer, key, programme)
 
 
 async def on_minority_ask(
@@ -310,13 +318,8 @@ async def on_minority(
 ) -> None:
     allow = callback_data.action == "minority_on"
     programme = await programmes.set_minority_allowed(session, user, callback_data.id, allow)
-    toast(
-        callback_answer,
-        "projects-docs-minority-on" if allow else "projects-docs-minority-off",
-        title=programme.title,
-    )
-    text, markup = await _screen(session, user, programme.id)
-    await _replace(query, text, markup)
+    key = "projects-docs-minority-on" if allow else "projects-docs-minority-off"
+    await _changed(query, session, user, callback_answer, key, programme)
 
 
 # --- Putting a project into the programme -----------------------------------------------------

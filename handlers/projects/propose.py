@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StaleButton, callback_message, toast
+from bot.callbacks import StaleButton, callback_message, redraw_markup, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup
 from bot.config import Settings
 from bot.dates import local_day
@@ -300,8 +300,7 @@ async def on_district_page(
     own = await drafts.home_district(session, project)
     page = await districts.list_districts(session, callback_data.arg)
     markup = district_keyboard(project.id, page, own)
-    if message.reply_markup != markup:
-        await message.edit_reply_markup(reply_markup=markup)
+    await redraw_markup(message, markup)
 
 
 async def on_toggle(

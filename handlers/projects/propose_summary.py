@@ -13,8 +13,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import StaleButton, alert, callback_message
-from bot.dialogs import expect_buttons
+from bot.callbacks import StaleButton, alert, callback_message, redraw
+from bot.dialogs import expect_buttons, step_done
 from bot.keyboards.projects import PANEL_EDIT, CDProjectPanel
 from bot.keyboards.projects_propose import (
     FIELDS,
@@ -91,9 +91,8 @@ async def on_submit(
         return
     project = await drafts.submit(session, user, callback_data.id)
     await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(
-        t("projects-propose-submitted", number=project.id, version=project.version)
+    await step_done(
+        message, t("projects-propose-submitted", number=project.id, version=project.version)
     )
 
 
@@ -107,8 +106,7 @@ async def on_later(
     message = callback_message(query)
     await drafts.editable(session, user, callback_data.id)
     await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-propose-kept", number=callback_data.id))
+    await step_done(message, t("projects-propose-kept", number=callback_data.id))
 
 
 async def on_withdraw(
@@ -119,8 +117,8 @@ async def on_withdraw(
 ) -> None:
     message = callback_message(query)
     project = await drafts.editable(session, user, callback_data.id)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(
+    await step_done(
+        message,
         t("projects-propose-withdraw-confirm", number=project.id, title=project.title or "—"),
         reply_markup=withdraw_keyboard(project.id),
     )
@@ -137,8 +135,7 @@ async def on_withdraw_confirmed(
     await drafts.editable(session, user, callback_data.id)
     project = await drafts.withdraw(session, user, callback_data.id)
     await state.clear()
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(t("projects-propose-withdrawn", number=project.id))
+    await step_done(message, t("projects-propose-withdrawn", number=project.id))
 
 
 # --- /my_projects -----------------------------------------------------------------------------
@@ -164,8 +161,7 @@ async def on_my_page(
 ) -> None:
     message = callback_message(query)
     text, markup = await render_mine(session, user, callback_data.page)
-    if message.html_text != text or message.reply_markup != markup:
-        await message.edit_text(text, reply_markup=markup)
+    await redraw(message, text, markup)
 
 
 async def on_use_buttons(message: Message) -> None:

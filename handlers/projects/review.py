@@ -5,6 +5,8 @@ bot/services/projects/review.py."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -135,6 +137,23 @@ async def _screen(
     return _screen_text(screen, settings), screen_keyboard(screen)
 
 
+async def _show(
+    message: Message,
+    session: AsyncSession,
+    user: User | None,
+    project_id: int,
+    settings: Settings,
+    *,
+    edit: bool = False,
+) -> None:
+    """The screen as a new message, or in place of the one pressed."""
+    text, markup = await _screen(session, user, project_id, settings)
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
 SHELF_TITLES = {
     Shelf.ASSIGN: "projects-review-shelf-assign",
     Shelf.COMMITTEE: "projects-review-shelf-committee",
@@ -168,8 +187,7 @@ async def cmd_review(
     if argument:
         if not argument.isdigit() or len(argument) > 9:
             raise InvalidInput("projects-review-number")
-        text, markup = await _screen(session, user, int(argument), settings)
-        await message.answer(text, reply_markup=markup)
+        await _show(message, session, user, int(argument), settings)
         return
     for which in mine:
         text, shelf_markup = await _shelf(session, user, which, 0)
@@ -187,13 +205,13 @@ async def on_list(
 
 async def on_show(
     query: CallbackQuery,
-    callback_data: CDRev,
+    callback_data: CDRev | CDProjectPanel,
     session: AsyncSession,
     user: User | None,
     settings: Settings,
 ) -> None:
-    text, markup = await _screen(session, user, callback_data.id, settings)
-    await callback_message(query).answer(text, reply_markup=markup)
+    """Also the "review" panel of a project's card: the same screen, for those with a part in it."""
+    await _show(callback_message(query), session, user, callback_data.id, settings)
 
 
 async def on_refresh(
@@ -204,20 +222,7 @@ async def on_refresh(
     settings: Settings,
 ) -> None:
     """The screen again, in place (its buttons follow what changed meanwhile)."""
-    text, markup = await _screen(session, user, callback_data.id, settings)
-    await callback_message(query).edit_text(text, reply_markup=markup)
-
-
-async def on_panel(
-    query: CallbackQuery,
-    callback_data: CDProjectPanel,
-    session: AsyncSession,
-    user: User | None,
-    settings: Settings,
-) -> None:
-    """The "review" panel of a project's card: the same screen, for those with a part in it."""
-    text, markup = await _screen(session, user, callback_data.id, settings)
-    await callback_message(query).answer(text, reply_markup=markup)
+    await _show(callback_message(query), session, user, callback_data.id, settings, edit=True)
 
 
 # --- Assigning -------------------------------------------------------------------------------
@@ -250,11 +255,30 @@ async def on_assigned(
 ) -> None:
     project = await review.assign(session, user, callback_data.id, callback_data.body)
     toast(callback_answer, "projects-review-assigned", number=project.id)
-    text, markup = await _screen(session, user, project.id, settings)
-    await callback_message(query).edit_text(text, reply_markup=markup)
+    await _show(callback_message(query), session, user, project.id, settings, edit=True)
 
 
 # --- Texts asked for: a comment, the chair's reasons, the addressee --------------------------
+
+
+MayAsk = Literal["may_comment", "may_propose", "may_put_to_vote"]
+
+
+async def _ask_text(
+    session: AsyncSession,
+    user: User | None,
+    project_id: int,
+    state: FSMContext,
+    step: State,
+    may: MayAsk,
+) -> review.Screen:
+    """The text step begins only if the screen offers this part to the user right now."""
+    screen = await review.screen(session, user, project_id)
+    if not getattr(screen, may):
+        raise review.refusal(screen.project)
+    await state.set_state(step)
+    await state.update_data({PROJECT: screen.project.id})
+    return screen
 
 
 async def on_comment(
@@ -264,11 +288,7 @@ async def on_comment(
     user: User | None,
     state: FSMContext,
 ) -> None:
-    screen = await review.screen(session, user, callback_data.id)
-    if not screen.may_comment:
-        raise review.refusal(screen.project)
-    await state.set_state(Review.comment)
-    await state.update_data({PROJECT: screen.project.id})
+    screen = await _ask_text(session, user, callback_data.id, state, Review.comment, "may_comment")
     await callback_message(query).answer(
         t("projects-review-ask-comment", number=screen.project.id, max=COMMENT_MAX)
     )
@@ -281,11 +301,8 @@ async def on_outcome(
     user: User | None,
     state: FSMContext,
 ) -> None:
-    screen = await review.screen(session, user, callback_data.id)
-    if not screen.may_propose:
-        raise review.refusal(screen.project)
-    await state.set_state(Review.reasons)
-    await state.update_data({PROJECT: screen.project.id, OUTCOME: callback_data.action})
+    screen = await _ask_text(session, user, callback_data.id, state, Review.reasons, "may_propose")
+    await state.update_data({OUTCOME: callback_data.action})
     await callback_message(query).answer(
         t(f"projects-review-ask-{callback_data.action}", number=screen.project.id)
     )
@@ -298,11 +315,9 @@ async def on_vote(
     user: User | None,
     state: FSMContext,
 ) -> None:
-    screen = await review.screen(session, user, callback_data.id)
-    if not screen.may_put_to_vote:
-        raise review.refusal(screen.project)
-    await state.set_state(Review.addressee)
-    await state.update_data({PROJECT: screen.project.id})
+    screen = await _ask_text(
+        session, user, callback_data.id, state, Review.addressee, "may_put_to_vote"
+    )
     await callback_message(query).answer(
         t("projects-review-ask-addressee", number=screen.project.id),
         reply_markup=addressee_keyboard(screen.project.id),
@@ -341,8 +356,7 @@ async def on_text(
         return
     await state.clear()
     await message.answer(done)
-    screen, markup = await _screen(session, user, project_id, settings)
-    await message.answer(screen, reply_markup=markup)
+    await _show(message, session, user, project_id, settings)
 
 
 async def on_addressee(
@@ -385,7 +399,7 @@ def setup() -> Router:
     router.callback_query.register(on_list, CDRevList.filter())
     router.callback_query.register(on_show, CDRev.filter(F.action == "show"))
     router.callback_query.register(on_refresh, CDRev.filter(F.action == "refresh"))
-    router.callback_query.register(on_panel, CDProjectPanel.filter(F.panel == PANEL_REVIEW))
+    router.callback_query.register(on_show, CDProjectPanel.filter(F.panel == PANEL_REVIEW))
     router.callback_query.register(on_assign, CDRev.filter(F.action == "assign"))
     router.callback_query.register(on_assigned, CDRevAssign.filter())
     router.callback_query.register(on_comment, CDRev.filter(F.action == "comment"))

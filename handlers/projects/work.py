@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import callback_message, toast
 from bot.capabilities import Capability, CommandSpec, HomeGroup, JobContext
 from bot.config import Settings
+from bot.dialogs import step_done
 from bot.keyboards.projects import PANEL_PLAN, CDProjectPanel
 from bot.keyboards.projects_work import (
     CDControl,
@@ -245,9 +246,9 @@ async def on_resolve_needs(
     numbers = ", ".join(str(number) for number in done.resolved)
     toast(callback_answer, "projects-work-resolved-toast", n=len(done.resolved))
     message = callback_message(query)
-    await message.edit_reply_markup(reply_markup=None)
-    await message.answer(
-        t("projects-work-resolved", number=callback_data.id, needs=numbers, skipped=done.skipped)
+    await step_done(
+        message,
+        t("projects-work-resolved", number=callback_data.id, needs=numbers, skipped=done.skipped),
     )
 
 

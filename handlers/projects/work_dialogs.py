@@ -14,7 +14,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,34 +88,28 @@ async def _in_dialog(
 # --- Starting a dialog (checked first) -----------------------------------------------------------
 
 
-async def on_milestone(
+async def _ask(query: CallbackQuery, project_id: int, text: str) -> None:
+    await callback_message(query).answer(text, reply_markup=cancel_keyboard(project_id))
+
+
+# Planning a milestone or a report: its first step and question, by the button's action.
+PLANNING = {
+    "milestone": (Work.ms_title, "projects-work-ask-milestone-title"),
+    "report_plan": (Work.rp_due, "projects-work-ask-report-due"),
+}
+
+
+async def on_plan_item(
     query: CallbackQuery,
     callback_data: CDPlan,
     session: AsyncSession,
     user: User | None,
     state: FSMContext,
 ) -> None:
+    step, key = PLANNING[callback_data.action]
     await plan.require_planner(session, user, callback_data.id)
-    await _begin(state, Work.ms_title, callback_data.id)
-    await callback_message(query).answer(
-        t("projects-work-ask-milestone-title", number=callback_data.id),
-        reply_markup=cancel_keyboard(callback_data.id),
-    )
-
-
-async def on_report_plan(
-    query: CallbackQuery,
-    callback_data: CDPlan,
-    session: AsyncSession,
-    user: User | None,
-    state: FSMContext,
-) -> None:
-    await plan.require_planner(session, user, callback_data.id)
-    await _begin(state, Work.rp_due, callback_data.id)
-    await callback_message(query).answer(
-        t("projects-work-ask-report-due", number=callback_data.id),
-        reply_markup=cancel_keyboard(callback_data.id),
-    )
+    await _begin(state, step, callback_data.id)
+    await _ask(query, callback_data.id, t(key, number=callback_data.id))
 
 
 async def on_done(
@@ -129,10 +123,7 @@ async def on_done(
     if project.id != callback_data.id:
         raise StaleButton()
     await _begin(state, Work.done_comment, project.id, milestone.id)
-    await callback_message(query).answer(
-        t("projects-work-ask-done-comment", milestone=milestone.title),
-        reply_markup=cancel_keyboard(project.id),
-    )
+    await _ask(query, project.id, t("projects-work-ask-done-comment", milestone=milestone.title))
 
 
 async def on_report(
@@ -146,10 +137,7 @@ async def on_report(
         session, user, callback_data.id, callback_data.item
     )
     await _begin(state, Work.rep_period, project.id, report.id if report else 0)
-    await callback_message(query).answer(
-        t("projects-work-ask-report-period", number=project.id),
-        reply_markup=cancel_keyboard(project.id),
-    )
+    await _ask(query, project.id, t("projects-work-ask-report-period", number=project.id))
 
 
 async def on_redate(
@@ -163,9 +151,7 @@ async def on_redate(
     await plan.require_planner(session, user, callback_data.id)
     await _begin(state, Work.redate, callback_data.id, callback_data.item)
     await _remember(state, what=callback_data.action)
-    await callback_message(query).answer(
-        t("projects-work-ask-new-due"), reply_markup=cancel_keyboard(callback_data.id)
-    )
+    await _ask(query, callback_data.id, t("projects-work-ask-new-due"))
 
 
 async def on_cancel(query: CallbackQuery, callback_data: CDPlan, state: FSMContext) -> None:
@@ -176,6 +162,19 @@ async def on_cancel(query: CallbackQuery, callback_data: CDPlan, state: FSMConte
 
 
 # --- Text steps ----------------------------------------------------------------------------------
+
+
+async def _next(
+    message: Message,
+    state: FSMContext,
+    step: State,
+    key: str,
+    keyboard: InlineKeyboardMarkup,
+    **values: Any,
+) -> None:
+    await _remember(state, **values)
+    await state.set_state(step)
+    await message.answer(t(key), reply_markup=keyboard)
 
 
 async def on_text(
@@ -190,25 +189,34 @@ async def on_text(
     project_id = int(data.get("project") or 0)
     text = message.text or ""
     keyboard = cancel_keyboard(project_id)
+    attach = files_keyboard(project_id)
     if step == Work.ms_title.state:
-        await _remember(state, title=clean(text, limit=plan.MILESTONE_TITLE_MAX))
-        await state.set_state(Work.ms_due)
-        await message.answer(t("projects-work-ask-milestone-due"), reply_markup=keyboard)
+        title = clean(text, limit=plan.MILESTONE_TITLE_MAX)
+        await _next(
+            message, state, Work.ms_due, "projects-work-ask-milestone-due", keyboard, title=title
+        )
     elif step == Work.ms_due.state:
         due = parsing.parse_due(text, settings.timezone)
         project = await plan.require_planner(session, user, project_id)
         people = await plan.candidates(session, project)
-        await _remember(state, due=due.isoformat())
-        await state.set_state(Work.ms_resp)
-        await message.answer(
-            t("projects-work-ask-responsible"),
-            reply_markup=responsible_keyboard(project_id, people),
+        await _next(
+            message,
+            state,
+            Work.ms_resp,
+            "projects-work-ask-responsible",
+            responsible_keyboard(project_id, people),
+            due=due.isoformat(),
         )
     elif step == Work.rp_due.state:
         due = parsing.parse_due(text, settings.timezone)
-        await _remember(state, due=due.isoformat())
-        await state.set_state(Work.rp_final)
-        await message.answer(t("projects-work-ask-final"), reply_markup=final_keyboard(project_id))
+        await _next(
+            message,
+            state,
+            Work.rp_final,
+            "projects-work-ask-final",
+            final_keyboard(project_id),
+            due=due.isoformat(),
+        )
     elif step == Work.redate.state:
         due = parsing.parse_due(text, settings.timezone)
         item = int(data.get("item") or 0)
@@ -223,26 +231,47 @@ async def on_text(
         await state.clear()
         await message.answer(t("projects-work-redated", due=due.strftime("%d.%m.%Y")))
     elif step == Work.done_comment.state:
-        await _remember(state, comment=clean(text, limit=COMMENT_MAX), files=[])
-        await state.set_state(Work.done_files)
-        await message.answer(t("projects-work-ask-files"), reply_markup=files_keyboard(project_id))
+        comment = clean(text, limit=COMMENT_MAX)
+        await _next(
+            message,
+            state,
+            Work.done_files,
+            "projects-work-ask-files",
+            attach,
+            comment=comment,
+            files=[],
+        )
     elif step == Work.rep_period.state:
         start, end = parsing.parse_period(text)
-        await _remember(state, start=start.isoformat(), end=end.isoformat())
-        await state.set_state(Work.rep_progress)
-        await message.answer(t("projects-work-ask-progress"), reply_markup=keyboard)
+        await _next(
+            message,
+            state,
+            Work.rep_progress,
+            "projects-work-ask-progress",
+            keyboard,
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     elif step == Work.rep_progress.state:
-        await _remember(state, progress=parsing.parse_progress(text))
-        await state.set_state(Work.rep_text)
-        await message.answer(t("projects-work-ask-report-text"), reply_markup=keyboard)
+        progress = parsing.parse_progress(text)
+        await _next(
+            message,
+            state,
+            Work.rep_text,
+            "projects-work-ask-report-text",
+            keyboard,
+            progress=progress,
+        )
     elif step == Work.rep_text.state:
-        await _remember(state, text=clean(text, limit=TEXT_MAX))
-        await state.set_state(Work.rep_spent)
-        await message.answer(t("projects-work-ask-spent"), reply_markup=keyboard)
+        report_text = clean(text, limit=TEXT_MAX)
+        await _next(
+            message, state, Work.rep_spent, "projects-work-ask-spent", keyboard, text=report_text
+        )
     elif step == Work.rep_spent.state:
-        await _remember(state, spent=parsing.parse_spent(text), files=[])
-        await state.set_state(Work.rep_files)
-        await message.answer(t("projects-work-ask-files"), reply_markup=files_keyboard(project_id))
+        spent = parsing.parse_spent(text)
+        await _next(
+            message, state, Work.rep_files, "projects-work-ask-files", attach, spent=spent, files=[]
+        )
 
 
 # --- Button steps --------------------------------------------------------------------------------
@@ -319,20 +348,14 @@ async def on_file(message: Message, state: FSMContext) -> None:
     files: list[dict[str, Any]] = list(data.get("files") or [])
     found = _attachment(message)
     if found is None:
-        await message.answer(t("projects-work-files-hint"), reply_markup=files_keyboard(project_id))
-        return
-    if len(files) >= plan.FILES_MAX:
-        await message.answer(
-            t("projects-work-files-limit", limit=plan.FILES_MAX),
-            reply_markup=files_keyboard(project_id),
-        )
-        return
-    files.append(found.__dict__)
-    await _remember(state, files=files)
-    await message.answer(
-        t("projects-work-file-kept", n=len(files), limit=plan.FILES_MAX),
-        reply_markup=files_keyboard(project_id),
-    )
+        reply = t("projects-work-files-hint")
+    elif len(files) >= plan.FILES_MAX:
+        reply = t("projects-work-files-limit", limit=plan.FILES_MAX)
+    else:
+        files.append(found.__dict__)
+        await _remember(state, files=files)
+        reply = t("projects-work-file-kept", n=len(files), limit=plan.FILES_MAX)
+    await message.answer(reply, reply_markup=files_keyboard(project_id))
 
 
 async def on_finish(
@@ -387,8 +410,7 @@ async def on_buttons_hint(message: Message) -> None:
 
 
 def register(router: Router) -> None:
-    router.callback_query.register(on_milestone, CDPlan.filter(F.action == "milestone"))
-    router.callback_query.register(on_report_plan, CDPlan.filter(F.action == "report_plan"))
+    router.callback_query.register(on_plan_item, CDPlan.filter(F.action.in_(set(PLANNING))))
     router.callback_query.register(on_done, CDPlan.filter(F.action == "done"))
     router.callback_query.register(on_report, CDPlan.filter(F.action == "report"))
     router.callback_query.register(

@@ -87,6 +87,25 @@ async def _judge_value(
     return stakes.judge(before, before.with_value(participant.id, current + delta))
 
 
+def _require_valid(value: int) -> None:
+    if not 0 <= value <= VALUE_MAX:
+        raise InvalidInput("projects-team-value-invalid")
+
+
+async def _record(
+    session: AsyncSession, person: User, project: Project, contribution: ProjectContribution
+) -> None:
+    await audit.record(
+        session,
+        person,
+        "project.contribute",
+        "project",
+        project.id,
+        contribution=contribution.id,
+        value=contribution.value,
+    )
+
+
 async def add_contribution(
     session: AsyncSession,
     actor: User | None,
@@ -98,8 +117,7 @@ async def add_contribution(
 ) -> tuple[ProjectContribution, bool]:
     """A participant adds what it brings; returns it and the warning flag."""
     person, project, participant = await contributor(session, actor, participant_id)
-    if not 0 <= value <= VALUE_MAX:
-        raise InvalidInput("projects-team-value-invalid")
+    _require_valid(value)
     text = clean(description, limit=DESCRIPTION_MAX)
     if resource_id is not None:
         offers = {o.id for o in await pledgeable(session, person, participant)}
@@ -116,15 +134,7 @@ async def add_contribution(
     )
     session.add(contribution)
     await session.flush()
-    await audit.record(
-        session,
-        person,
-        "project.contribute",
-        "project",
-        project.id,
-        contribution=contribution.id,
-        value=value,
-    )
+    await _record(session, person, project, contribution)
     return contribution, warning
 
 
@@ -134,8 +144,7 @@ async def check_value(
     """Whether a new contribution of this value may be added (MinorityRefused if not); True
     when only the council's allowance lets it through."""
     _, project, participant = await contributor(session, actor, participant_id)
-    if not 0 <= value <= VALUE_MAX:
-        raise InvalidInput("projects-team-value-invalid")
+    _require_valid(value)
     return await _judge_value(session, project, participant, value)
 
 
@@ -160,22 +169,13 @@ async def edit_contribution(
     person, project, participant = await contributor(session, actor, contribution.participant_id)
     warning = False
     if value is not None:
-        if not 0 <= value <= VALUE_MAX:
-            raise InvalidInput("projects-team-value-invalid")
+        _require_valid(value)
         warning = await _judge_value(session, project, participant, value - contribution.value)
         contribution.value = value
     if description is not None:
         contribution.description = clean(description, limit=DESCRIPTION_MAX)
     await session.flush()
-    await audit.record(
-        session,
-        person,
-        "project.contribute",
-        "project",
-        project.id,
-        contribution=contribution.id,
-        value=contribution.value,
-    )
+    await _record(session, person, project, contribution)
     return contribution, warning
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -71,6 +71,7 @@ REPORT_KINDS = Kinds(
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
 DIGEST_DAYS = 7
+_Due = TypeVar("_Due", MilestoneRow, ProjectReport)
 # A reminder hours late still helps (the due day is days or a day away).
 REMINDER_SKIP_AFTER = timedelta(hours=12)
 
@@ -290,6 +291,23 @@ async def _people(session: AsyncSession, project: Project) -> set[int]:
     return ids
 
 
+def _due_between(
+    row: type[_Due], closed_at: Any, watched: tuple[ProjectStatus, ...], first: date, last: date
+) -> Select[_Due]:
+    """Still open, due within [first, last], of a project in one of the watched statuses."""
+    return (
+        select(row)
+        .join(Project, Project.id == row.project_id)
+        .where(
+            closed_at.is_(None),
+            row.due_on >= first,
+            row.due_on <= last,
+            Project.status.in_(watched),
+        )
+        .order_by(row.due_on, row.id)
+    )
+
+
 async def digest_lines(
     session: AsyncSession,
     i18n: PoI18n,
@@ -303,28 +321,12 @@ async def digest_lines(
     last = first + timedelta(days=DIGEST_DAYS)
     milestones = (
         await session.scalars(
-            select(MilestoneRow)
-            .join(Project, Project.id == MilestoneRow.project_id)
-            .where(
-                MilestoneRow.done_at.is_(None),
-                MilestoneRow.due_on >= first,
-                MilestoneRow.due_on <= last,
-                Project.status.in_(MILESTONE_WATCHED),
-            )
-            .order_by(MilestoneRow.due_on, MilestoneRow.id)
+            _due_between(MilestoneRow, MilestoneRow.done_at, MILESTONE_WATCHED, first, last)
         )
     ).all()
     reports = (
         await session.scalars(
-            select(ProjectReport)
-            .join(Project, Project.id == ProjectReport.project_id)
-            .where(
-                ProjectReport.submitted_at.is_(None),
-                ProjectReport.due_on >= first,
-                ProjectReport.due_on <= last,
-                Project.status.in_(REPORT_WATCHED),
-            )
-            .order_by(ProjectReport.due_on, ProjectReport.id)
+            _due_between(ProjectReport, ProjectReport.submitted_at, REPORT_WATCHED, first, last)
         )
     ).all()
     # (due day, project, key, params, responsible)

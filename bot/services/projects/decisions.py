@@ -9,9 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import bodies
 from bot.services.projects import access, lifecycle, notices
 from models import Outcome, Recommendation, Vote
-from models.projects import ProjectEventKind, ProjectStatus
+from models.projects import Project, ProjectEventKind, ProjectStatus
 
 SUBJECT = "project"
+
+
+async def _record_vote(session: AsyncSession, project: Project, vote: Vote) -> None:
+    """The vote's outcome in the project's history, whether or not it decided anything."""
+    await lifecycle.record(
+        session,
+        None,
+        project,
+        ProjectEventKind.VOTE,
+        text=(vote.outcome or Outcome.REJECTED).value,
+        subject_type="vote",
+        subject_id=vote.id,
+    )
 
 
 async def on_vote_closed(
@@ -23,15 +36,7 @@ async def on_vote_closed(
     project = await access.get(session, vote.subject_id, lock=True)
     if project.vote_id != vote.id or project.status != ProjectStatus.IN_REVIEW:
         # Withdrawn meanwhile, or put to another vote since: this one decides nothing.
-        await lifecycle.record(
-            session,
-            None,
-            project,
-            ProjectEventKind.VOTE,
-            text=(vote.outcome or Outcome.REJECTED).value,
-            subject_type="vote",
-            subject_id=vote.id,
-        )
+        await _record_vote(session, project, vote)
         return
     if vote.outcome == Outcome.ADOPTED and recommendation is not None:
         await lifecycle.move(
@@ -42,15 +47,7 @@ async def on_vote_closed(
             text=str(recommendation.number),
         )
         return
-    await lifecycle.record(
-        session,
-        None,
-        project,
-        ProjectEventKind.VOTE,
-        text=(vote.outcome or Outcome.REJECTED).value,
-        subject_type="vote",
-        subject_id=vote.id,
-    )
+    await _record_vote(session, project, vote)
     people = []
     if project.committee_id is not None:
         # Read with a query: the body's `memberships` would load lazily, which async cannot.

@@ -221,6 +221,28 @@ async def add_milestone(
     return milestone
 
 
+async def _move_due(
+    session: AsyncSession,
+    actor: User,
+    project: Project,
+    item: Milestone | ProjectReport,
+    due_on: date,
+    timezone: str,
+) -> None:
+    """A milestone and a report move alike; each keeps its own audit action, as when planned."""
+    if due_on < deadlines.today(timezone):
+        raise InvalidInput("projects-work-date-past")
+    item.due_on = due_on
+    await session.flush()
+    if isinstance(item, Milestone):
+        await deadlines.schedule_milestone(session, item, timezone)
+        action, ref = "project.milestone_add", {"milestone": item.id}
+    else:
+        await deadlines.schedule_report(session, item, timezone)
+        action, ref = "project.report_plan", {"report": item.id}
+    await audit.record(session, actor, action, "project", project.id, **ref, due=due_on.isoformat())
+
+
 async def move_milestone(
     session: AsyncSession,
     actor: User | None,
@@ -233,20 +255,7 @@ async def move_milestone(
     project, actor = await _plannable(session, actor, milestone.project_id)
     if milestone.done_at is not None:
         raise InvalidInput("projects-work-already-done")
-    if due_on < deadlines.today(timezone):
-        raise InvalidInput("projects-work-date-past")
-    milestone.due_on = due_on
-    await session.flush()
-    await deadlines.schedule_milestone(session, milestone, timezone)
-    await audit.record(
-        session,
-        actor,
-        "project.milestone_add",
-        "project",
-        project.id,
-        milestone=milestone.id,
-        due=due_on.isoformat(),
-    )
+    await _move_due(session, actor, project, milestone, due_on, timezone)
     return milestone
 
 
@@ -262,20 +271,7 @@ async def move_report(
     project, actor = await _plannable(session, actor, report.project_id)
     if report.submitted_at is not None:
         raise InvalidInput("projects-work-report-already")
-    if due_on < deadlines.today(timezone):
-        raise InvalidInput("projects-work-date-past")
-    report.due_on = due_on
-    await session.flush()
-    await deadlines.schedule_report(session, report, timezone)
-    await audit.record(
-        session,
-        actor,
-        "project.report_plan",
-        "project",
-        project.id,
-        report=report.id,
-        due=due_on.isoformat(),
-    )
+    await _move_due(session, actor, project, report, due_on, timezone)
     return report
 
 
