@@ -490,8 +490,8 @@ def default_close(now: datetime | None = None) -> datetime:
 
 
 def money(value: int | None) -> str:
-    """Roubles with thin groups: 150 000."""
-    return f"{value:,}".replace(",", " ") if value is not None else "—"
+    """Roubles with thin groups: 150 000 ₽; a dash when there is no budget."""
+    return f"{value:,} ₽".replace(",", " ") if value is not None else "—"
 
 
 async def put_to_vote(
