@@ -103,6 +103,14 @@ def plain(key: str, /, **params: object) -> str:
     return text.format(**_nest(text, params)) if params else text
 
 
+def roubles(value: int | None) -> str:
+    """A sum as people read it: 150 000 ₽ (no-break spaces, so a phone never wraps it); a dash
+    when there is none."""
+    if value is None:
+        return "—"
+    return f"{value:,}".replace(",", "\u00a0") + "\u00a0₽"
+
+
 def utf16_len(text: str) -> int:
     """A text's length as Telegram counts it: in UTF-16 code units (an emoji outside the BMP
     takes two)."""

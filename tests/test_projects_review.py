@@ -268,7 +268,12 @@ async def test_from_submission_to_the_councils_recommendation(fake, running):
         )
         assert vote.addressee == "Администрации городского округа Серпухов"
         assert vote.question == f"Рекомендовать проект №{pid} «Светлый двор»"
-        for part in ("Освещение и скамейки", "200 000 ₽", GREEN, "Смета есть, проект нужен"):
+        for part in (
+            "Освещение и скамейки",
+            "200\u00a0000\u00a0₽",
+            GREEN,
+            "Смета есть, проект нужен",
+        ):
             assert part in vote.text
     [put] = await events(running, pid, ProjectEventKind.VOTE)
     assert (put.subject_type, put.subject_id) == ("vote", vote.id)

@@ -35,7 +35,7 @@ from bot.services.projects import browse
 from bot.services.projects.browse import CITY_WIDE, OPEN_FILTER, STATUS_FILTERS, Filters
 from bot.services.projects.rules import slug
 from bot.services.projects.stakes import percent
-from bot.texts import SafeHTML, clip, plain, t, tn
+from bot.texts import SafeHTML, clip, plain, roubles, t, tn
 from handlers.projects import consortium, contributions
 from models import User
 from models.projects import ContributionKind, ParticipantStatus, Project, ProjectStatus
@@ -44,11 +44,6 @@ PER_PAGE = 8
 DISTRICTS_PER_PAGE = 20
 NEEDS_SHOWN = 20
 PROJECT_COMMAND = re.compile(r"^/project_(\d{1,10})(?:@\w+)?$")
-
-
-def money(value: int) -> str:
-    """Roubles as people read them: 150 000 ₽."""
-    return f"{value:,}".replace(",", "\u00a0") + "\u00a0₽"
 
 
 def status_text(project: Project) -> str:
@@ -186,7 +181,7 @@ def render_card(card: browse.Card, timezone: str) -> SafeHTML:
     if project.goals:
         lines += ["", t("projects-team-card-goals", text=clip(project.goals, 700))]
     if project.budget is not None:
-        lines.append(t("projects-team-card-budget", budget=money(project.budget)))
+        lines.append(t("projects-team-card-budget", budget=roubles(project.budget)))
     if project.budget_sources:
         lines.append(t("projects-team-card-sources", text=clip(project.budget_sources, 300)))
     if project.wanted:
@@ -206,7 +201,7 @@ def render_card(card: browse.Card, timezone: str) -> SafeHTML:
         lines.append(t("projects-team-card-needs", needs=shown))
     lines.append("")
     lines.append(
-        tn("projects-team-card-consortium", card.participants, total=money(card.stakes.total))
+        tn("projects-team-card-consortium", card.participants, total=roubles(card.stakes.total))
     )
     if card.stakes.applies:
         lines.append(t("projects-team-card-share", share=percent(card.stakes.share)))

@@ -34,7 +34,7 @@ from bot.keyboards.projects_team import (
 from bot.services.errors import NotAllowed
 from bot.services.projects import access, consortium, contributions, stakes
 from bot.services.projects.consortium import NOT_FOR_VOLUNTEERS, VOLUNTEER, Member
-from bot.texts import SafeHTML, clip, plain, t, utf16_len
+from bot.texts import SafeHTML, clip, plain, roubles, t, utf16_len
 from models import User
 from models.projects import ParticipantStatus, ProjectContribution
 
@@ -50,10 +50,6 @@ class TeamDialog(StatesGroup):
     role = State()
 
 
-def money(value: int) -> str:
-    return f"{value:,}".replace(",", "\u00a0") + "\u00a0₽"
-
-
 def _name(member: Member) -> str:
     return member.name or plain("projects-team-erased")
 
@@ -66,7 +62,7 @@ def contribution_line(contribution: ProjectContribution) -> SafeHTML:
     return t(
         "projects-team-contribution",
         kind=plain(f"projects-team-kind-{contribution.kind.value}"),
-        value=money(contribution.value),
+        value=roubles(contribution.value),
         text=clip(contribution.description, 120),
     )
 
@@ -81,7 +77,7 @@ async def team_view(
     project = team.project
     lines: list[str] = [
         t("projects-team-panel-title", number=project.id, title=clip(project.title, 150)),
-        t("projects-team-panel-total", total=money(team.stakes.total)),
+        t("projects-team-panel-total", total=roubles(team.stakes.total)),
     ]
     if team.stakes.applies:
         if team.stakes.share is None:
@@ -113,7 +109,7 @@ async def team_view(
                 if participant.role
                 else plain("projects-team-no-role"),
                 status=plain(f"projects-team-participant-{participant.status.value}"),
-                value=money(sum(c.value for c in member.contributions)),
+                value=roubles(sum(c.value for c in member.contributions)),
                 share=stakes.percent(team.stakes.participant_share(participant.id))
                 if value is not None
                 else "—",
@@ -225,7 +221,7 @@ async def member_view(
     open_ = team.project.status not in consortium.CLOSED
     contributions = (
         [
-            (c.id, f"{plain(f'projects-team-kind-{c.kind.value}')} · {money(c.value)}")
+            (c.id, f"{plain(f'projects-team-kind-{c.kind.value}')} · {roubles(c.value)}")
             for c in member.contributions[:15]
         ]
         if speaks and open_

@@ -37,7 +37,7 @@ from bot.services.errors import DomainError, InvalidInput
 from bot.services.projects import review
 from bot.services.projects.review import Outcome, Shelf
 from bot.services.projects.rules import COMMENT_MAX, TRANSITIONS, slug
-from bot.texts import SafeHTML, clip, plain, t, tn
+from bot.texts import SafeHTML, clip, plain, roubles, t, tn
 from handlers.votes.card import send_card
 from models import Role, User
 from models.projects import ProjectStatus
@@ -82,7 +82,7 @@ def _screen_text(screen: review.Screen, settings: Settings) -> SafeHTML:
     lines.append(
         t(
             "projects-review-budget",
-            budget=review.money(project.budget),
+            budget=roubles(project.budget),
             sources=clip(project.budget_sources or "—", 200),
         )
     )

@@ -28,7 +28,7 @@ from bot.services.permissions import PRESIDIUM, has_any_role
 from bot.services.projects import access, lifecycle, notices
 from bot.services.projects.decisions import SUBJECT
 from bot.services.projects.rules import COMMENT_MAX, IllegalTransition, clean
-from bot.texts import plain, utf16_len
+from bot.texts import plain, roubles, utf16_len
 from models import (
     Body,
     BodyKind,
@@ -489,11 +489,6 @@ def default_close(now: datetime | None = None) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def money(value: int | None) -> str:
-    """Roubles with thin groups: 150 000 ₽; a dash when there is no budget."""
-    return f"{value:,} ₽".replace(",", " ") if value is not None else "—"
-
-
 async def put_to_vote(
     session: AsyncSession,
     actor: User | None,
@@ -525,7 +520,7 @@ async def put_to_vote(
         title=project.title,
         summary=project.summary,
         goals=project.goals,
-        budget=money(project.budget),
+        budget=roubles(project.budget),
         sources=project.budget_sources or "—",
         committee=(committee.name if committee is not None else None) or "—",
         proposal=proposal.text if proposal is not None and proposal.text else "—",
