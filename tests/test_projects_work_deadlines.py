@@ -12,10 +12,11 @@ from sqlalchemy import func, select, update
 from bot.keyboards.projects import CDProjectPanel
 from bot.keyboards.projects_work import CDPlan
 from bot.services import digest, users
-from bot.services.projects import control, deadlines, plan
+from bot.services.projects import control, deadlines, lifecycle, plan
 from models import AuditEntry, Delivery, DeliveryStatus, JobStatus, Outbox, ScheduledJob, User
 from models.base import utcnow
 from models.projects import Milestone, Project, ProjectFollower, ProjectReport, ProjectStatus
+from scheduler import jobs
 from tests import projects_support as ps
 from tests.support import eventually, register
 from tests.test_downtime import down_while, move_job, settled
@@ -270,6 +271,19 @@ async def test_a_project_keeps_its_earliest_open_deadline(fake, running):
         owner = await users.get_user(session, PROPOSER)
         await plan.move_milestone(session, owner, far, ps.a_date(5), TZ)
     assert await next_due() == ps.a_date(5)
+
+
+async def test_a_withdrawn_projects_deadlines_are_no_longer_watched(fake, running):
+    ids = await world(fake, running)
+    milestone_id = await add_milestone(running, ids, 10)
+    async with running.sessionmaker.begin() as session:
+        owner = await users.get_user(session, PROPOSER)
+        report = await plan.plan_report(session, owner, ids["project"], ps.a_date(20), True, TZ)
+        assert await jobs.pending_for(session, deadlines.MILESTONE, milestone_id)
+        await lifecycle.withdraw(session, owner, ids["project"], "Нет средств")
+    async with running.sessionmaker() as session:
+        assert await jobs.pending_for(session, deadlines.MILESTONE, milestone_id) == []
+        assert await jobs.pending_for(session, deadlines.REPORT, report.id) == []
 
 
 async def test_the_control_list_reads_the_overdue_projects_on_an_index(running):

@@ -134,6 +134,24 @@ async def cancel_report(session: AsyncSession, report: ProjectReport) -> None:
     await refresh_next_due(session, report.project_id)
 
 
+async def cancel_all(session: AsyncSession, project_id: int) -> None:
+    """Call when a project stops (withdrawn): none of its deadlines is watched any more."""
+    milestones = await session.scalars(
+        select(MilestoneRow.id).where(
+            MilestoneRow.project_id == project_id, MilestoneRow.done_at.is_(None)
+        )
+    )
+    for milestone_id in milestones.all():
+        await jobs.cancel(session, MILESTONE, milestone_id)
+    reports = await session.scalars(
+        select(ProjectReport.id).where(
+            ProjectReport.project_id == project_id, ProjectReport.submitted_at.is_(None)
+        )
+    )
+    for report_id in reports.all():
+        await jobs.cancel(session, REPORT, report_id)
+
+
 def as_date(value: object) -> date | None:
     # A MIN over a date loses the column's type on SQLite: it comes back as text.
     if value is None or isinstance(value, date):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, roles
 from bot.services.errors import InvalidInput
-from bot.services.projects import access, notices
+from bot.services.projects import access, deadlines, notices
 from bot.services.projects.rules import EDITABLE, IllegalTransition, may_move, slug
 from models import Role, User
 from models.base import utcnow
@@ -188,6 +188,7 @@ async def withdraw(
     project = await access.get(session, project_id, lock=True)
     actor = await access.require_owner(session, actor, project)
     await move(session, actor, project, S.WITHDRAWN, text=reason)
+    await deadlines.cancel_all(session, project.id)
     return project
 
 
