@@ -30,6 +30,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.meetings import schedule as meetings_schedule
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
@@ -69,6 +70,7 @@ CAPABILITIES = Registry(
         projects_documents.capability,
         projects_review.capability,
         projects_browse.capability,
+        meetings_schedule.capability,
         fallback.capability,
     )
 )

@@ -49,10 +49,11 @@ async def on_page(query: CallbackQuery, callback_data: CDRec, session: AsyncSess
 
 
 def card_text(item: Recommendation, timezone: str) -> SafeHTML:
-    counts = (item.vote.result or {}).get("counts", {})
+    result = (item.vote.result if item.vote is not None else None) or {}
+    counts = result.get("counts", {})
     status = plain(f"recommendations-status-{item.status.value}")
     lines = [
-        t("recommendations-card-title", number=item.number, question=item.vote.question),
+        t("recommendations-card-title", number=item.number, question=item.title),
         t(
             "recommendations-card-facts",
             date=dates.shown_datetime(item.adopted_at, timezone),
@@ -65,13 +66,13 @@ def card_text(item: Recommendation, timezone: str) -> SafeHTML:
             yes=counts.get("0", 0),
             no=counts.get("1", 0),
             abstain=counts.get("2", 0),
-            eligible=(item.vote.result or {}).get("eligible", 0),
+            eligible=result.get("eligible", 0),
         ),
     ]
     if item.overdue and item.status == FollowUp.SENT:
         lines.append(t("recommendations-card-overdue"))
-    if item.vote.text:
-        lines.append(SafeHTML(clip(item.vote.text, 1500)))
+    if item.full_text:
+        lines.append(SafeHTML(clip(item.full_text, 1500)))
     if item.answer:
         lines.append(t("recommendations-card-answer", answer=item.answer[:1500]))
     return SafeHTML("\n".join(lines))

@@ -70,6 +70,15 @@ class Membership(Base):
     council_category: Mapped[CouncilCategory | None] = mapped_column(str_enum(CouncilCategory))
     since: Mapped[datetime] = mapped_column(default=utcnow)
     until: Mapped[datetime | None]
+    # Which rule a council seat was given under (models/council.py): the base organization or
+    # city-wide structure it represents, the co-chair's office, and the decision on record (the
+    # conference election that elected the member, the council's vote appointing the presidium).
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    office: Mapped[str | None] = mapped_column(String(32))
+    basis_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id", ondelete="SET NULL"))
+    basis_text: Mapped[str | None] = mapped_column(Text)
 
     body: Mapped[Body] = relationship(back_populates="memberships", lazy="selectin")
     user: Mapped[User] = relationship(lazy="selectin")

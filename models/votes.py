@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from models.meetings import MeetingDecision
 
 
 class VoteKind(enum.StrEnum):
@@ -211,7 +214,13 @@ class Recommendation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(unique=True)
-    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id", ondelete="RESTRICT"), unique=True)
+    # The vote that adopted it; or, for a decision a meeting's minutes record, that decision.
+    vote_id: Mapped[int | None] = mapped_column(
+        ForeignKey("votes.id", ondelete="RESTRICT"), unique=True
+    )
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_decisions.id", ondelete="RESTRICT"), unique=True
+    )
     adopted_at: Mapped[datetime]
     addressee: Mapped[str] = mapped_column(String(200))
     status: Mapped[FollowUp] = mapped_column(str_enum(FollowUp), default=FollowUp.SENT, index=True)
@@ -223,4 +232,20 @@ class Recommendation(Base):
     implemented_at: Mapped[datetime | None]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    vote: Mapped[Vote] = relationship(lazy="selectin")
+    vote: Mapped[Vote | None] = relationship(lazy="selectin")
+    decision: Mapped[MeetingDecision | None] = relationship(lazy="selectin")
+
+    @property
+    def title(self) -> str:
+        """What was recommended: the vote's question, or the first line of a meeting's decision."""
+        if self.vote is not None:
+            return self.vote.question
+        if self.decision is not None:
+            return self.decision.text.strip().split("\n", 1)[0][:300]
+        return ""
+
+    @property
+    def full_text(self) -> str:
+        if self.vote is not None:
+            return self.vote.text
+        return self.decision.text if self.decision is not None else ""

@@ -245,7 +245,7 @@ def registry_keyboard(items: list[Recommendation], page: int, pages: int) -> Inl
         [
             InlineKeyboardButton(
                 text=f"№{item.number} · {plain(f'recommendations-status-{item.status.value}')}"
-                f"{' ⚠️' if item.overdue else ''} · {item.vote.question}"[:60],
+                f"{' ⚠️' if item.overdue else ''} · {item.title}"[:60],
                 callback_data=CDRec(action="show", id=item.id, page=page).pack(),
             )
         ]

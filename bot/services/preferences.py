@@ -19,10 +19,16 @@ MUTABLE_TOPICS = (
     Topic.DIGEST,
 )
 # What /settings offers: the topics something sends today (needs: the news of the needs one
-# filed or supports; projects: the news of the projects one follows or takes part in).
-# Conferences wait, hidden, for the capability that will send them; offering it would promise
-# messages that never come.
-OFFERED_TOPICS = (Topic.ANNOUNCEMENTS, Topic.PROJECTS, Topic.NEEDS, Topic.DIGEST)
+# filed or supports; projects: the news of the projects one follows or takes part in;
+# conferences: a conference convened, moved or cancelled, for those not invited to it, whose
+# invitations are duty).
+OFFERED_TOPICS = (
+    Topic.ANNOUNCEMENTS,
+    Topic.PROJECTS,
+    Topic.NEEDS,
+    Topic.CONFERENCES,
+    Topic.DIGEST,
+)
 # Quiet-hour choices offered in /settings, as (from, to) minutes after midnight.
 QUIET_PRESETS: tuple[tuple[int, int] | None, ...] = (
     (22 * 60, 8 * 60),

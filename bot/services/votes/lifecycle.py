@@ -43,6 +43,8 @@ from scheduler import jobs
 from scheduler.kinds import LATE_AFTER
 
 CLOSE_KIND = "vote.close"
+# The subject of a council vote convening a conference (bot/services/meetings/convening.py).
+CONVENING_SUBJECT = "conference"
 # Separate kinds, so scheduling one never moves the other (schedule() keeps one per kind).
 REMINDERS = {"vote.remind_24h": timedelta(hours=24), "vote.remind_1h": timedelta(hours=1)}
 
@@ -207,13 +209,23 @@ async def close(
         await jobs.cancel(session, "vote", vote.id, kind)
     await jobs.cancel(session, "vote", vote.id, CLOSE_KIND)
     recommendation = None
-    if vote.kind == VoteKind.RECOMMENDATION and decision.outcome == Outcome.ADOPTED:
+    # A vote convening a conference is the council's decision about itself, not a
+    # recommendation to local government: it stays out of the registry.
+    if (
+        vote.kind == VoteKind.RECOMMENDATION
+        and decision.outcome == Outcome.ADOPTED
+        and vote.subject_type != CONVENING_SUBJECT
+    ):
         recommendation = await recommendations.register(session, vote, now, reply_days)
     if vote.subject_type == "project":
         # Imported here: the projects' services import the vote engine.
         from bot.services.projects import decisions
 
         await decisions.on_vote_closed(session, vote, recommendation)
+    if vote.subject_type == CONVENING_SUBJECT:
+        from bot.services.meetings import convening
+
+        await convening.on_vote_closed(session, vote)
     topic = Topic.DUTY
     if vote.unit == VoterUnit.CITIZEN:
         await citizens.record(session, vote, counts, voted, now)
