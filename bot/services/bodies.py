@@ -133,9 +133,48 @@ async def add_member(
     role: MemberRole = MemberRole.MEMBER,
     category: CouncilCategory | None = None,
     until: datetime | None = None,
+    *,
+    organization_id: int | None = None,
+    office: str | None = None,
+    basis_vote_id: int | None = None,
+    basis_text: str | None = None,
 ) -> Membership:
-    """Seat a person in a body; council members carry a category, elected ones a term end."""
+    """The Secretariat seats a person in a body; council members carry a category, elected ones a
+    term end (see `seat`)."""
     actor = require_manager(actor)
+    return await seat(
+        session,
+        actor,
+        body_id,
+        user_id,
+        role,
+        category,
+        until,
+        organization_id=organization_id,
+        office=office,
+        basis_vote_id=basis_vote_id,
+        basis_text=basis_text,
+    )
+
+
+async def seat(
+    session: AsyncSession,
+    actor: User | None,
+    body_id: int,
+    user_id: int,
+    role: MemberRole = MemberRole.MEMBER,
+    category: CouncilCategory | None = None,
+    until: datetime | None = None,
+    *,
+    organization_id: int | None = None,
+    office: str | None = None,
+    basis_vote_id: int | None = None,
+    basis_text: str | None = None,
+) -> Membership:
+    """Seat a person in a body, whoever asks: the Secretariat (`add_member` checks it), or the
+    bot itself (`actor` None) carrying out a decision, such as a conference election. Council
+    members carry a category, elected ones a term end; `organization_id`, `office` and the
+    `basis_*` record which rule of the council's composition the seat was given under."""
     body = await get(session, body_id)
     user = await session.get(User, user_id)
     if user is None or user.deleted_at is not None:
@@ -157,6 +196,10 @@ async def add_member(
     membership.role = role
     membership.council_category = category
     membership.until = until if category == CouncilCategory.ELECTED else None
+    membership.organization_id = organization_id
+    membership.office = office
+    membership.basis_vote_id = basis_vote_id
+    membership.basis_text = basis_text
     await session.flush()
     await audit.record(
         session,
@@ -168,6 +211,9 @@ async def add_member(
         role=role.value,
         category=category.value if category else None,
         until=until.isoformat() if until else None,
+        organization_id=organization_id,
+        office=office,
+        basis_vote_id=basis_vote_id,
     )
     # An elected term ends on its own: the scheduler takes the role away at `until`.
     if membership.until is not None:
