@@ -30,6 +30,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.meetings import answers as meetings_answers
 from handlers.meetings import schedule as meetings_schedule
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
@@ -71,6 +72,7 @@ CAPABILITIES = Registry(
         projects_review.capability,
         projects_browse.capability,
         meetings_schedule.capability,
+        meetings_answers.capability,
         fallback.capability,
     )
 )

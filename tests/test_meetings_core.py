@@ -74,6 +74,7 @@ async def test_conference_is_published_moved_and_cancelled(running, fake) -> Non
         "meeting.nudge_3d",
         "meeting.remind_1d",
         "meeting.remind_2h",
+        "meeting.quorum_check",  # the organizers' quorum forecast (meetings_answers)
     }
     await running.delivered()
 

@@ -37,6 +37,8 @@ ACTION_KEYS: dict[str, str] = {
     "district.rename": "audit-action-district-rename",
     "district.describe": "audit-action-district-describe",
     "district.set_base": "audit-action-district-set-base",
+    # meetings_answers: a member organization names its conference delegates.
+    "meeting.delegates": "audit-action-meeting-delegates",
     "need.file": "audit-action-need-file",
     "need.accept": "audit-action-need-accept",
     "need.reject": "audit-action-need-reject",

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.meetings import notify
+from bot.services.meetings import forecast, notify
 from bot.services.meetings.notify import NoticeButtons
 from models import ScheduledJob
 from models.base import utcnow
@@ -39,11 +39,14 @@ async def schedule(session: AsyncSession, meeting: Meeting, now: datetime | None
             await jobs.schedule(session, kind, SUBJECT, meeting.id, due)
         else:
             await jobs.cancel(session, SUBJECT, meeting.id, kind)
+    # The organizers' quorum check moves with the reminders (bot/services/meetings/forecast.py).
+    await forecast.schedule_check(session, meeting, now)
 
 
 async def cancel(session: AsyncSession, meeting: Meeting) -> None:
     for kind in REMINDERS:
         await jobs.cancel(session, SUBJECT, meeting.id, kind)
+    await forecast.cancel_check(session, meeting)
 
 
 async def recipients(
