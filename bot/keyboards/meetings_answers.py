@@ -34,8 +34,9 @@ class CDAnswers(BotCallback, prefix="mans"):
 
 class CDDelegates(BotCallback, prefix="mdel"):
     """An organization's delegates at a conference: open (act "org"), tick a representative
-    (act "tog", i: their place in the list) or save the ticked (act "save"); `mask` holds the
-    ticks as bits, so the choice survives in the message itself."""
+    (act "tog", i: their place in the list), save the ticked (act "save") or go back to the
+    choice of organization (act "back"); `mask` holds the ticks as bits, so the choice lives in
+    the message itself."""
 
     id: int
     org: int
@@ -144,9 +145,14 @@ def _tick(on: bool, name: str) -> str:
 
 
 def delegates_keyboard(found: Delegation, mask: int) -> InlineKeyboardMarkup | None:
-    if not found.can_name:
-        return None
     meeting_id, org = found.meeting.id, found.organization.id
+    back = [
+        _button(
+            plain("meetings-delegates-btn-back"), CDDelegates(id=meeting_id, org=org, act="back")
+        )
+    ]
+    if not found.can_name:
+        return InlineKeyboardMarkup(inline_keyboard=[back]) if found.several else None
     rows = [
         [
             _button(
@@ -164,4 +170,6 @@ def delegates_keyboard(found: Delegation, mask: int) -> InlineKeyboardMarkup | N
             )
         ]
     )
+    if found.several:
+        rows.append(back)
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -81,6 +81,15 @@ async def on_panel(
     await message.answer(text, reply_markup=markup)
 
 
+async def on_back(
+    query: CallbackQuery, callback_data: CDDelegates, session: AsyncSession, user: User | None
+) -> None:
+    """Back to the choice of organization (someone representing several)."""
+    organizations = await delegates.choices(session, user, callback_data.id)
+    markup = organizations_keyboard(callback_data.id, organizations)
+    await redraw(callback_message(query), t("meetings-delegates-choose"), markup)
+
+
 async def on_open(
     query: CallbackQuery,
     callback_data: CDDelegates,
@@ -140,3 +149,4 @@ def register(router: Router) -> None:
     router.callback_query.register(on_open, CDDelegates.filter(F.act == "org"))
     router.callback_query.register(on_tick, CDDelegates.filter(F.act == "tog"))
     router.callback_query.register(on_save, CDDelegates.filter(F.act == "save"))
+    router.callback_query.register(on_back, CDDelegates.filter(F.act == "back"))

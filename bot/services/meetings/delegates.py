@@ -39,6 +39,7 @@ class Delegation:
     delegates: list[int]  # user ids: named, or the default one
     named: bool  # whether the organization named them (not the default)
     can_name: bool
+    several: bool  # the person represents several organizations (a way back to the choice)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ async def delegation(
 ) -> Delegation:
     """An organization's delegates at a conference, for one of its representatives."""
     meeting = await _conference(session, meeting_id)
-    organization = await _organization(session, actor, organization_id)
+    ours = await access.represented(session, actor)
+    organization = next((o for o in ours if o.id == organization_id), None)
+    if organization is None:
+        raise NotAllowed()
     if meeting.status != MeetingStatus.PUBLISHED:
         raise InvalidInput("meetings-answers-closed")
     named = await roll.delegates(session, meeting.id)
@@ -115,6 +119,7 @@ async def delegation(
         delegates=await current(session, meeting.id, organization.id),
         named=organization.id in named,
         can_name=may_name(organization, actor),
+        several=len(ours) > 1,
     )
 
 
