@@ -91,12 +91,11 @@ def forecast_lines(found: Forecast) -> list[SafeHTML]:
     rule = plain(f"votes-quorum-{found.quorum.value}")
     if found.needed is None:
         return [t("meetings-answers-forecast-nobody", rule=rule)]
-    key = (
-        "meetings-answers-forecast-organizations"
-        if found.by_organization
-        else "meetings-answers-forecast-members"
-    )
-    lines = [tn(key, found.eligible, rule=rule, coming=found.coming, needed=found.needed)]
+    counts = {"rule": rule, "coming": found.coming, "needed": found.needed}
+    if found.by_organization:
+        lines = [tn("meetings-answers-forecast-organizations", found.eligible, **counts)]
+    else:
+        lines = [tn("meetings-answers-forecast-members", found.eligible, **counts)]
     if found.quorum == Quorum.NONE or found.expected:
         lines.append(t("meetings-answers-forecast-yes"))
     elif found.with_maybe:
@@ -139,8 +138,11 @@ async def _people_text(
     session: AsyncSession, user: User | None, meeting_id: int, page: int, *, silent: bool
 ) -> tuple[Meeting, SafeHTML, int, int]:
     meeting, found = await forecast.people(session, user, meeting_id, page, silent=silent)
-    key = "meetings-answers-silent-title" if silent else "meetings-answers-people-title"
-    lines = [_heading(meeting), tn(key, found.total)]
+    if silent:
+        title = tn("meetings-answers-silent-title", found.total)
+    else:
+        title = tn("meetings-answers-people-title", found.total)
+    lines = [_heading(meeting), title]
     if silent and not found.items:
         lines.append(t("meetings-answers-silent-none"))
     lines += [_person_line(person, answer=not silent) for person in found.items]
