@@ -37,6 +37,17 @@ ACTION_KEYS: dict[str, str] = {
     "district.rename": "audit-action-district-rename",
     "district.describe": "audit-action-district-describe",
     "district.set_base": "audit-action-district-set-base",
+    # meetings: the organizer's moves (bot/services/meetings/core.py, convening.py).
+    "meeting.create": "audit-action-meeting-create",
+    "meeting.edit": "audit-action-meeting-edit",
+    "meeting.add_item": "audit-action-meeting-add-item",
+    "meeting.remove_item": "audit-action-meeting-remove-item",
+    "meeting.add_guest": "audit-action-meeting-add-guest",
+    "meeting.remove_guest": "audit-action-meeting-remove-guest",
+    "meeting.publish": "audit-action-meeting-publish",
+    "meeting.change": "audit-action-meeting-change",
+    "meeting.cancel": "audit-action-meeting-cancel",
+    "meeting.convene": "audit-action-meeting-convene",
     # meetings_answers: a member organization names its conference delegates.
     "meeting.delegates": "audit-action-meeting-delegates",
     "need.file": "audit-action-need-file",
@@ -115,6 +126,7 @@ ACTION_KEYS: dict[str, str] = {
 OBJECT_KEYS: dict[str, str] = {
     "body": "audit-object-body",
     "district": "audit-object-district",
+    "meeting": "audit-object-meeting",
     "need": "audit-object-need",
     "organization": "audit-object-organization",
     "outbox": "audit-object-outbox",
