@@ -238,6 +238,15 @@ async def test_published_minutes_are_read_by_everyone_and_edited_by_nobody(fake,
     shown = await stranger.click("📄 Полный текст", panel.message_id)
     assert len(shown) >= 2 and "б" * 3000 in "".join(m.text for m in shown)
     assert all(len(m.text) <= 4096 for m in shown)
+    # The longest minutes would be a flood of messages: they come as one text file.
+    async with running.sessionmaker.begin() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        meeting.minutes_text = "Стенограмма <выступлений>\n" + "в" * 19_000
+    shown = await stranger.click("📄 Полный текст", panel.message_id)
+    files = [m for m in shown if m.document]
+    assert [m.document["file_name"] for m in files] == [f"minutes-{meeting_id}.txt"]
+    content = fake.file(files[0].document["file_id"]).content.decode()
+    assert "Стенограмма <выступлений>" in content and "1. Провести субботник" in content
 
     secretary = fake.user(SECRETARY)
     panel = await open_panel(secretary, meeting_id, PANEL_MINUTES, "Протокол:")

@@ -11,7 +11,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from bot.keyboards.meetings_minutes import (
 from bot.services.errors import InvalidInput
 from bot.services.meetings import minutes, rules
 from bot.services.meetings.minutes import MinutesFile
-from bot.texts import SafeHTML, clip, t, tn
+from bot.texts import SafeHTML, clip, plain, t, tn
 from handlers.meetings import attendance
 from handlers.meetings.agenda import fit, heading, on_the_clock
 from models import User
@@ -42,6 +42,8 @@ PREFIX = "mmn_"
 # How much of the minutes' text the panel shows; the rest comes with "Full text".
 EXCERPT = 1200
 ROOM = 3300
+# The full minutes come as messages up to this many; longer, as a text file.
+FULL_PARTS_MAX = 4
 
 
 class Writing(StatesGroup):
@@ -162,16 +164,24 @@ async def on_full_text(
     meeting = found.meeting
     if meeting.minutes_at is None:
         raise StaleButton()
-    whole = t(
-        "meetings-minutes-full",
-        starts=dates.shown_datetime(meeting.starts_at, timezone=settings.timezone),
-        decisions=minutes.decision_lines(found.decisions) or "—",
-        minutes=meeting.minutes_text or "—",
+    params: dict[str, Any] = {
+        "starts": dates.shown_datetime(meeting.starts_at, settings.timezone),
+        "decisions": minutes.decision_lines(found.decisions) or "—",
+        "minutes": meeting.minutes_text or "—",
         **heading(meeting),
-    )
+    }
     message = callback_message(query)
-    for part in split_text(whole):
-        await message.answer(part)
+    parts = split_text(t("meetings-minutes-full", **params))
+    if len(parts) <= FULL_PARTS_MAX:
+        for part in parts:
+            await message.answer(part)
+        return
+    # Dozens of messages in a row would flood the chat: a long text comes as one file.
+    content = plain("meetings-minutes-file", **params).encode("utf-8")
+    await message.answer_document(
+        BufferedInputFile(content, filename=f"minutes-{meeting.id}.txt"),
+        caption=t("meetings-minutes-file-caption", **heading(meeting)),
+    )
 
 
 async def on_document(
