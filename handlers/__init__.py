@@ -30,7 +30,9 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.meetings import agenda as meetings_agenda
 from handlers.meetings import answers as meetings_answers
+from handlers.meetings import minutes as meetings_minutes
 from handlers.meetings import schedule as meetings_schedule
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
@@ -73,6 +75,8 @@ CAPABILITIES = Registry(
         projects_browse.capability,
         meetings_schedule.capability,
         meetings_answers.capability,
+        meetings_agenda.capability,
+        meetings_minutes.capability,
         fallback.capability,
     )
 )

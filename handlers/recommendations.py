@@ -21,6 +21,7 @@ from bot.keyboards.votes import CDRec, recommendation_keyboard, registry_keyboar
 from bot.services import recommendations
 from bot.texts import SafeHTML, clip, plain, t
 from models import FollowUp, Recommendation, ScheduledJob, User
+from models.meetings import Meeting
 from scheduler.kinds import JobSpec, changes_state, reminder
 
 
@@ -48,9 +49,9 @@ async def on_page(query: CallbackQuery, callback_data: CDRec, session: AsyncSess
     await callback_message(query).edit_text(text, reply_markup=markup)
 
 
-def card_text(item: Recommendation, timezone: str) -> SafeHTML:
-    result = (item.vote.result if item.vote is not None else None) or {}
-    counts = result.get("counts", {})
+def card_text(item: Recommendation, timezone: str, meeting: Meeting | None = None) -> SafeHTML:
+    """A recommendation's card; one a meeting decided (`meeting`: whose minutes record it) says
+    which meeting, where one a vote adopted gives the tally."""
     status = plain(f"recommendations-status-{item.status.value}")
     lines = [
         t("recommendations-card-title", number=item.number, question=item.title),
@@ -61,17 +62,32 @@ def card_text(item: Recommendation, timezone: str) -> SafeHTML:
             status=status,
             due=dates.shown_datetime(item.reply_due, timezone),
         ),
-        t(
-            "recommendations-card-decided",
-            yes=counts.get("0", 0),
-            no=counts.get("1", 0),
-            abstain=counts.get("2", 0),
-            eligible=result.get("eligible", 0),
-        ),
     ]
+    if item.vote is not None:
+        result = item.vote.result or {}
+        counts = result.get("counts", {})
+        lines.append(
+            t(
+                "recommendations-card-decided",
+                yes=counts.get("0", 0),
+                no=counts.get("1", 0),
+                abstain=counts.get("2", 0),
+                eligible=result.get("eligible", 0),
+            )
+        )
+    elif meeting is not None:
+        lines.append(
+            t(
+                "recommendations-card-meeting",
+                kind=plain(f"meetings-kind-{meeting.kind.value}"),
+                number=meeting.id,
+                date=dates.shown_date(meeting.starts_at, timezone),
+            )
+        )
     if item.overdue and item.status == FollowUp.SENT:
         lines.append(t("recommendations-card-overdue"))
-    if item.full_text:
+    # A one-line decision is its own title: not said twice.
+    if item.full_text and item.full_text.strip() != item.title:
         lines.append(SafeHTML(clip(item.full_text, 1500)))
     if item.answer:
         lines.append(t("recommendations-card-answer", answer=item.answer[:1500]))
@@ -86,8 +102,9 @@ async def on_show(
     settings: Settings,
 ) -> None:
     item = await recommendations.get(session, callback_data.id)
+    meeting = await recommendations.origin(session, item)
     await callback_message(query).edit_text(
-        card_text(item, settings.timezone),
+        card_text(item, settings.timezone, meeting),
         reply_markup=recommendation_keyboard(
             item, callback_data.page, recommendations.may_follow_up(user)
         ),
@@ -121,7 +138,7 @@ async def on_answer_text(
     )
     await state.clear()
     await message.answer(
-        card_text(item, settings.timezone),
+        card_text(item, settings.timezone, await recommendations.origin(session, item)),
         reply_markup=recommendation_keyboard(item, 0, True),
     )
 
@@ -141,7 +158,7 @@ async def on_done(
     item = await recommendations.mark_implemented(session, user, callback_data.id)
     toast(callback_answer, "recommendations-marked-done")
     await callback_message(query).edit_text(
-        card_text(item, settings.timezone),
+        card_text(item, settings.timezone, await recommendations.origin(session, item)),
         reply_markup=recommendation_keyboard(item, callback_data.page, True),
     )
 

@@ -102,7 +102,11 @@ def visible_panels(meeting: Meeting, viewer: Viewer) -> list[str]:
         panels.append(PANEL_AGENDA)
     if viewer.secretary and meeting.status == MeetingStatus.PUBLISHED:
         panels.append(PANEL_ATTENDANCE)
-    if viewer.secretary and meeting.status in (MeetingStatus.PUBLISHED, MeetingStatus.MINUTED):
+    # Published minutes are for everyone who sees the meeting (read only); before that the
+    # panel is the secretary's, to record the decisions and publish.
+    if meeting.status == MeetingStatus.MINUTED or (
+        viewer.secretary and meeting.status == MeetingStatus.PUBLISHED
+    ):
         panels.append(PANEL_MINUTES)
     if viewer.organizer and meeting.status == MeetingStatus.PUBLISHED:
         panels.append(PANEL_VOTES)

@@ -18,6 +18,7 @@ from bot.services.paging import Page, page_bounds
 from bot.services.permissions import SECRETARIAT, has_any_role, require_role
 from models import FollowUp, Recommendation, Role, ScheduledJob, User, Vote
 from models.base import utcnow
+from models.meetings import Meeting, MeetingDecision
 from scheduler import jobs
 
 REMIND_KIND = "recommendation.remind"
@@ -31,20 +32,55 @@ async def register(
     session: AsyncSession, vote: Vote, now: datetime, reply_days: int
 ) -> Recommendation:
     """Enter an adopted recommendation under the next number; the reply deadline is watched."""
+    return await _enter(
+        session, None, now, reply_days, addressee=vote.addressee or "—", vote_id=vote.id
+    )
+
+
+async def register_decision(
+    session: AsyncSession,
+    actor: User | None,
+    decision: MeetingDecision,
+    addressee: str,
+    now: datetime,
+    reply_days: int,
+) -> Recommendation:
+    """Enter a decision a meeting's minutes record, under the next number like any other
+    recommendation, once per decision; the reply deadline is watched."""
+    return await _enter(
+        session, actor, now, reply_days, addressee=addressee, decision_id=decision.id
+    )
+
+
+async def _enter(
+    session: AsyncSession,
+    actor: User | None,
+    now: datetime,
+    reply_days: int,
+    *,
+    addressee: str,
+    vote_id: int | None = None,
+    decision_id: int | None = None,
+) -> Recommendation:
     for _ in range(5):
         number = (await session.scalar(select(func.max(Recommendation.number))) or 0) + 1
         recommendation = Recommendation(
             number=number,
-            vote_id=vote.id,
+            vote_id=vote_id,
+            decision_id=decision_id,
             adopted_at=now,
-            addressee=vote.addressee or "—",
+            addressee=addressee,
             reply_due=now + timedelta(days=reply_days),
         )
         try:
             async with session.begin_nested():
                 session.add(recommendation)
         except IntegrityError:
-            continue  # another close took this number at the same moment
+            # Another entry took this number at the same moment; or this very decision was
+            # entered meanwhile, which no retry would cure.
+            if decision_id is not None and await for_decision(session, decision_id) is not None:
+                raise InvalidInput("recommendations-already-registered") from None
+            continue
         break
     else:
         raise RuntimeError("could not number the recommendation")
@@ -55,13 +91,32 @@ async def register(
         session, OVERDUE_KIND, "recommendation", recommendation.id, recommendation.reply_due
     )
     await audit.record(
-        session, None, "recommendation.register", "recommendation", recommendation.id, number=number
+        session,
+        actor,
+        "recommendation.register",
+        "recommendation",
+        recommendation.id,
+        number=recommendation.number,
     )
     return recommendation
 
 
 async def for_vote(session: AsyncSession, vote_id: int) -> Recommendation | None:
     return await session.scalar(select(Recommendation).where(Recommendation.vote_id == vote_id))
+
+
+async def for_decision(session: AsyncSession, decision_id: int) -> Recommendation | None:
+    return await session.scalar(
+        select(Recommendation).where(Recommendation.decision_id == decision_id)
+    )
+
+
+async def origin(session: AsyncSession, item: Recommendation) -> Meeting | None:
+    """The meeting whose minutes record the decision a recommendation comes from (None for one
+    a vote adopted)."""
+    if item.vote_id is not None or item.decision is None:
+        return None
+    return await session.get(Meeting, item.decision.meeting_id)
 
 
 async def get(session: AsyncSession, recommendation_id: int) -> Recommendation:
