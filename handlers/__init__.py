@@ -31,6 +31,7 @@ from handlers import (
     votes,
 )
 from handlers.meetings import schedule as meetings_schedule
+from handlers.meetings import voting as meetings_votes
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
@@ -71,6 +72,7 @@ CAPABILITIES = Registry(
         projects_review.capability,
         projects_browse.capability,
         meetings_schedule.capability,
+        meetings_votes.capability,
         fallback.capability,
     )
 )
