@@ -220,7 +220,8 @@ async def on_text(
         await _ask_duration(message, state, meeting_id)
     elif step == MeetingVote.duration.state:
         duration = voting.parse_duration(text)
-        await _open(message, session, user, state, settings, duration)
+        opened, markup = await _open(session, user, state, settings, duration)
+        await message.answer(opened, reply_markup=markup)
 
 
 async def _search(
@@ -311,9 +312,9 @@ async def on_duration(
     await _in_dialog(state, callback_data.id, MeetingVote.duration)
     if callback_data.item not in DURATIONS:
         raise StaleButton()
-    message = callback_message(query)
-    await _open(message, session, user, state, settings, timedelta(minutes=callback_data.item))
-    await message.edit_reply_markup(reply_markup=None)
+    minutes = timedelta(minutes=callback_data.item)
+    text, markup = await _open(session, user, state, settings, minutes)
+    await step_done(callback_message(query), text, markup)
 
 
 async def on_cancel(query: CallbackQuery, callback_data: CDMeetingVote, state: FSMContext) -> None:
@@ -323,13 +324,13 @@ async def on_cancel(query: CallbackQuery, callback_data: CDMeetingVote, state: F
 
 
 async def _open(
-    message: Message,
     session: AsyncSession,
     user: User | None,
     state: FSMContext,
     settings: Settings,
     duration: timedelta,
-) -> None:
+) -> tuple[SafeHTML, InlineKeyboardMarkup]:
+    """Open the vote the dialog describes; what to say and the buttons to show."""
     data = await _data(state)
     meeting_id = int(data.get("meeting") or 0)
     term = data.get("term")
@@ -351,16 +352,14 @@ async def _open(
         buttons=ballot_rows,
     )
     await state.clear()
-    await message.answer(
-        tn(
-            "meetings-votes-opened",
-            vote.eligible_count,
-            number=vote.id,
-            question=vote.question,
-            closes=dates.shown_datetime(vote.closes_at, settings.timezone),
-        ),
-        reply_markup=opened_keyboard(vote, meeting_id),
+    text = tn(
+        "meetings-votes-opened",
+        vote.eligible_count,
+        number=vote.id,
+        question=vote.question,
+        closes=dates.shown_datetime(vote.closes_at, settings.timezone),
     )
+    return text, opened_keyboard(vote, meeting_id)
 
 
 # --- Wiring ---------------------------------------------------------------------------------------
