@@ -30,7 +30,9 @@ async def open_panel(person, meeting_id: int):
 
 
 def ballots(person, vote_id: int) -> list:
-    return [m for m in person.bot_messages if f"Голосование №{vote_id}" in (m.text or "")]
+    return [
+        m for m in person.bot_messages if (m.text or "").startswith(f"🗳 Голосование №{vote_id}\n")
+    ]
 
 
 def alerts(person) -> list[str]:
