@@ -34,6 +34,7 @@ from handlers.meetings import agenda as meetings_agenda
 from handlers.meetings import answers as meetings_answers
 from handlers.meetings import minutes as meetings_minutes
 from handlers.meetings import schedule as meetings_schedule
+from handlers.meetings import voting as meetings_votes
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
 from handlers.needs import moderation as needs_moderation
@@ -77,6 +78,7 @@ CAPABILITIES = Registry(
         meetings_answers.capability,
         meetings_agenda.capability,
         meetings_minutes.capability,
+        meetings_votes.capability,
         fallback.capability,
     )
 )

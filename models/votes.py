@@ -106,6 +106,8 @@ class Vote(Base):
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
     # The count as it was at the close: turnout, per-option totals, the winners.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # confvotes: a conference election's term for the elected (their council seats end then).
+    term_until: Mapped[datetime | None]
 
     options: Mapped[list[VoteOption]] = relationship(
         back_populates="vote",

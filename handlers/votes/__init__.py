@@ -54,13 +54,15 @@ def _jobs(context: JobContext) -> dict[str, JobSpec]:
             return votes.chart(vote, plain)
 
     async def close_vote(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
-        return await votes.run_close(
-            session,
-            job,
-            timezone=timezone,
-            reply_days=settings.recommendation_reply_days,
-            chart=chart,
-        )
+        # What the close writes down (a meeting's decision) is in the Assembly's own language.
+        with i18n.context(), i18n.use_locale(settings.default_language):
+            return await votes.run_close(
+                session,
+                job,
+                timezone=timezone,
+                reply_days=settings.recommendation_reply_days,
+                chart=chart,
+            )
 
     async def remind_voters(session: AsyncSession, job: ScheduledJob) -> dict[str, Any]:
         return await votes.run_reminder(session, job, timezone=timezone, buttons=ballot_rows)

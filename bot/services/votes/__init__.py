@@ -4,8 +4,9 @@ Callers use the package as one service: `from bot.services import votes; votes.o
 Inside, one module per concern: `rules` (the outcome from the count), `access` (who may see,
 organize, vote), `drafting`, `ballots` (confirming and casting), `box` (a secret vote's ballot
 box, rewritten whole so that no row's place betrays its voter), `receipts`, `queries` (tally,
-turnout, lists), `lifecycle` (open, close, cancel, the scheduled jobs), and the files made from
-a vote (`documents` draws and writes them, `files` fills them in a language).
+turnout, lists), `lifecycle` (open, close, cancel, the scheduled jobs), `presence` (the roll of a
+vote at a meeting: those registered as present), and the files made from a vote (`documents`
+draws and writes them, `files` fills them in a language).
 """
 
 from bot.services.votes.access import (

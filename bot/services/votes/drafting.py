@@ -46,6 +46,10 @@ class DraftInput:
     closes_at: datetime
     text: str = ""
     options: list[str] = field(default_factory=list)  # custom options or candidates
+    # An election among registered people (user ids): each option is one of them, by name.
+    candidates: list[int] = field(default_factory=list)
+    # Until when the elected serve (a conference electing council members).
+    term_until: datetime | None = None
     max_choices: int = 1
     addressee: str | None = None
     secret: bool = False
@@ -80,6 +84,25 @@ def check_options(lines: Sequence[str]) -> list[str]:
     if len({option.casefold() for option in options}) != len(options):
         raise InvalidInput("votes-options-repeat")
     return options
+
+
+def _candidate_label(person: User) -> str:
+    return _clean_line(person.name or "")[:OPTION_MAX] or f"#{person.id}"
+
+
+async def check_candidates(session: AsyncSession, user_ids: Sequence[int]) -> list[User]:
+    """Candidates who are registered, living people, each once, as many as options may be."""
+    if not 2 <= len(user_ids) <= OPTIONS_MAX:
+        raise InvalidInput("votes-bad-options", max=OPTIONS_MAX)
+    if len(set(user_ids)) != len(user_ids):
+        raise InvalidInput("votes-options-repeat")
+    people = []
+    for user_id in user_ids:
+        person = await session.get(User, user_id)
+        if person is None or person.deleted_at is not None or not person.is_registered:
+            raise NotFound("votes-candidate-not-found")
+        people.append(person)
+    return people
 
 
 def check_addressee(value: str) -> str:
@@ -144,12 +167,22 @@ async def create_draft(session: AsyncSession, actor: User | None, data: DraftInp
             VoteOption(position=index, kind=kind) for index, kind in enumerate(DEFAULT_OPTIONS)
         ]
         vote.max_choices = 1
+    elif data.candidates:
+        if data.kind != VoteKind.ELECTION:
+            raise InvalidInput("votes-bad-options", max=OPTIONS_MAX)
+        people = await check_candidates(session, data.candidates)
+        vote.options = [
+            VoteOption(position=i, label=_candidate_label(person), candidate_id=person.id)
+            for i, person in enumerate(people)
+        ]
+        vote.max_choices = check_seats(data.max_choices, len(people))
     else:
         labels = check_options(data.options)
         vote.options = [VoteOption(position=i, label=label) for i, label in enumerate(labels)]
         vote.max_choices = 1
         if data.kind == VoteKind.ELECTION:
             vote.max_choices = check_seats(data.max_choices, len(labels))
+    vote.term_until = data.term_until
     session.add(vote)
     await session.flush()
     await audit.record(session, actor, "vote.draft", "vote", vote.id, question=question)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates, delivery
 from bot.services import audit, notices, recommendations
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.votes import box, citizens
+from bot.services.votes import box, citizens, presence
 from bot.services.votes.access import get, get_for_organizer, organizes_every_vote
 from bot.services.votes.ballots import BallotButtons, ballot_key, ballot_params, needs_document
 from bot.services.votes.documents import text_docx
@@ -55,9 +55,18 @@ ChartMaker = Callable[[Vote], bytes | None]
 async def _fill_roll(session: AsyncSession, vote: Vote, now: datetime) -> int:
     """Fix the roll: the body's members at this moment, or each member organization's delegate
     (its head, else another representative) in a conference vote; the citizens of a district
-    (or of the city) in a priorities poll."""
+    (or of the city) in a priorities poll. A vote opened at a meeting reaches only those
+    registered as present there (see presence.py)."""
     if vote.unit == VoterUnit.CITIZEN:
         return await citizens.fill_roll(session, vote)
+    if vote.subject_type == presence.MEETING_SUBJECT and vote.subject_id is not None:
+        seats = await presence.seats(session, vote.subject_id, vote.unit, vote.body_id, now)
+        session.add_all(
+            VoteVoter(vote_id=vote.id, user_id=user_id, organization_id=organization_id)
+            for user_id, organization_id in seats
+        )
+        await session.flush()
+        return len(seats)
     if vote.unit == VoterUnit.PERSON:
         source = (
             select(Membership.user_id)
@@ -226,6 +235,10 @@ async def close(
         from bot.services.meetings import convening
 
         await convening.on_vote_closed(session, vote)
+    if vote.subject_type == presence.MEETING_SUBJECT:
+        from bot.services.meetings import voting
+
+        await voting.on_vote_closed(session, vote, timezone=timezone)
     topic = Topic.DUTY
     if vote.unit == VoterUnit.CITIZEN:
         await citizens.record(session, vote, counts, voted, now)
