@@ -202,7 +202,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),
         quiet_timezone=settings.timezone,
         channel_id=settings.public_channel_id,
-        render_post=make_post_renderer(i18n, settings.default_language),
+        render_post=make_post_renderer(i18n, settings.default_language, settings.timezone),
     )
     scheduler = Scheduler(sessionmaker, job_specs(settings, i18n), timezone=settings.timezone)
     app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)
