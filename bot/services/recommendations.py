@@ -77,6 +77,8 @@ CHANNEL_ANSWER_MAX = 1200
 async def post_to_channel(session: AsyncSession, recommendation: Recommendation) -> None:
     """Post the adopted recommendation in the public channel, or edit its post to its present
     follow-up (nothing without a channel)."""
+    if channel.configured(session) is None:
+        return
     await session.refresh(recommendation, ["vote", "decision"])
     await channel.post(
         session,
