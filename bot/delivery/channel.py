@@ -251,9 +251,7 @@ class ChannelPoster:
                 break
             handled += 1
             try:
-                await _to_the_end(self._handle(claimed))
-            except asyncio.CancelledError:
-                raise
+                await self._handle(claimed)
             except Exception:
                 logger.exception("channel post %s failed; released for a later round", claimed.id)
                 await _to_the_end(self._record(claimed, self._retry(claimed, "internal error")))
@@ -391,10 +389,25 @@ class ChannelPoster:
         if not text.strip() and not post.media_file_id:
             await self._record(post, _Outcome(ChannelPostStatus.FAILED, error="nothing to post"))
             return
-        if not await self._turn(post):
+        try:
+            ready = await self._turn(post)
+        except asyncio.CancelledError:
+            # Stopping while waiting for a turn: the post is handed back at once, not after the
+            # lease, and nothing was sent.
+            await _to_the_end(
+                self._record(post, _Outcome(ChannelPostStatus.PENDING, attempts=post.attempts))
+            )
+            raise
+        if not ready:
             if self.paused():
-                await self._record(post, _Outcome(ChannelPostStatus.PENDING))
+                await self._record(
+                    post, _Outcome(ChannelPostStatus.PENDING, attempts=post.attempts)
+                )
             return
+        await _to_the_end(self._send_and_record(post, text))
+
+    async def _send_and_record(self, post: _Claimed, text: str) -> None:
+        """The unit a cancellation cannot split: the post goes out and its outcome is committed."""
         await self._record(post, await self._request(post, text))
 
     async def _request(self, post: _Claimed, text: str) -> _Outcome:
