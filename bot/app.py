@@ -22,7 +22,7 @@ from bot import db
 from bot.capabilities import JobContext, Registry
 from bot.config import Settings, StartupError
 from bot.delivery import DeliveryWorker
-from bot.delivery.render import make_label_renderer, make_renderer
+from bot.delivery.render import make_label_renderer, make_post_renderer, make_renderer
 from bot.delivery.status import ProgressReporter
 from bot.delivery.telegram import AiogramSender
 from bot.i18n import PoI18n, create_i18n
@@ -187,7 +187,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         raise
     keys = audit_keys.from_settings(settings)
     audit_keys.warn_if_derived(keys)
-    sessionmaker = db.create_sessionmaker(engine, audit=keys)
+    sessionmaker = db.create_sessionmaker(engine, audit=keys, channel=settings.public_channel_id)
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
         await CAPABILITIES.startup(session, settings)
@@ -201,6 +201,8 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         render_label=make_label_renderer(i18n, settings.default_language),
         on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),
         quiet_timezone=settings.timezone,
+        channel_id=settings.public_channel_id,
+        render_post=make_post_renderer(i18n, settings.default_language, settings.timezone),
     )
     scheduler = Scheduler(sessionmaker, job_specs(settings, i18n), timezone=settings.timezone)
     app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)

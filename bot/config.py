@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     audit_old_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     # Every this many entries the chain's head is sent to the admins (0: only daily and at start).
     audit_witness_every: int = Field(default=100, ge=0)
+    # The Assembly's public channel (the bot one of its admins): conference notices, adopted
+    # recommendations, public announcements and the audit log's head are also posted there.
+    public_channel_id: int | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -72,6 +75,17 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("public_channel_id", mode="before")
+    @classmethod
+    def _check_channel_id(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        number = int(str(value).strip()) if isinstance(value, str | int) else value
+        if isinstance(number, int) and number >= 0:
+            # A person's id would turn the channel's posts into private messages.
+            raise ValueError("a channel's id is negative, like -1001234567890")
+        return number
 
     @field_validator("audit_old_keys", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # Where sessions carry the audit keys; the same string as bot.services.audit.keys.INFO_KEY, which
 # this low-level module does not import.
 AUDIT_INFO_KEY = "audit"
+CHANNEL_INFO_KEY = "public_channel"
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Seconds a health check waits for PostgreSQL before it calls the database unreachable.
@@ -64,11 +65,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, audit: AuditKeys | None = None
+    engine: AsyncEngine, audit: AuditKeys | None = None, *, channel: int | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for the engine; each carries the audit log's keys (in `session.info`) so the
-    services can sign entries without knowing where the keys come from."""
-    info = {AUDIT_INFO_KEY: audit} if audit is not None else {}
+    services can sign entries without knowing where the keys come from, and the public
+    channel's id (PUBLIC_CHANNEL_ID), so that what is meant for the channel is queued only when
+    there is one (bot.delivery.channel), without every caller passing the setting along."""
+    info: dict[str, object] = {AUDIT_INFO_KEY: audit} if audit is not None else {}
+    if channel is not None:
+        info[CHANNEL_INFO_KEY] = channel
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 

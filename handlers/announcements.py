@@ -204,8 +204,31 @@ async def preview(
             + "\n"
             + when
         ),
-        reply_markup=confirm_keyboard(),
+        reply_markup=confirm_keyboard(_public_choice(session, draft)),
     )
+
+
+def _public_choice(session: AsyncSession, draft: dict) -> bool | None:
+    """The channel toggle's state, or None when there is no public channel to offer."""
+    if not announcements.channel_available(session):
+        return None
+    return bool(draft.get("public"))
+
+
+async def on_public(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User | None,
+) -> None:
+    message = callback_message(query)
+    announcements.require_author(user)
+    if not announcements.channel_available(session):
+        raise StaleButton()
+    draft = await DRAFT.load(state)
+    draft["public"] = not draft.get("public")
+    await DRAFT.save(state, draft)
+    await message.edit_reply_markup(reply_markup=confirm_keyboard(_public_choice(session, draft)))
 
 
 def _local(moment: str | datetime, timezone: str) -> str:
@@ -231,6 +254,7 @@ async def on_send(
         media_kind=draft.get("media_kind"),
         media_file_id=draft.get("media_file_id"),
         send_at=send_at,
+        public=bool(draft.get("public")) and announcements.channel_available(session),
     )
     await state.clear()
     await message.edit_reply_markup(reply_markup=None)
@@ -246,6 +270,8 @@ async def on_send(
         text = status_text(number, Progress(outbox.total, 0, 0, 0, 0, outbox.total))
     status = await message.answer(text, reply_markup=stop_keyboard(outbox.id))
     await announcements.attach_status(session, outbox, status.chat.id, status.message_id)
+    if draft.get("public") and announcements.channel_available(session):
+        await message.answer(t("channel-announce-queued"))
 
 
 async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
@@ -304,6 +330,7 @@ def setup() -> Router:
     )
     router.message.register(on_time, Announce.when, TEXT_INPUT)
     router.callback_query.register(on_send, Announce.confirm, CDAnn.filter(F.action == "send"))
+    router.callback_query.register(on_public, Announce.confirm, CDAnn.filter(F.action == "public"))
     router.callback_query.register(on_cancel, CDAnn.filter(F.action == "cancel"))
     router.callback_query.register(on_stop, CDAnn.filter(F.action == "stop"))
     router.message.register(cmd_announcements, Command("announcements"))

@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
@@ -39,6 +39,12 @@ class ChannelPost(Base):
     version: Mapped[int] = mapped_column(default=1)
     posted_version: Mapped[int] = mapped_column(default=0)
     message_id: Mapped[int | None]
+    # part "channel": the channel the message is in (a message id means nothing in another
+    # chat: after PUBLIC_CHANNEL_ID changes, the post is posted anew there, not edited), and a
+    # photo or document the post carries (a public announcement's), its text the caption.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    media_kind: Mapped[str | None] = mapped_column(String(16))
+    media_file_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[ChannelPostStatus] = mapped_column(
         str_enum(ChannelPostStatus), default=ChannelPostStatus.PENDING
     )

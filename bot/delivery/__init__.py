@@ -7,6 +7,7 @@ an outbox row, one delivery row per recipient, and a worker that sends them at T
     pacing.py   the bot-wide rate and the one-message-a-second-per-person pacer
     text.py     long HTML texts split as Telegram counts them
     sender.py   the Sender protocol and the outcomes it raises
+    channel.py  the public channel: one post per subject, queued by post(), edited as it changes
 
 The engine knows nothing of aiogram. The pieces that do are imported from their own modules by
 the app that wires them in: telegram.py (the Sender over a Bot), render.py (texts stored as keys,

@@ -1,5 +1,6 @@
-"""What the worker asks of a transport: send one message and answer with its id, or raise one of
-the outcomes below. bot/delivery/telegram.py implements it over an aiogram Bot.
+"""What the worker asks of a transport: send one message and answer with its id (or edit one it
+sent, in the public channel), or raise one of the outcomes below. bot/delivery/telegram.py
+implements it over an aiogram Bot.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class SendFailed(SendError):
         self.reason = reason
 
 
+class SendGone(SendFailed):
+    """The message to edit is no longer there (deleted in the chat): send it anew instead."""
+
+
 class SendNetworkError(SendError):
     """Telegram could not be reached, did not answer in time, or failed on its side (5xx): the
     message may well go through later, so it is retried for a day."""
@@ -66,6 +71,14 @@ class Sender(Protocol):
         """Send one message (or media with `text` as its caption), with inline `buttons` (rows of
         (label, callback data)); media is a Telegram file id, or a file's bytes to upload.
         Returns the message id."""
+        ...
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, caption: bool = False
+    ) -> None:
+        """Replace the text of a message the bot sent (its `caption`, for a photo or document).
+        An edit that changes nothing counts as done; a message deleted meanwhile raises
+        SendGone; otherwise the outcomes of `send`."""
         ...
 
     async def authorized(self) -> bool:

@@ -27,7 +27,9 @@ from aiogram.types import (
 from bot.delivery.sender import (
     Buttons,
     SendBlocked,
+    SendError,
     SendFailed,
+    SendGone,
     SendNetworkError,
     SendRetryAfter,
     SendUnauthorized,
@@ -62,20 +64,35 @@ class AiogramSender:
                 )
             else:
                 message = await self._send(chat_id, text, media_kind, media_file_id, markup)
-        except TelegramRetryAfter as exc:
-            raise SendRetryAfter(float(exc.retry_after)) from exc
-        except TelegramForbiddenError as exc:
-            raise SendBlocked(exc.message) from exc
-        except TelegramBadRequest as exc:
-            raise SendFailed(exc.message) from exc
-        except (TelegramNetworkError, TelegramServerError) as exc:
-            raise SendNetworkError(exc.message) from exc
-        except TelegramUnauthorizedError as exc:
-            # A revoked token stops every message, not this one: keep them for after the fix.
-            raise SendUnauthorized(exc.message) from exc
         except TelegramAPIError as exc:
-            raise SendFailed(exc.message) from exc
+            raise _outcome(exc) from exc
         return message.message_id
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, caption: bool = False
+    ) -> None:
+        try:
+            if caption:
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    caption=text,
+                    parse_mode=ParseMode.HTML,
+                )
+            else:
+                await self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+                )
+        except TelegramBadRequest as exc:
+            # Telegram's own words; its error codes do not tell these cases apart.
+            reason = exc.message.lower()
+            if "message is not modified" in reason:
+                return  # the channel already shows this text
+            if "message to edit not found" in reason:
+                raise SendGone(exc.message) from exc
+            raise _outcome(exc) from exc
+        except TelegramAPIError as exc:
+            raise _outcome(exc) from exc
 
     async def authorized(self) -> bool:
         try:
@@ -134,6 +151,20 @@ class AiogramSender:
                 chat_id, media, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         raise SendFailed(f"unknown media kind: {media_kind}")
+
+
+def _outcome(exc: TelegramAPIError) -> SendError:
+    """The engine's outcome for one of Telegram's errors."""
+    if isinstance(exc, TelegramRetryAfter):
+        return SendRetryAfter(float(exc.retry_after))
+    if isinstance(exc, TelegramForbiddenError):
+        return SendBlocked(exc.message)
+    if isinstance(exc, TelegramNetworkError | TelegramServerError):
+        return SendNetworkError(exc.message)
+    if isinstance(exc, TelegramUnauthorizedError):
+        # A revoked token stops every message, not this one: keep them for after the fix.
+        return SendUnauthorized(exc.message)
+    return SendFailed(exc.message)  # a bad request, and whatever else Telegram refuses
 
 
 def _markup(buttons: Buttons | None) -> InlineKeyboardMarkup | None:

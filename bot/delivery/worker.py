@@ -15,15 +15,16 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import dates
+from bot.delivery.channel import ChannelPoster
 from bot.delivery.ledger import Item, Ledger, Outcome
 from bot.delivery.pacing import ChatPacer, RateLimiter
 from bot.delivery.sender import (
@@ -110,6 +111,8 @@ class DeliveryWorker:
         quiet_timezone: str = "Europe/Moscow",
         concurrency: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        channel_id: int | None = None,
+        render_post: Callable[[str, Mapping[str, Any]], str] | None = None,
     ) -> None:
         self.sender = sender
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
@@ -136,6 +139,24 @@ class DeliveryWorker:
             lease=timedelta(seconds=lease_seconds),
             clock=lambda: self.clock(),
         )
+        # The public channel's posts (PUBLIC_CHANNEL_ID), at the same rate as everything else.
+        self.channel = (
+            ChannelPoster(
+                sessionmaker,
+                sender,
+                channel_id,
+                worker_id=self.worker_id,
+                limiter=self._limiter,
+                render=render_post,
+                clock=lambda: self.clock(),
+                lease=timedelta(seconds=lease_seconds),
+                interval=per_chat_interval,
+                paused=lambda: self.paused_since is not None,
+                on_unauthorized=self._pause,
+            )
+            if channel_id is not None
+            else None
+        )
 
     # Running.
 
@@ -156,10 +177,17 @@ class DeliveryWorker:
                     await asyncio.wait_for(stop.wait(), idle_sleep)
 
     async def run_once(self) -> int:
-        """Claim up to `batch` due deliveries and handle each; returns how many were claimed
-        (none while paused for a refused token)."""
+        """Claim up to `batch` due deliveries and handle each, then bring the public channel's
+        due posts up to date; returns how many were claimed (none while paused for a refused
+        token)."""
         if self.paused_since is not None:
             return 0
+        handled = await self._deliver_batch()
+        if self.channel is not None and self.paused_since is None and not self._stop.is_set():
+            handled += await self.channel.run_once(self._stop)
+        return handled
+
+    async def _deliver_batch(self) -> int:
         items = await self._ledger.claim()
         if not items:
             return 0

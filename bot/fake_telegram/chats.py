@@ -307,7 +307,10 @@ class Chats:
         """The message as the Bot API returns it."""
         chat = self._chat(msg.chat_id)
         data: dict[str, Any] = {"message_id": msg.message_id}
-        if msg.from_bot:
+        if msg.from_bot and isinstance(chat, FakeGroup) and chat.type == "channel":
+            # Like Telegram: a post in a channel is the channel's, whoever wrote it.
+            data["sender_chat"] = chat.chat_json()
+        elif msg.from_bot:
             data["from"] = self._bot_json()
         elif isinstance(chat, FakeUser):
             data["from"] = chat.as_json()

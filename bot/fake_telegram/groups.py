@@ -97,6 +97,10 @@ class FakeGroup:
             self.id, text=text, html=html.escape(text, quote=False), reply_markup=markup
         )
 
+    def delete(self, message_id: int) -> None:
+        """An admin deletes a message in the chat (the bot is not told: there is no update)."""
+        self.server.get_message(self.id, message_id).deleted = True
+
     def press(self, user: FakeUser, message_id: int, data: str) -> int:
         """A person presses a button of a bot message in this chat (returns the update id)."""
         return self.server.callback_query(user, self.server.get_message(self.id, message_id), data)

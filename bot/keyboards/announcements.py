@@ -24,7 +24,7 @@ class CDAud(BotCallback, prefix="aud"):
 
 
 class CDAnn(BotCallback, prefix="ann"):
-    # now | later | send | cancel | stop
+    # now | later | public | send | cancel | stop
     action: str
     id: int = 0
 
@@ -95,8 +95,14 @@ def when_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_keyboard() -> InlineKeyboardMarkup:
+def confirm_keyboard(public: bool | None = None) -> InlineKeyboardMarkup:
+    """Send or cancel; with a public channel (`public` not None), also whether to post there."""
     builder = InlineKeyboardBuilder()
+    if public is not None:
+        builder.button(
+            text=f"{_mark(public)} {plain('channel-announce-toggle')}",
+            callback_data=CDAnn(action="public"),
+        )
     builder.button(text=plain("announcements-send"), callback_data=CDAnn(action="send"))
     builder.button(text=plain("announcements-cancel"), callback_data=CDAnn(action="cancel"))
     builder.adjust(1)

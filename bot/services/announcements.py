@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
+from bot.delivery import channel
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.permissions import AUTHORS, SECRETARIAT, has_any_role, require_role
@@ -123,8 +124,10 @@ async def publish(
     media_kind: str | None = None,
     media_file_id: str | None = None,
     send_at: datetime | None = None,
+    public: bool = False,
 ) -> Outbox:
-    """Queue an announcement for everyone in the audience, now or at `send_at`."""
+    """Queue an announcement for everyone in the audience, now or at `send_at`; `public`: also
+    in the public channel, at the same time (when there is one)."""
     author = require_author(author)
     if not html.strip() and media_file_id is None:
         raise InvalidInput("announcements-empty")
@@ -141,6 +144,15 @@ async def publish(
         send_at=send_at,
     )
     await delivery.enqueue(session, outbox, dict(audience))
+    posted = public and await channel.post(
+        session,
+        channel.ANNOUNCEMENT,
+        outbox.id,
+        text=html,
+        media_kind=media_kind,
+        media_file_id=media_file_id,
+        not_before=send_at,
+    )
     await audit.record(
         session,
         author,
@@ -149,8 +161,14 @@ async def publish(
         outbox.id,
         recipients=outbox.total,
         send_at=send_at.isoformat() if send_at else None,
+        public=posted,
     )
     return outbox
+
+
+def channel_available(session: AsyncSession) -> bool:
+    """Whether an announcement can also go to the public channel (PUBLIC_CHANNEL_ID is set)."""
+    return channel.configured(session) is not None
 
 
 async def get_own(session: AsyncSession, actor: User | None, outbox_id: int) -> Outbox:
@@ -164,9 +182,11 @@ async def get_own(session: AsyncSession, actor: User | None, outbox_id: int) -> 
 
 
 async def stop(session: AsyncSession, actor: User | None, outbox_id: int) -> int:
-    """Stop what has not gone out yet; returns how many deliveries were stopped."""
+    """Stop what has not gone out yet (its channel post too); returns how many deliveries were
+    stopped."""
     outbox = await get_own(session, actor, outbox_id)
     stopped = await delivery.cancel(session, outbox.id)
+    await channel.withdraw(session, channel.ANNOUNCEMENT, outbox.id)
     await audit.record(session, actor, "announcement.stop", "outbox", outbox.id, stopped=stopped)
     return stopped
 

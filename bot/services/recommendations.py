@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
+from bot.delivery import channel
 from bot.services import audit, notices, roles
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.paging import Page, page_bounds
@@ -98,7 +99,48 @@ async def _enter(
         recommendation.id,
         number=recommendation.number,
     )
+    await post_to_channel(session, recommendation)
     return recommendation
+
+
+# The channel's post of a recommendation, by its follow-up: the answer is shown once there is one.
+CHANNEL_KEYS = {
+    FollowUp.SENT: "channel-recommendation",
+    FollowUp.ANSWERED: "channel-recommendation-answered",
+    FollowUp.IMPLEMENTED: "channel-recommendation-answered",
+}
+# The recommendation's text and the answer are cut to these in the post, so that the whole
+# stays within one message of 4096 characters.
+CHANNEL_TEXT_MAX = 2000
+CHANNEL_ANSWER_MAX = 1200
+
+
+async def post_to_channel(session: AsyncSession, recommendation: Recommendation) -> None:
+    """Post the adopted recommendation in the public channel, or edit its post to its present
+    follow-up (nothing without a channel)."""
+    if channel.configured(session) is None:
+        return
+    await session.refresh(recommendation, ["vote", "decision"])
+    await channel.post(
+        session,
+        channel.RECOMMENDATION,
+        recommendation.id,
+        CHANNEL_KEYS[recommendation.status],
+        {
+            "number": recommendation.number,
+            "adopted_at": recommendation.adopted_at.isoformat(),
+            "title": _cut(recommendation.title, 300),
+            "text": _cut(recommendation.full_text, CHANNEL_TEXT_MAX),
+            "addressee": recommendation.addressee,
+            "status_key": f"recommendations-status-{recommendation.status.value}",
+            "answer": _cut(recommendation.answer or "", CHANNEL_ANSWER_MAX),
+        },
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def for_vote(session: AsyncSession, vote_id: int) -> Recommendation | None:
@@ -170,6 +212,7 @@ async def mark_answered(
     await audit.record(
         session, actor, "recommendation.answered", "recommendation", recommendation.id
     )
+    await post_to_channel(session, recommendation)
     return recommendation
 
 
@@ -187,6 +230,7 @@ async def mark_implemented(
     await audit.record(
         session, actor, "recommendation.implemented", "recommendation", recommendation.id
     )
+    await post_to_channel(session, recommendation)
     return recommendation
 
 

@@ -32,6 +32,11 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("posted_version", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=True),
+        # part "channel": the channel a post is in, and the media a public announcement carries.
+        sa.Column("chat_id", sa.BigInteger(), nullable=True),
+        sa.Column("media_kind", sa.String(length=16), nullable=True),
+        sa.Column("media_file_id", sa.String(length=255), nullable=True),
+        # end of part "channel"
         sa.Column(
             "status",
             sa.Enum(

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates, delivery
+from bot.delivery import channel
 from models import AuditWitness, JobStatus, Outbox, Role, ScheduledJob, Topic
+from models.base import utcnow
 from scheduler import jobs
 
 KIND = "audit.witness"
@@ -51,6 +53,9 @@ async def last(session: AsyncSession) -> AuditWitness | None:
     )
 
 
+# Hex digits of the signature the channel shows: as many as a pasted code needs (CODE).
+PUBLIC_PREFIX = 16
+
 ADMINS_AUDIENCE = {"roles": [Role.ADMIN.value]}
 
 
@@ -70,6 +75,15 @@ async def send(session: AsyncSession, seq: int, mac: str, reason: str) -> AuditW
     witness = AuditWitness(seq=seq, mac=mac, reason=reason)
     session.add(witness)
     await _to_admins(session, "audit-witness", seq=seq, code=code(seq, mac))
+    # And in the public channel, one post edited to the latest head: a copy anyone can compare
+    # with what the bot says later (the code's prefix is enough for /audit to check against).
+    await channel.post(
+        session,
+        channel.AUDIT,
+        0,
+        "channel-audit-head",
+        {"seq": seq, "code": code(seq, mac[:PUBLIC_PREFIX]), "witnessed_at": utcnow().isoformat()},
+    )
     return witness
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates, delivery
+from bot.delivery import channel
 from bot.services.meetings import calendar, roll
 from models import Body, Delivery, DeliveryStatus, District, Outbox, Topic
 from models.meetings import Meeting, MeetingKind
@@ -18,6 +19,14 @@ from models.meetings import Meeting, MeetingKind
 # The rows of buttons under a meeting's notice ({"text_key" | "text", "data"}): the handlers'
 # keyboards make them (answer buttons for the invited, "open" for everyone).
 NoticeButtons = Callable[[Meeting, bool], list[list[dict[str, str]]]]
+
+# The channel's post states the conference as it stands (a moved one keeps its agenda), so its
+# texts are the channel's own; a notice without one here is posted in its own words.
+CHANNEL_KEYS = {
+    "meetings-notice-public": "channel-meeting",
+    "meetings-notice-public-changed": "channel-meeting-changed",
+    "meetings-notice-public-cancelled": "channel-meeting-cancelled",
+}
 
 
 async def params(session: AsyncSession, meeting: Meeting, timezone: str) -> dict[str, Any]:
@@ -93,15 +102,20 @@ async def to_public(
     extra: dict[str, Any] | None = None,
 ) -> Outbox | None:
     """A conference's news for every registered person who keeps the "conferences" topic and is
-    not invited (the invited get their own notice)."""
+    not invited (the invited get their own notice), and in the public channel, where one post
+    per conference is edited as it changes."""
     if meeting.kind != MeetingKind.CONFERENCE:
         return None
     invited = set(await roll.invitee_ids(session, meeting.id))
+    said = {**await params(session, meeting, timezone), **(extra or {})}
+    # The public channel's post of the conference says the same, edited as it changes (only
+    # when the app has a channel: bot.delivery.channel).
+    await channel.post(session, channel.MEETING, meeting.id, CHANNEL_KEYS.get(key, key), said)
     outbox = Outbox(
         kind="meeting",
         topic=Topic.CONFERENCES,
         text_key=key,
-        text_params={**await params(session, meeting, timezone), **(extra or {})},
+        text_params=said,
         buttons=buttons(meeting, False) if buttons is not None else None,
     )
     attach_calendar(outbox, meeting)
