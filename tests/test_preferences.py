@@ -71,14 +71,15 @@ def test_settings_offer_only_topics_something_sends():
     assert set(OFFERED_TOPICS) <= sent & set(MUTABLE_TOPICS)
 
 
-async def test_settings_screen_hides_topics_nothing_sends(fake, running):
+async def test_settings_screen_offers_conferences_and_refuses_unknown_topics(fake, running):
     await registered(running, 9003)
     person = fake.user(9003, "Нина")
     replies = await person.say("/settings")
     buttons = " ".join(person.button_texts())
-    assert "Конференции" not in buttons
+    # Conferences are sent now (a conference convened, moved, cancelled): the topic is offered.
+    assert "Конференции" in buttons
     assert "Новости проектов" in buttons  # the projects capability sends them
-    # A forged button for a hidden topic changes nothing.
-    await person.click_data(replies[0].message_id, "topic:conferences")
+    # A forged button for a topic that does not exist changes nothing.
+    await person.click_data(replies[0].message_id, "topic:nonsense")
     assert person.callback_answers[-1].text == "Эта кнопка больше не действует."
     assert (await saved(running, 9003)).muted_topics == ["digest"]

@@ -4,7 +4,7 @@ removes it on a cancellation (METHOD:CANCEL)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
@@ -41,8 +41,10 @@ def ics(
     event.add("uid", uid(meeting))
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", now or utcnow())
-    event.add("dtstart", meeting.starts_at)
-    event.add("dtend", meeting.ends_at)
+    # In UTC: a time with a bare offset is written as floating local time, which a calendar
+    # would put at the reader's own clock.
+    event.add("dtstart", meeting.starts_at.astimezone(UTC))
+    event.add("dtend", meeting.ends_at.astimezone(UTC))
     event.add("summary", meeting.title)
     place = location if location is not None else meeting.place
     if place:
