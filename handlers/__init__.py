@@ -30,6 +30,7 @@ from handlers import (
     secretariat,
     votes,
 )
+from handlers.meetings import convene as meetings_convene
 from handlers.meetings import schedule as meetings_schedule
 from handlers.needs import browse as needs_browse
 from handlers.needs import filing as needs_filing
@@ -71,6 +72,7 @@ CAPABILITIES = Registry(
         projects_review.capability,
         projects_browse.capability,
         meetings_schedule.capability,
+        meetings_convene.capability,
         fallback.capability,
     )
 )
