@@ -210,7 +210,7 @@ def panel_keyboard(
         ]
     )
     rows.append(_act("meetings-convene-btn-cancel", "cnl", meeting.id))
-    rows.append([_button(plain("meetings-convene-btn-card"), CDMeeting(id=meeting.id))])
+    rows.append([_button(plain("meetings-btn-open"), CDMeeting(id=meeting.id))])
     return _markup(rows)
 
 

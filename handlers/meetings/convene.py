@@ -38,8 +38,11 @@ async def list_view(
         return t(
             "meetings-convene-archive-empty" if archive else "meetings-convene-list-empty"
         ), None
-    title = "meetings-convene-archive-title" if archive else "meetings-convene-list-title"
-    lines = [tn(title, page.total)]
+    lines = [
+        tn("meetings-convene-archive-title", page.total)
+        if archive
+        else tn("meetings-convene-list-title", page.total)
+    ]
     buttons = []
     for meeting in page.items:
         lines.append(
