@@ -143,23 +143,17 @@ async def agenda(session: AsyncSession, meeting: Meeting) -> list[AgendaLine]:
     if not items:
         return []
     ids = [item.id for item in items]
-    counts = dict(
-        (
-            await session.execute(
-                select(MeetingFile.agenda_item_id, func.count())
-                .where(MeetingFile.agenda_item_id.in_(ids))
-                .group_by(MeetingFile.agenda_item_id)
-            )
-        ).tuples()
+    counted = await session.execute(
+        select(MeetingFile.agenda_item_id, func.count())
+        .where(MeetingFile.agenda_item_id.in_(ids))
+        .group_by(MeetingFile.agenda_item_id)
     )
+    counts: dict[int | None, int] = {item_id: n for item_id, n in counted}
     speaker_ids = [item.speaker_id for item in items if item.speaker_id is not None]
     names: dict[int, str | None] = {}
     if speaker_ids:
-        names = dict(
-            (
-                await session.execute(select(User.id, User.name).where(User.id.in_(speaker_ids)))
-            ).tuples()
-        )
+        found = await session.execute(select(User.id, User.name).where(User.id.in_(speaker_ids)))
+        names = {user_id: name for user_id, name in found}
     lines = []
     for item in items:
         speaker = names.get(item.speaker_id) if item.speaker_id is not None else item.speaker_name
@@ -173,7 +167,7 @@ async def answers(session: AsyncSession, meeting_id: int) -> dict[Answer, int]:
         .where(MeetingInvitee.meeting_id == meeting_id)
         .group_by(MeetingInvitee.answer)
     )
-    found = dict(rows.tuples())
+    found: dict[Answer, int] = {answer: n for answer, n in rows}
     return {answer: found.get(answer, 0) for answer in Answer}
 
 
