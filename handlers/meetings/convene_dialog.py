@@ -8,7 +8,7 @@ nothing. Who may create what is checked when the kind is chosen and again when i
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -252,11 +252,12 @@ async def on_title(
 
 
 def parse_moment(text: str, settings: Settings) -> datetime:
-    """A moment typed DD.MM.YYYY HH:MM on the Assembly's clock, in the future."""
+    """A moment typed DD.MM.YYYY HH:MM on the Assembly's clock, in the future; in UTC, as kept
+    (a moment read back from its ISO form has a bare offset, which a calendar file cannot name)."""
     typed = dates.parse_local_time(text, settings.timezone)
     if typed is None:
         raise InvalidInput("meetings-convene-bad-time")
-    return rules.check_start(typed)
+    return rules.check_start(typed).astimezone(UTC)
 
 
 async def on_starts(
@@ -294,7 +295,7 @@ def parse_deadline(text: str, starts_at: datetime, settings: Settings) -> dateti
         raise InvalidInput("meetings-convene-deadline-past")
     if typed >= starts_at:
         raise InvalidInput("meetings-bad-agenda-deadline")
-    return typed
+    return typed.astimezone(UTC)
 
 
 async def on_deadline(
