@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.keyboards.meetings_convene import CDNewMeeting
+from models import Delivery, DeliveryStatus
 from models.base import utcnow
 from models.meetings import Meeting, MeetingKind, MeetingStatus
 from tests.meetings_support import TZ, conference, council_member, presidium
 from tests.projects_support import committee, district
-from tests.support import register
+from tests.support import eventually, register
 
 PRESIDIUM, COUNCILLOR, CHAIR, MEMBER, STRANGER = 7400, 7401, 7402, 7403, 7404
 
@@ -27,6 +28,23 @@ def typed(days: int, hour: int = 18, minute: int = 0) -> tuple[str, datetime]:
     day = (utcnow() + timedelta(days=days)).astimezone(zone).date()
     moment = datetime.combine(day, time(hour, minute), tzinfo=zone)
     return moment.strftime("%d.%m.%Y %H:%M"), moment
+
+
+async def all_sent(running) -> None:
+    """Every notice queued so far is sent, also those paced for later (a message a second to a
+    chat): a conference's news reaches everyone, the organizer too, and must not land in the
+    middle of what a test reads."""
+
+    async def none_pending() -> bool:
+        async with running.sessionmaker() as session:
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.PENDING)
+            )
+            return not pending
+
+    await eventually(none_pending)
 
 
 def texts(messages) -> str:
@@ -47,6 +65,7 @@ async def test_the_presidium_convenes_a_conference_by_the_dialog(fake, running):
     # Two districts hosted already: the third, never, is the rotation's turn.
     await conference(running, PRESIDIUM, district_id=first, starts_in=timedelta(days=3))
     await conference(running, PRESIDIUM, district_id=second, starts_in=timedelta(days=4))
+    await all_sent(running)
     organizer = fake.user(PRESIDIUM)
 
     shown = texts(await organizer.say("/new_meeting"))
@@ -126,6 +145,7 @@ async def test_choose_another_district_lists_when_each_hosted(fake, running):
     await presidium(running, PRESIDIUM, "Председатель")
     await council_member(running, COUNCILLOR, "Член Совета")
     await conference(running, PRESIDIUM, district_id=first, starts_in=timedelta(days=3))
+    await all_sent(running)
     organizer = fake.user(PRESIDIUM)
     await organizer.say("/new_meeting")
     await organizer.click("📣 Конференция Ассамблеи")

@@ -24,6 +24,7 @@ from models.meetings import AgendaItem, MeetingFile, MeetingKind, MeetingStatus
 from tests.meetings_support import TZ, conference, council_member, meeting, presidium
 from tests.projects_support import committee, district, member_organization
 from tests.support import register
+from tests.test_meetings_convene import all_sent
 from tests.test_trust import snapshot
 
 ORGANIZER, COUNCILLOR, HEAD, GUEST, SPEAKER, STRANGER, CHAIR = (
@@ -191,7 +192,7 @@ async def test_a_guest_and_publishing(fake, running):
     replies = await organizer.click("✅ Да, опубликовать и разослать", panel.message_id)
     assert any("отправлено 3 адресатам" in m.text for m in replies)
     assert (await meeting(running, meeting_id)).status == MeetingStatus.PUBLISHED
-    await running.delivered()
+    await all_sent(running)
     for chat in (COUNCILLOR, HEAD, GUEST):
         assert "Ежегодная конференция" in chat_text(fake, chat), chat
         _, event = event_of(fake, chat)
@@ -222,7 +223,7 @@ def stored_document(fake) -> str:
 async def test_move_and_change_the_place_of_a_published_conference(fake, running):
     ids = await world(fake, running)
     meeting_id = await conference(running, ORGANIZER, district_id=ids["district"])
-    await running.delivered()
+    await all_sent(running)
     organizer = fake.user(ORGANIZER)
     panel = await open_panel(organizer, meeting_id)
     assert "📣 Опубликовать" not in organizer.button_texts(panel)
@@ -250,7 +251,7 @@ async def test_move_and_change_the_place_of_a_published_conference(fake, running
 async def test_cancel_a_published_conference_and_its_stale_panel(fake, running):
     ids = await world(fake, running)
     meeting_id = await conference(running, ORGANIZER, district_id=ids["district"])
-    await running.delivered()
+    await all_sent(running)
     organizer = fake.user(ORGANIZER)
     panel = await open_panel(organizer, meeting_id)
     await organizer.click("🚫 Отменить мероприятие", panel.message_id)
@@ -258,7 +259,7 @@ async def test_cancel_a_published_conference_and_its_stale_panel(fake, running):
     assert "Все приглашённые (2 человека)" in organizer.last.text
     replies = await organizer.click("🚫 Да, отменить")
     assert any("извещение отправлено 2 адресатам" in m.text for m in replies)
-    await running.delivered()
+    await all_sent(running)
     assert "Зал закрыт на ремонт" in [m for m in fake.chat(HEAD) if m.from_bot][-1].text
     calendar, event = event_of(fake, HEAD)
     assert str(calendar["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
@@ -324,7 +325,7 @@ async def test_forged_presses_of_strangers_are_refused(fake, running):
     await committee(running, "Комитет по культуре", "Культура", chair)
     draft_id = await draft_conference(running, local(9, 10), ids["district"])
     published_id = await conference(running, ORGANIZER, district_id=ids["district"])
-    await running.delivered()
+    await all_sent(running)
     before = await snapshot(running)
     for telegram_id in (STRANGER, CHAIR):
         person = fake.user(telegram_id)
