@@ -73,25 +73,11 @@ async def test_the_presidium_convenes_a_conference_by_the_dialog(fake, running):
     await organizer.click("📣 Конференция Ассамблеи")
     assert "название" in organizer.last.text
 
-    # A photo, a voice, too long a title: each refused with what to do, the step kept.
-    await organizer.say_photo()
-    assert "ответьте текстом" in organizer.last.text
-    await organizer.say_voice()
-    assert "ответьте текстом" in organizer.last.text
-    await organizer.say("Я" * 5000)
-    assert "не длиннее 200 символов" in organizer.last.text
     await organizer.say("Конференция <b>2027</b>")
     assert "ДД.ММ.ГГГГ ЧЧ:ММ" in organizer.last.text
-
-    await organizer.say("завтра вечером")
-    assert "Не получилось прочитать" in organizer.last.text
-    await organizer.say("01.01.2020 10:00")
-    assert "уже прошло" in organizer.last.text
     when_typed, starts_at = typed(20)
     await organizer.say(when_typed)
     assert "продлится" in organizer.last.text
-    await organizer.say("2 часа")  # typed where a button answers
-    assert "кнопкой" in organizer.last.text
     await organizer.click("2 ч")
 
     # The rotation proposes the district that never hosted, and says so.
@@ -105,9 +91,6 @@ async def test_the_presidium_convenes_a_conference_by_the_dialog(fake, running):
     await running.restart()
     await organizer.say("ДК «Октябрь», ул. Ленина, 1")
     assert "предлагать пункты повестки" in organizer.last.text
-    late, _ = typed(25)
-    await organizer.say(late.split()[0])  # after the start: refused
-    assert "раньше начала" in organizer.last.text
     deadline, _ = typed(15)
     await organizer.say(deadline.split()[0])
     assert "голосования" in organizer.last.text
@@ -137,6 +120,48 @@ async def test_the_presidium_convenes_a_conference_by_the_dialog(fake, running):
     # The summary's buttons are gone: pressing save again creates nothing.
     await organizer.click_data(summary.message_id, CDNewMeeting(field="save").pack())
     assert len(await meetings(running)) == 3
+
+
+async def test_bad_answers_are_refused_and_the_step_kept(fake, running):
+    await district(running, 1, "Центральный")
+    await presidium(running, PRESIDIUM, "Председатель")
+    organizer = fake.user(PRESIDIUM)
+    await organizer.say("/new_meeting")
+    await organizer.say("Конференция")  # typed where a button answers
+    assert "кнопкой" in organizer.last.text
+    await organizer.click("📣 Конференция Ассамблеи")
+    # A photo, a voice, too long a title: each refused with what to do, the step kept.
+    await organizer.say_photo()
+    assert "ответьте текстом" in organizer.last.text
+    await organizer.say_voice()
+    assert "ответьте текстом" in organizer.last.text
+    await organizer.say("Я" * 5000)
+    assert "не длиннее 200 символов" in organizer.last.text
+    await organizer.say("Конференция")
+    await organizer.say("завтра вечером")
+    assert "Не получилось прочитать" in organizer.last.text
+    await organizer.say("01.01.2020 10:00")
+    assert "уже прошло" in organizer.last.text
+    await organizer.say(typed(20)[0])
+    await organizer.say("2 часа")
+    assert "кнопкой" in organizer.last.text
+    await organizer.click("2 ч")
+    await organizer.click("✅ Принять: Центральный")
+    await organizer.say("Место " * 1000)
+    assert "не длиннее 300 символов" in organizer.last.text
+    await organizer.say("Зал")
+    await organizer.say(typed(25)[0].split()[0])  # after the start
+    assert "раньше начала" in organizer.last.text
+    await organizer.say("31.02.2030")
+    assert "Не получилось прочитать дату" in organizer.last.text
+    await organizer.say_sticker()
+    assert "ответьте текстом" in organizer.last.text
+    # Cancel leaves the dialog, nothing kept; its old buttons are stale.
+    await organizer.click("✖️ Отмена")
+    assert "ничего не сохранено" in organizer.last.text
+    await organizer.click("✖️ Отмена")  # an earlier question's
+    assert "больше не действует" in organizer.callback_answers[-1].text
+    assert await meetings(running) == []
 
 
 async def test_choose_another_district_lists_when_each_hosted(fake, running):

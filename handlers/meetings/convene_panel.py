@@ -378,7 +378,6 @@ def _changed(meeting: Meeting, settings: Settings) -> SafeHTML:
 
 async def _ask_confirm(
     message: Message,
-    session: AsyncSession,
     state: FSMContext,
     meeting: Meeting,
     text: SafeHTML,
@@ -416,7 +415,6 @@ async def _change_typed(
     )
     await _ask_confirm(
         message,
-        session,
         state,
         meeting,
         text,
@@ -462,7 +460,6 @@ async def _ask_cancel(
     )
     await _ask_confirm(
         message,
-        session,
         state,
         meeting,
         text,

@@ -132,9 +132,8 @@ class Card:
     # Who recorded the presidium's decision; the council's vote on convening, if one was put.
     decided_by: str | None
     decision_vote: Vote | None
-    # The organizers' figures: answers by kind, and how many are invited.
+    # The organizers' figure: how many invitees answered what.
     answers: dict[Answer, int] | None
-    invited: int
 
 
 async def agenda(session: AsyncSession, meeting: Meeting) -> list[AgendaLine]:
@@ -199,7 +198,6 @@ async def card(session: AsyncSession, actor: User | None, meeting_id: int) -> Ca
         decided_by=decided_by,
         decision_vote=vote,
         answers=counts,
-        invited=sum(counts.values()) if counts is not None else 0,
     )
 
 
