@@ -32,6 +32,7 @@ from handlers import (
 )
 from handlers.meetings import agenda as meetings_agenda
 from handlers.meetings import answers as meetings_answers
+from handlers.meetings import convene as meetings_convene
 from handlers.meetings import minutes as meetings_minutes
 from handlers.meetings import schedule as meetings_schedule
 from handlers.meetings import voting as meetings_votes
@@ -74,11 +75,12 @@ CAPABILITIES = Registry(
         projects_documents.capability,
         projects_review.capability,
         projects_browse.capability,
-        meetings_schedule.capability,
+        meetings_convene.capability,
         meetings_answers.capability,
         meetings_agenda.capability,
         meetings_minutes.capability,
         meetings_votes.capability,
+        meetings_schedule.capability,
         fallback.capability,
     )
 )

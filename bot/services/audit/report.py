@@ -48,6 +48,7 @@ ACTION_KEYS: dict[str, str] = {
     "meeting.change": "audit-action-meeting-change",
     "meeting.cancel": "audit-action-meeting-cancel",
     "meeting.convene": "audit-action-meeting-convene",
+    "meeting.add_file": "audit-action-meeting-add-file",
     # meetings_answers: a member organization names its conference delegates.
     "meeting.delegates": "audit-action-meeting-delegates",
     "need.file": "audit-action-need-file",
