@@ -603,6 +603,14 @@ async def set_office_holder(
     return seat
 
 
+async def office_to_clear(session: AsyncSession, actor: User | None, office: Office) -> OfficeLine:
+    """An office whose record the Secretariat is about to clear (refused when there is none)."""
+    line = next(line for line in await offices(session, actor) if line.office == office)
+    if line.designation is None:
+        raise InvalidInput("council-office-vacant")
+    return line
+
+
 async def clear_office(session: AsyncSession, actor: User | None, office: Office) -> None:
     """The Secretariat clears an office's record; its co-chair's seat ends."""
     actor = bodies.require_manager(actor)
