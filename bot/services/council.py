@@ -148,7 +148,12 @@ async def seat_organization(
             raise InvalidInput("council-not-base", name=organization.name)
     elif await citywide_designation(session, organization.id) is None:
         raise InvalidInput("council-not-citywide", name=organization.name)
-    if not any(rep.user_id == user.id for rep in organization.representatives):
+    represents = await session.scalar(
+        select(Representative.user_id).where(
+            Representative.organization_id == organization.id, Representative.user_id == user.id
+        )
+    )
+    if represents is None:
         raise InvalidInput(
             "council-not-representative", person=user.name or "—", name=organization.name
         )
