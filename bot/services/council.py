@@ -422,7 +422,7 @@ async def citywide_page(
         .limit(per_page)
     )
     lines = []
-    for designation, organization in rows.tuples():
+    for designation, organization in rows.all():
         held = await seats(session, CouncilCategory.CITYWIDE, organization_id=organization.id)
         lines.append(CitywideLine(designation, organization, [seat.user for seat in held]))
     return Page(lines, page, pages, total or 0)
@@ -667,7 +667,7 @@ async def composition(session: AsyncSession, actor: User | None) -> Composition:
         .group_by(Membership.council_category)
     )
     counts = {category: 0 for category in CATEGORY_ORDER}
-    for category, number in rows.tuples():
+    for category, number in rows.all():
         if category is not None:
             counts[category] = number
     base = await session.scalar(
