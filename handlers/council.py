@@ -47,6 +47,8 @@ from models import BodyKind, CouncilCategory, User
 from models.council import Office
 
 NAME_MAX = 120
+# A page of seats or designations stays well within Telegram's 4096 characters: each line's
+# parts are clipped (names, organizations, the basis) and a page holds `council.PER_PAGE` lines.
 
 
 class CitywideDesignate(StatesGroup):
@@ -103,13 +105,13 @@ def seat_line(number: int, line: SeatLine, timezone: str) -> SafeHTML:
     if seat.office:
         details.append(plain(f"council-office-{seat.office}"))
     if line.organization is not None:
-        details.append(t("council-detail-organization", name=clip(line.organization.name, 200)))
+        details.append(t("council-detail-organization", name=clip(line.organization.name, 100)))
     if line.district is not None and seat.council_category == CouncilCategory.BASE_ORGANIZATION:
         details.append(
             t(
                 "council-detail-district",
                 number=line.district.number,
-                name=clip(line.district.name, 100),
+                name=clip(line.district.name, 60),
             )
         )
     if seat.until is not None:
@@ -117,7 +119,7 @@ def seat_line(number: int, line: SeatLine, timezone: str) -> SafeHTML:
     if seat.basis_vote_id is not None:
         details.append(t("council-detail-vote", number=seat.basis_vote_id))
     if seat.basis_text:
-        details.append(t("council-detail-basis", basis=clip(seat.basis_text, 200)))
+        details.append(t("council-detail-basis", basis=clip(seat.basis_text, 150)))
     name = clip(seat.user.name or "—", NAME_MAX)
     if not details:
         return t("council-seat-line-bare", number=number, name=name)
@@ -146,13 +148,13 @@ def citywide_text(page: Page[CitywideLine]) -> SafeHTML:
         lines.append(t("council-citywide-empty"))
     first = page.page * council.PER_PAGE + 1
     for i, line in enumerate(page.items):
-        holders = ", ".join(clip(holder.name or "—", NAME_MAX) for holder in line.holders)
+        holders = ", ".join(clip(holder.name or "—", 80) for holder in line.holders[:2])
         lines.append(
             t(
                 "council-citywide-line",
                 number=first + i,
-                name=clip(line.organization.name, 200),
-                basis=clip(line.designation.basis, 300),
+                name=clip(line.organization.name, 120),
+                basis=clip(line.designation.basis, 200),
                 holder=SafeHTML(holders) if holders else t("council-seat-vacant"),
             )
         )

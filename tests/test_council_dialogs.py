@@ -16,8 +16,8 @@ from bot.keyboards.council import (
     CDOfficeSet,
     CDSeatOrganization,
 )
-from bot.services import bodies
-from models import BodyKind, CouncilCategory, Membership, Outcome, Role
+from bot.services import bodies, council
+from models import BodyKind, CouncilCategory, Membership, Outcome, Role, User
 from models.council import CouncilDesignation, DesignationKind, Office
 from tests.council_support import conference_election, council_vote
 from tests.projects_support import district, member_organization
@@ -339,3 +339,37 @@ async def test_strangers_and_forged_presses_are_refused(fake, running):
         )
         assert len(list(living)) == 2
     assert await seat_of(running, head_id) is None
+
+
+async def test_long_lists_are_paged_within_telegrams_limits(fake, running):
+    secretary = fake.user(SECRETARY, "Ирина")
+    secretary_id = await make_secretary(running, SECRETARY, "Ирина Секретарь")
+    for number in range(7):
+        org_id, head_id = await member_organization(
+            running, 5200 + number, f"Ж{number} " + "Я" * 95, f"О{number} " + "Ю" * 190, None
+        )
+        async with running.sessionmaker.begin() as session:
+            actor = await session.get(User, secretary_id)
+            await council.designate_citywide(session, actor, org_id, "Акт " + "ъ" * 490)
+            council_body = await bodies.single(session, BodyKind.COUNCIL)
+            await bodies.add_member(
+                session,
+                actor,
+                council_body.id,
+                head_id,
+                category=CouncilCategory.CITYWIDE,
+                organization_id=org_id,
+                basis_text="Основание " + "щ" * 480,
+            )
+
+    await secretary.say("/council_composition")
+    replies = await secretary.click("Общегородские структуры · 7")
+    assert "6. Ж5" in replies[0].text and "7. Ж6" not in replies[0].text
+    replies = await secretary.click("▶")
+    assert "7. Ж6" in replies[0].text
+    await secretary.click("◀ Назад")
+    replies = await secretary.click("🌐 Общегородские структуры")
+    assert "6. «О5" in replies[0].text and "«О6" not in replies[0].text
+    assert "1/2" in secretary.button_texts()
+    replies = await secretary.click("▶")
+    assert "7. «О6" in replies[0].text
