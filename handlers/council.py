@@ -259,7 +259,7 @@ async def on_citywide_basis(
         session, user, organization_id, message.text or ""
     )
     await state.clear()
-    line = await council.citywide_to_revoke(session, user, designation.id)
+    line = await council.citywide_record(session, user, designation.id)
     await message.answer(t("council-citywide-done", name=clip(line.organization.name, 200)))
     text, markup = await _citywide(session, user)
     await message.answer(text, reply_markup=markup)
@@ -268,7 +268,7 @@ async def on_citywide_basis(
 async def on_revoke_ask(
     query: CallbackQuery, callback_data: CDCitywideRevoke, session: AsyncSession, user: User | None
 ) -> None:
-    line = await council.citywide_to_revoke(session, user, callback_data.id)
+    line = await council.citywide_record(session, user, callback_data.id)
     yes = CDCitywideRevoke(id=line.designation.id, page=callback_data.page, confirm=True)
     no = CDCitywide(page=callback_data.page)
     text = t("council-revoke-ask", name=clip(line.organization.name, 200))

@@ -212,10 +212,11 @@ async def designate_citywide(
     return designation
 
 
-async def citywide_to_revoke(
+async def citywide_record(
     session: AsyncSession, actor: User | None, designation_id: int
 ) -> CitywideLine:
-    """A living city-wide designation the Secretariat is about to revoke."""
+    """A living city-wide designation with its organization and who holds its seat (the
+    Secretariat has just recorded it, or is about to revoke it)."""
     bodies.require_manager(actor)
     designation = await session.get(CouncilDesignation, designation_id)
     if (
@@ -237,7 +238,7 @@ async def revoke_citywide(
 ) -> Organization:
     """The Secretariat revokes a city-wide designation; the structure's council seat ends."""
     actor = bodies.require_manager(actor)
-    line = await citywide_to_revoke(session, actor, designation_id)
+    line = await citywide_record(session, actor, designation_id)
     line.designation.revoked_at = utcnow()
     line.designation.revoked_by_id = actor.id
     await session.flush()
