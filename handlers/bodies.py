@@ -45,7 +45,8 @@ from bot.keyboards.bodies import (
     secretariat_keyboard,
     skip_direction_keyboard,
 )
-from bot.services import bodies, notices
+from bot.keyboards.council import seat_offices_keyboard, seat_organizations_keyboard
+from bot.services import bodies, council, notices
 from bot.services.bodies import MEMBERS_PER_PAGE, BodyCard
 from bot.services.paging import Page
 from bot.services.permissions import ADMINS, SECRETARIAT
@@ -67,6 +68,11 @@ class AddMember(StatesGroup):
     person = State()
     role = State()
     category = State()
+    # What the council's category rests on (handlers/council.py takes these steps' answers):
+    # the organization, the office, the election's or the council decision's vote number.
+    organization = State()
+    office = State()
+    vote = State()
     term = State()
 
 
@@ -347,6 +353,11 @@ async def on_add_role(
         await state.set_state(AddMember.category)
         await show(query, t("bodies-add-ask-category"), category_keyboard())
         return
+    if body.kind == BodyKind.PRESIDIUM:
+        # The council appoints the presidium: the seat needs its decision on record.
+        await state.set_state(AddMember.vote)
+        await show(query, t("council-ask-decision"), None)
+        return
     # The callback is answered after the change: a refusal is shown as its alert.
     await finish_add(callback_message(query), state, session, user, settings)
     await show(
@@ -363,13 +374,30 @@ async def on_add_category(
     settings: Settings,
 ) -> None:
     bodies.require_manager(user)
-    await state.update_data(category=callback_data.category.value)
-    if callback_data.category == CouncilCategory.ELECTED:
-        await state.set_state(AddMember.term)
-        await show(query, t("bodies-add-ask-term"), None)
+    category = callback_data.category
+    person_id = int((await state.get_data())["person_id"])
+    # Each category's next step offers only what its rule allows; none at all is refused here,
+    # with the reason, and the category can be chosen again.
+    if category in council.ORGANIZATION_SEATS:
+        found = await council.eligible_organizations(session, user, category, person_id)
+        await state.update_data(category=category.value)
+        await state.set_state(AddMember.organization)
+        key = f"council-ask-organization-{category.value}"
+        await show(query, t(key), seat_organizations_keyboard(found))
+        return
+    if category == CouncilCategory.CO_CHAIR:
+        held = await council.eligible_offices(session, user, person_id)
+        await state.update_data(category=category.value)
+        await state.set_state(AddMember.office)
+        await show(query, t("council-ask-office"), seat_offices_keyboard(held))
+        return
+    await state.update_data(category=category.value)
+    if category == CouncilCategory.ELECTED:
+        await state.set_state(AddMember.vote)
+        await show(query, t("council-ask-election"), None)
         return
     await finish_add(callback_message(query), state, session, user, settings)
-    label = plain(f"council-category-{callback_data.category.value}")
+    label = plain(f"council-category-{category.value}")
     await show(query, t("bodies-chosen", choice=label), None)
 
 
@@ -408,6 +436,9 @@ async def finish_add(
         MemberRole(data["role"]),
         CouncilCategory(category) if category else None,
         until,
+        organization_id=data.get("organization_id"),
+        office=data.get("office"),
+        basis_vote_id=data.get("vote_id"),
     )
     await state.clear()
     person, body = seat.user, seat.body
@@ -521,6 +552,8 @@ def setup() -> Router:
     router.message.register(on_new_not_text, NewBody.direction, NOT_TEXT)
     router.message.register(on_new_not_text, NewBody.name, NOT_TEXT)
     router.message.register(on_buttons_expected, AddMember.category, TEXT_INPUT)
+    router.message.register(on_buttons_expected, AddMember.organization, TEXT_INPUT)
+    router.message.register(on_buttons_expected, AddMember.office, TEXT_INPUT)
     router.message.register(on_buttons_expected, AddMember.role, TEXT_INPUT)
     router.message.register(on_buttons_expected, NewBody.kind, TEXT_INPUT)
     router.callback_query.register(on_add_member, CDMemberAdd.filter())

@@ -18,6 +18,7 @@ from bot.keyboards.bodies import (
 from bot.services import bodies, users
 from models import AuditEntry, Body, BodyKind, CouncilCategory, MemberRole, Membership, Role
 from tests.conftest import ADMIN_ID
+from tests.council_support import conference_election
 from tests.support import count, db_user, make_secretary, offered_commands, register
 
 NO_RIGHTS = "У вас нет прав на это действие."
@@ -142,6 +143,10 @@ async def test_add_a_council_member_by_dialog(fake, running):
         "избран(а) персонально",
     ]
     replies = await secretary.click("избран(а) персонально")
+    assert "номер голосования конференции" in replies[0].text
+    async with running.sessionmaker.begin() as session:
+        election = await conference_election(session, petr_id)
+    replies = await secretary.say(f"№{election.id}")
     assert "ДД.ММ.ГГГГ" in replies[0].text
 
     for bad in ("31-12-2030", "31.02.2030", "завтра", "1" * 4000):
@@ -163,6 +168,7 @@ async def test_add_a_council_member_by_dialog(fake, running):
         assert seat_.body_id == council.id
         assert seat_.role == MemberRole.MEMBER
         assert seat_.council_category == CouncilCategory.ELECTED
+        assert seat_.basis_vote_id == election.id
         # The end of the day in Moscow.
         assert seat_.until == datetime(2030, 12, 31, 20, 59, 59, tzinfo=UTC)
     assert Role.COUNCIL in (await db_user(running, petr_id)).role_set

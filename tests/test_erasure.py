@@ -23,6 +23,7 @@ from models import (
     CouncilCategory,
     Delivery,
     DeliveryStatus,
+    District,
     Organization,
     OrganizationKind,
     OrganizationStatus,
@@ -154,8 +155,16 @@ async def everything_put_in(fake, running) -> tuple[Any, Any, int]:
     async with running.sessionmaker.begin() as session:
         admin = await users.get_user(session, ADMIN_ID)
         council = await bodies.single(session, BodyKind.COUNCIL)
+        # Their club is the district's base organization, and they its representative.
+        club = await session.scalar(select(Organization).where(Organization.name == ORG))
+        (await session.scalar(select(District))).base_organization_id = club.id
         await bodies.add_member(
-            session, admin, council.id, person_id, category=CouncilCategory.BASE_ORGANIZATION
+            session,
+            admin,
+            council.id,
+            person_id,
+            category=CouncilCategory.BASE_ORGANIZATION,
+            organization_id=club.id,
         )
         # An announcement they follow (its status message is in their chat) and a notice that
         # waits for the morning.

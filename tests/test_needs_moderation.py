@@ -91,6 +91,9 @@ async def world(fake, running) -> dict[str, int]:
         ids["filer"] = (await users.get_user(session, FILER)).id
     ids["org1"] = await base_organization(running, BASE1, ids["d1"], "ТОС Центр")
     ids["org2"] = await base_organization(running, BASE2, ids["d2"], "ТОС Заречье")
+    # The heads are told of their council seats (a base organization's): those notices are out
+    # before a test reads the chats.
+    await running.delivered()
     return ids
 
 

@@ -25,6 +25,7 @@ from models import (
 )
 from models.base import utcnow
 from tests.conftest import AUDIT_KEYS
+from tests.council_support import conference_election
 
 PROPOSALS = (
     "Предлагаем провести субботник во дворах округа и наладить учёт потребностей жителей. " * 2
@@ -280,6 +281,18 @@ async def test_bodies_memberships_drive_roles(session):
         await bodies.add_member(
             session, admin, council.id, member.id, category=CouncilCategory.ELECTED
         )
+    with pytest.raises(InvalidInput) as info:
+        await bodies.add_member(
+            session,
+            admin,
+            council.id,
+            member.id,
+            MemberRole.MEMBER,
+            CouncilCategory.ELECTED,
+            utcnow() + timedelta(days=365),
+        )
+    assert info.value.key == "council-election-required"
+    election = await conference_election(session, member.id)
     await bodies.add_member(
         session,
         admin,
@@ -288,6 +301,7 @@ async def test_bodies_memberships_drive_roles(session):
         MemberRole.MEMBER,
         CouncilCategory.ELECTED,
         utcnow() + timedelta(days=365),
+        basis_vote_id=election.id,
     )
     assert Role.COUNCIL in member.role_set
     committee = await bodies.create(

@@ -281,7 +281,8 @@ async def test_from_submission_to_the_councils_recommendation(fake, running):
     await presidium.click("🗳 На голосование Совета", message_id=screen.message_id)
     assert presidium.callback_answers[-1].show_alert
     async with running.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Vote)) == 1
+        proposals = select(func.count()).select_from(Vote).where(Vote.subject_type == "project")
+        assert await session.scalar(proposals) == 1
 
     # The vote runs on the existing engine: opened, cast by the council, closed.
     await presidium.click("▶️ Открыть голосование", message_id=card.message_id)

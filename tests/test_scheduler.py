@@ -185,6 +185,7 @@ async def test_an_elected_term_ends_by_itself(engine):
     from bot.config import Settings
     from bot.services import bodies, users
     from models import BodyKind, CouncilCategory, MemberRole, Role
+    from tests.council_support import conference_election
 
     sessionmaker = db.create_sessionmaker(engine, audit=AUDIT_KEYS)
     async with sessionmaker.begin() as session:
@@ -194,6 +195,7 @@ async def test_an_elected_term_ends_by_itself(engine):
         await users.set_name(session, member, "Избранный", max_length=100)
         await users.complete_registration(session, member)
         council = await bodies.single(session, BodyKind.COUNCIL)
+        election = await conference_election(session, member.id)
         seat = await bodies.add_member(
             session,
             admin,
@@ -202,6 +204,7 @@ async def test_an_elected_term_ends_by_itself(engine):
             MemberRole.MEMBER,
             CouncilCategory.ELECTED,
             utcnow() + timedelta(days=365),
+            basis_vote_id=election.id,
         )
         assert Role.COUNCIL in member.role_set
     async with sessionmaker.begin() as session:  # a year passes

@@ -35,6 +35,7 @@ from models import (
     VoteStatus,
 )
 from models.base import utcnow
+from tests import council_support
 from tests.conftest import ADMIN_ID
 from tests.support import eventually, make_secretary, register
 
@@ -91,8 +92,9 @@ async def council_member(running, telegram_id: int, name: str) -> int:
     async with running.sessionmaker.begin() as session:
         admin = await users.get_user(session, ADMIN_ID)
         council = await bodies.single(session, BodyKind.COUNCIL)
+        # An honorary citizen: a category with no designation of its own to build.
         await bodies.add_member(
-            session, admin, council.id, user_id, category=CouncilCategory.CITYWIDE
+            session, admin, council.id, user_id, category=CouncilCategory.HONORARY
         )
     return user_id
 
@@ -102,7 +104,9 @@ async def presidium_member(running, telegram_id: int, name: str) -> int:
     async with running.sessionmaker.begin() as session:
         admin = await users.get_user(session, ADMIN_ID)
         presidium = await bodies.single(session, BodyKind.PRESIDIUM)
-        await bodies.add_member(session, admin, presidium.id, user_id)
+        # The council appoints the presidium: its decision is on record.
+        decision = await council_support.appointment(session)
+        await bodies.add_member(session, admin, presidium.id, user_id, basis_vote_id=decision)
     return user_id
 
 
@@ -573,4 +577,5 @@ async def test_a_draft_can_be_abandoned_and_bad_input_is_explained(fake, running
     replies = await organizer.click("✖ Отменить")
     assert "Черновик не сохранён" in replies[-1].text
     async with running.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Vote)) == 0
+        drafts = select(func.count()).select_from(Vote).where(Vote.status == VoteStatus.DRAFT)
+        assert await session.scalar(drafts) == 0

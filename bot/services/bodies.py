@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, roles, users
+from bot.services import audit, council, roles, users
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.paging import Page, page_bounds
 from bot.services.permissions import ADMINS, SECRETARIAT, require_role
@@ -187,6 +187,17 @@ async def seat(
         raise InvalidInput("bodies-term-required")
     if until is not None and until <= utcnow():
         raise InvalidInput("bodies-term-past")
+    # The council's categories and the presidium's appointment are rules (services/council.py).
+    rule = await council.check_seat(
+        session,
+        body,
+        user,
+        category,
+        organization_id=organization_id,
+        office=office,
+        basis_vote_id=basis_vote_id,
+        basis_text=basis_text,
+    )
     membership = await session.scalar(
         select(Membership).where(Membership.body_id == body.id, Membership.user_id == user.id)
     )
@@ -196,10 +207,10 @@ async def seat(
     membership.role = role
     membership.council_category = category
     membership.until = until if category == CouncilCategory.ELECTED else None
-    membership.organization_id = organization_id
-    membership.office = office
-    membership.basis_vote_id = basis_vote_id
-    membership.basis_text = basis_text
+    membership.organization_id = rule.organization_id
+    membership.office = rule.office
+    membership.basis_vote_id = rule.basis_vote_id
+    membership.basis_text = rule.basis_text
     await session.flush()
     await audit.record(
         session,
@@ -211,10 +222,12 @@ async def seat(
         role=role.value,
         category=category.value if category else None,
         until=until.isoformat() if until else None,
-        organization_id=organization_id,
-        office=office,
-        basis_vote_id=basis_vote_id,
+        organization_id=rule.organization_id,
+        office=rule.office,
+        basis_vote_id=rule.basis_vote_id,
     )
+    # One seat per organization and per office: whoever held it before gives it up.
+    await council.hand_over(session, actor, rule, user)
     # An elected term ends on its own: the scheduler takes the role away at `until`.
     if membership.until is not None:
         await jobs.schedule(session, EXPIRE_KIND, "membership", membership.id, membership.until)
@@ -242,11 +255,22 @@ async def remove_member(
     )
     if membership is None:
         raise NotFound("bodies-member-not-found")
-    user = membership.user
+    return await unseat(session, actor, membership)
+
+
+async def unseat(
+    session: AsyncSession, actor: User | None, membership: Membership, reason: str | None = None
+) -> User:
+    """End a seat, whoever asks: the Secretariat (`remove_member` checks it), or a rule of the
+    council's composition when the designation the seat rested on moves or ends (`reason`)."""
+    user, body_id = membership.user, membership.body_id
     await jobs.cancel(session, "membership", membership.id, EXPIRE_KIND)
     await session.delete(membership)
     await session.flush()
-    await audit.record(session, actor, "body.remove_member", "body", body_id, user_id=user_id)
+    details = {"reason": reason} if reason else {}
+    await audit.record(
+        session, actor, "body.remove_member", "body", body_id, user_id=user.id, **details
+    )
     await roles.sync_roles(session, user)
     return user
 

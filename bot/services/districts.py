@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit
+from bot.services import audit, council
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.paging import Page, page_bounds
 from bot.services.permissions import SECRETARIAT, require_role
@@ -235,7 +235,8 @@ async def set_base_organization(
     session: AsyncSession, actor: User | None, district_id: int, organization_id: int
 ) -> District:
     """The Secretariat designates the district's base public organization: an approved member
-    organization of that same district."""
+    organization of that same district. The council seat of the district's base organization
+    moves with it (`council.base_moved`)."""
     actor = require_manager(actor)
     district = await get_district(session, district_id)
     organization = await session.get(Organization, organization_id)
@@ -257,4 +258,5 @@ async def set_base_organization(
         organization_id=organization.id,
         previous_id=previous,
     )
+    await council.base_moved(session, actor, district, previous)
     return district

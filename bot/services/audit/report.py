@@ -34,6 +34,11 @@ ACTION_KEYS: dict[str, str] = {
     "body.create": "audit-action-body-create",
     "body.add_member": "audit-action-body-add-member",
     "body.remove_member": "audit-action-body-remove-member",
+    # The council's composition (services/council.py).
+    "council.designate_citywide": "audit-action-council-designate-citywide",
+    "council.revoke_citywide": "audit-action-council-revoke-citywide",
+    "council.set_office": "audit-action-council-set-office",
+    "council.clear_office": "audit-action-council-clear-office",
     "district.rename": "audit-action-district-rename",
     "district.describe": "audit-action-district-describe",
     "district.set_base": "audit-action-district-set-base",
