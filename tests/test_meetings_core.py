@@ -16,7 +16,7 @@ from bot.services import users
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.meetings import core, rotation
 from bot.services.meetings.core import MeetingInput
-from models import ScheduledJob
+from models import ScheduledJob, User
 from models.base import utcnow
 from models.meetings import Meeting, MeetingInvitee, MeetingKind, MeetingStatus
 from tests.meetings_support import TZ, conference, council_member, presidium
@@ -157,3 +157,23 @@ async def test_who_may_convene(running) -> None:
             await core.publish(session, organizer, meeting_id, timezone=TZ, buttons=notice_buttons)
         assert refused.value.key == "meetings-no-decision"
         assert found.status == MeetingStatus.DRAFT
+
+
+async def test_erasure_removes_invitations_to_meetings_to_come(running, fake) -> None:
+    from bot.services import erasure
+
+    await presidium(running, 700, "Председатель Президиума")
+    councillor = await council_member(running, 701, "Член Совета")
+    _, head = await member_organization(running, 702, "Глава", "Организация", None)
+    meeting_id = await conference(running, 700)
+    async with running.sessionmaker.begin() as session:
+        person = await session.get(User, head)
+        assert person is not None
+        await erasure.erase(session, person)
+    async with running.sessionmaker() as session:
+        invited = set(
+            await session.scalars(
+                select(MeetingInvitee.user_id).where(MeetingInvitee.meeting_id == meeting_id)
+            )
+        )
+    assert invited == {councillor}

@@ -40,6 +40,14 @@ from models import (
     UserRole,
 )
 from models.base import utcnow
+from models.meetings import (
+    AgendaItem,
+    AgendaStatus,
+    Meeting,
+    MeetingDelegate,
+    MeetingInvitee,
+    MeetingStatus,
+)
 from models.needs import ResourceOffer
 from models.projects import ProjectContribution, ProjectFollower, ProjectParticipant
 
@@ -307,6 +315,30 @@ async def _leave_projects(session: AsyncSession, user: User) -> None:
     )
 
 
+async def _leave_meetings(session: AsyncSession, user: User, now: datetime) -> None:
+    """Their invitations to meetings still to come, their delegations and the agenda items they
+    proposed that nobody accepted go; who came to a meeting already held stays, as an anonymous
+    row, in its record."""
+    await session.execute(
+        delete(MeetingDelegate)
+        .where(MeetingDelegate.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    coming = select(Meeting.id).where(
+        Meeting.status.in_((MeetingStatus.DRAFT, MeetingStatus.PUBLISHED)), Meeting.ends_at > now
+    )
+    await session.execute(
+        delete(MeetingInvitee)
+        .where(MeetingInvitee.user_id == user.id, MeetingInvitee.meeting_id.in_(coming))
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.execute(
+        delete(AgendaItem)
+        .where(AgendaItem.proposed_by_id == user.id, AgendaItem.status != AgendaStatus.ACCEPTED)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 async def erase(session: AsyncSession, user: User) -> None:
     """Erase a person: their row becomes an anonymous author and no trace of them stays."""
     traces = await _traces(session, user)
@@ -315,6 +347,7 @@ async def erase(session: AsyncSession, user: User) -> None:
     await _remove_own_texts(session, user)
     await _withdraw_offers(session, user)
     await _leave_projects(session, user)
+    await _leave_meetings(session, user, utcnow())
     await _scrub_tables(session, traces, related)
     if telegram_id is not None:
         # Dialogs in any chat: `:<id>:` is the chat's or the person's part of the key.
