@@ -204,14 +204,18 @@ async def test_a_guest_and_publishing(fake, running):
     # The invited see their answer on the card, and the documents.
     guest = fake.user(GUEST)
     card = (await guest.say(f"/meeting_{meeting_id}"))[-1]
-    assert "Ваш ответ: ещё не дан" in card.text
+    # No answer yet: no button is marked; once answered, the card opened again marks it.
+    assert not any(label.startswith("•") for label in guest.button_texts(card))
+    await guest.click("✅ Приду", card.message_id)
+    card = (await guest.say(f"/meeting_{meeting_id}"))[-1]
+    assert "• ✅ Приду •" in guest.button_texts(card)
     assert "Созвана решением президиума" in card.text and "Решение №5" in card.text
     assert "Отчёт совета за год — Докладчик Петров 📎1" in card.text
     assert "✏️ Подготовка и изменения" not in guest.button_texts(card)
     replies = await guest.say(f"/meeting_{meeting_id}_files")
     assert replies and replies[0].document and "Отчёт совета за год" in replies[0].text
     card = (await organizer.say(f"/meeting_{meeting_id}"))[-1]
-    assert "без ответа 3" in card.text
+    assert "✅ 1" in card.text and "без ответа 2" in card.text
 
 
 def stored_document(fake) -> str:

@@ -61,6 +61,12 @@ class CDMeetingHere(BotCallback, prefix="mth"):
     id: int
 
 
+def answer_label(answer: Answer, chosen: bool) -> str:
+    """An answer button's label; the chosen one is marked (• ✅ I'll come •)."""
+    label = plain(f"meetings-btn-{answer.value}")
+    return plain("meetings-answers-btn-chosen", label=label) if chosen else label
+
+
 def notice_buttons(meeting: Meeting, invited: bool) -> list[list[dict[str, str]]]:
     """Under a notice: the answers for the invited, and the card for everyone."""
     rows: list[list[dict[str, str]]] = []
@@ -127,10 +133,11 @@ def card_keyboard(
                     )
                 ]
             )
+        chosen = viewer.invitee.answer if viewer.invitee is not None else Answer.NONE
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=plain(f"meetings-btn-{answer.value}"),
+                    text=answer_label(answer, answer == chosen),
                     callback_data=CDMeetingAnswer(id=meeting.id, answer=answer.value).pack(),
                 )
                 for answer in ANSWERS

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import BotCallback
-from bot.keyboards.meetings import ANSWERS, CDMeeting, CDMeetingAnswer
+from bot.keyboards.meetings import ANSWERS, CDMeeting, CDMeetingAnswer, answer_label
 from bot.keyboards.paging import pager
 from bot.services.meetings.delegates import MAX_SHOWN, Delegation
 from bot.texts import plain
@@ -48,11 +48,6 @@ class CDDelegates(BotCallback, prefix="mdel"):
 def _short(text: str, limit: int = LABEL_MAX) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def answer_label(answer: Answer, chosen: bool) -> str:
-    label = plain(f"meetings-btn-{answer.value}")
-    return plain("meetings-answers-btn-chosen", label=label) if chosen else label
 
 
 def _answer_of(data: str | None, meeting_id: int) -> Answer | None:

@@ -146,7 +146,9 @@ def card_text(card: Card, timezone: str) -> SafeHTML:
             )
         )
     invitee = card.viewer.invitee
-    if invitee is not None:
+    # While the meeting is announced the answer buttons mark the answer (and stay right after a
+    # press); the line is for a meeting whose buttons are gone.
+    if invitee is not None and meeting.status != MeetingStatus.PUBLISHED:
         answer = (
             plain("meetings-convene-answer-none")
             if invitee.answer == Answer.NONE
