@@ -159,7 +159,7 @@ async def test_privileged_commands_are_refused(fake, running):
 
 
 # The button classes are forged in shards, so that the shards run side by side (pytest -n).
-SHARDS = 9
+SHARDS = 6
 
 
 def test_the_shards_cover_every_button_class():
