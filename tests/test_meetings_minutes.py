@@ -248,6 +248,21 @@ async def test_published_minutes_are_read_by_everyone_and_edited_by_nobody(fake,
     content = fake.file(files[0].document["file_id"]).content.decode()
     assert "Стенограмма <выступлений>" in content and "1. Провести субботник" in content
 
+    # The card of a meeting held says who was there: to the one present, not to the absent.
+    async with running.sessionmaker.begin() as session:
+        row = (
+            await session.scalars(
+                select(MeetingInvitee).where(
+                    MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.user_id == ids["anna"]
+                )
+            )
+        ).one()
+        row.present = True
+    card = (await fake.user(ANNA).say(f"/meeting_{meeting_id}"))[-1]
+    assert "отмечены среди присутствовавших" in card.text
+    card = (await fake.user(VERA).say(f"/meeting_{meeting_id}"))[-1]
+    assert "присутствовавших" not in card.text
+
     secretary = fake.user(SECRETARY)
     panel = await open_panel(secretary, meeting_id, PANEL_MINUTES, "Протокол:")
     assert "➕ Решение" not in secretary.button_texts(panel)

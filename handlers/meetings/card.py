@@ -146,15 +146,10 @@ def card_text(card: Card, timezone: str) -> SafeHTML:
             )
         )
     invitee = card.viewer.invitee
-    # While the meeting is announced the answer buttons mark the answer (and stay right after a
-    # press); the line is for a meeting whose buttons are gone.
-    if invitee is not None and meeting.status != MeetingStatus.PUBLISHED:
-        answer = (
-            plain("meetings-convene-answer-none")
-            if invitee.answer == Answer.NONE
-            else plain(f"meetings-btn-{invitee.answer.value}")
-        )
-        lines.append(t("meetings-convene-card-your-answer", answer=answer))
+    # While the meeting is announced its answer buttons mark the answer; afterwards what counts
+    # is whether one came.
+    if invitee is not None and meeting.status == MeetingStatus.MINUTED and invitee.present:
+        lines.append(t("meetings-convene-card-present"))
     if card.answers is not None and meeting.status != MeetingStatus.DRAFT:
         lines.append(
             t(

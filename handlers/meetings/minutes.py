@@ -274,7 +274,9 @@ async def on_publish(
 
 
 async def _received(message: Message, data: dict[str, Any], meeting_id: int) -> None:
-    document = data.get("file_name") or ("📎" if data.get("file_id") else "—")
+    document = data.get("file_name") or (
+        "📎" if data.get("file_id") else plain("meetings-minutes-no-document")
+    )
     await message.answer(
         t(
             "meetings-minutes-received",
