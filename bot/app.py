@@ -197,6 +197,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         sessionmaker,
         AiogramSender(bot),
         rate=settings.broadcast_rate,
+        per_chat_interval=settings.chat_interval,
         render=make_renderer(i18n, settings.default_language),
         render_label=make_label_renderer(i18n, settings.default_language),
         on_progress=ProgressReporter(bot, sessionmaker, i18n, settings.default_language),

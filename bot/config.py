@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     default_language: str = "ru"
     timezone: str = "Europe/Moscow"
     broadcast_rate: float = 25.0
+    # Seconds between two messages to one chat: Telegram allows about one a second.
+    chat_interval: float = Field(default=1.0, ge=0.0)
     # Per-user throttling: a burst of this many updates, refilled at this rate per second.
     throttle_burst: int = 8
     throttle_rate: float = 2.0

@@ -68,7 +68,10 @@ async def conference(
         )
         if publish:
             await core.publish(session, organizer, meeting.id, timezone=TZ, buttons=notice_buttons)
-        return meeting.id
+        meeting_id = meeting.id
+    # The notices are out before the test goes on: none arrives in the middle of its dialog.
+    await running.delivered()
+    return meeting_id
 
 
 async def session_of(
@@ -96,7 +99,10 @@ async def session_of(
         )
         if publish:
             await core.publish(session, organizer, meeting.id, timezone=TZ, buttons=notice_buttons)
-        return meeting.id
+        meeting_id = meeting.id
+    # The notices are out before the test goes on: none arrives in the middle of its dialog.
+    await running.delivered()
+    return meeting_id
 
 
 async def meeting(running, meeting_id: int) -> Meeting:

@@ -36,6 +36,7 @@ from models import (
 )
 from models.base import utcnow
 from tests.conftest import AUDIT_KEYS, TOKEN
+from tests.support import eventually
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 EVERYONE = {"everyone": True}
@@ -255,6 +256,27 @@ async def test_nobody_to_write_to_is_done_at_once(sessionmaker):
         outbox = Outbox(text="Пусто")
         assert await delivery.enqueue(session, outbox, {"roles": ["council"]}) == 0
         assert outbox.status == OutboxStatus.DONE and outbox.finished_at is not None
+
+
+async def test_a_commit_that_queued_wakes_an_idle_worker(sessionmaker, fake, bot):
+    """An idle worker polls rarely; a message queued in its own process goes out at once."""
+    [person] = await add_people(sessionmaker, fake, 1)
+    worker = make_worker(sessionmaker, bot)
+    stop = asyncio.Event()
+    # An hour between polls: only the wake-up can bring the message out within the test.
+    running = asyncio.create_task(worker.run(stop, idle_sleep=3600))
+    try:
+        # The first message wakes it from its first idle wait, the second from the one after.
+        for _ in range(2):
+            outbox_id = await send_out(sessionmaker, {"users": [person]})
+
+            async def sent(outbox_id: int = outbox_id) -> bool:
+                return (await progress_of(sessionmaker, outbox_id)).sent == 1
+
+            await eventually(sent, timeout=20)
+    finally:
+        stop.set()
+        await running
 
 
 async def test_a_scheduled_message_waits_for_its_time(sessionmaker, fake, bot):

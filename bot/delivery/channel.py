@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import CHANNEL_INFO_KEY
+from bot.delivery import wakeup
 from bot.delivery.pacing import RateLimiter
 from bot.delivery.sender import (
     Sender,
@@ -89,6 +90,7 @@ async def post(
     raised. Returns whether it was queued (not without a channel)."""
     if configured(session) is None:
         return False
+    wakeup.queued(session.sync_session)
     now = utcnow()
     values: dict[str, Any] = {
         "text_key": text_key,

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected
+from bot.delivery import wakeup
 from models import (
     Delivery,
     DeliveryStatus,
@@ -137,6 +138,8 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["outbox_id", "user_id"])
     )
     created = affected(await session.execute(statement))
+    if created:
+        wakeup.queued(session.sync_session)
     counts = await _counts(session, outbox.id)
     outbox.total = sum(counts.values())
     if counts.get(DeliveryStatus.PENDING, 0) == 0:

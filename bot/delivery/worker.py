@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import dates
+from bot.delivery import wakeup
 from bot.delivery.channel import ChannelPoster
 from bot.delivery.ledger import Item, Ledger, Outcome
 from bot.delivery.pacing import ChatPacer, RateLimiter
@@ -131,6 +132,8 @@ class DeliveryWorker:
         self._limiter = RateLimiter(rate)
         self._pacer = ChatPacer(per_chat_interval)
         self._stop = asyncio.Event()
+        # Set when a transaction of this process queued deliveries (bot/delivery/wakeup.py).
+        self._wake = asyncio.Event()
         # The ledger reads the clock at each call: a test may set another after construction.
         self._ledger = Ledger(
             sessionmaker,
@@ -163,18 +166,33 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event, idle_sleep: float = 0.5) -> None:
         """Send until `stop` is set; a batch in progress stops at the next delivery."""
         self._stop = stop
-        while not stop.is_set():
-            if self.paused_since is not None:
-                await self._wait_for_token(stop)
-                continue
-            try:
-                handled = await self.run_once()
-            except Exception:
-                logger.exception("delivery batch failed; retrying")
-                handled = 0
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_sleep)
+        wakeup.register(self._wake.set)
+        try:
+            while not stop.is_set():
+                if self.paused_since is not None:
+                    await self._wait_for_token(stop)
+                    continue
+                # Cleared before the round: a commit during it leaves the event set, and the
+                # next round starts at once.
+                self._wake.clear()
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    logger.exception("delivery batch failed; retrying")
+                    handled = 0
+                if handled == 0:
+                    await self._idle(stop, idle_sleep)
+        finally:
+            wakeup.unregister(self._wake.set)
+
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait for the next round: `seconds`, or less when this process queues something."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def run_once(self) -> int:
         """Claim up to `batch` due deliveries and handle each, then bring the public channel's
