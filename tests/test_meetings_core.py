@@ -177,3 +177,24 @@ async def test_erasure_removes_invitations_to_meetings_to_come(running, fake) ->
             )
         )
     assert invited == {councillor}
+
+
+async def test_the_public_news_is_done_when_everyone_is_invited(running, fake) -> None:
+    from models import Outbox, OutboxStatus, Topic
+
+    await presidium(running, 700, "Председатель Президиума")
+    await council_member(running, 701, "Член Совета")
+    meeting_id = await conference(running, 700, publish=False)
+    async with running.sessionmaker.begin() as session:
+        organizer = await users.get_user(session, 700)
+        assert organizer is not None
+        await core.add_guest(
+            session, organizer, meeting_id, organizer.id, timezone=TZ, buttons=notice_buttons
+        )
+        await core.publish(session, organizer, meeting_id, timezone=TZ, buttons=notice_buttons)
+    async with running.sessionmaker() as session:
+        public = (
+            await session.scalars(select(Outbox).where(Outbox.topic == Topic.CONFERENCES))
+        ).one()
+    # Nobody is left to tell apart from the invited: nothing waits for a worker to close it.
+    assert public.status == OutboxStatus.DONE

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import dates, delivery
 from bot.delivery import channel
 from bot.services.meetings import calendar, roll
-from models import Body, Delivery, DeliveryStatus, District, Outbox, Topic
+from models import Body, Delivery, DeliveryStatus, District, Outbox, OutboxStatus, Topic
+from models.base import utcnow
 from models.meetings import Meeting, MeetingKind
 
 # The rows of buttons under a meeting's notice ({"text_key" | "text", "data"}): the handlers'
@@ -136,4 +137,9 @@ async def _skip(session: AsyncSession, outbox: Outbox, user_ids: set[int]) -> No
         )
         .values(status=DeliveryStatus.SKIPPED, error="invited")
     )
+    if (await delivery.progress(session, outbox.id)).finished:
+        # Everyone it named is invited: nothing is left for a worker, which would otherwise be
+        # the one to mark it done.
+        outbox.status = OutboxStatus.DONE
+        outbox.finished_at = utcnow()
     await session.flush()
