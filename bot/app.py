@@ -16,15 +16,19 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.token import TokenValidationError
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import db
+from bot.cache import listener
+from bot.cache.people import PeopleCache
 from bot.capabilities import JobContext, Registry
 from bot.config import Settings, StartupError
 from bot.delivery import DeliveryWorker
 from bot.delivery.render import make_label_renderer, make_post_renderer, make_renderer
 from bot.delivery.status import ProgressReporter
 from bot.delivery.telegram import AiogramSender
+from bot.filters import run_sync_filters_inline
 from bot.i18n import PoI18n, create_i18n
 from bot.languages import language_of
 from bot.menu import set_default_menu, set_personal_menu
@@ -47,6 +51,10 @@ from scheduler.runner import JobSpec, Scheduler
 
 logger = logging.getLogger("bot")
 
+# Connections to Redis per process, and the seconds a command waits for one of them.
+REDIS_CONNECTIONS = 50
+REDIS_WAIT = 20
+
 
 @dataclass
 class App:
@@ -58,8 +66,10 @@ class App:
     i18n: PoI18n
     worker: DeliveryWorker
     scheduler: Scheduler
+    cache: PeopleCache | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
+    _listener_task: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
         """The delivery worker and the scheduler run beside the updates, in every process; the
@@ -67,6 +77,10 @@ class App:
         if self._worker_task is None:
             self._stop.clear()
             self._worker_task = asyncio.create_task(self.worker.run(self._stop))
+            if self.cache is not None and self.engine.dialect.name == "postgresql":
+                self._listener_task = asyncio.create_task(
+                    listener.listen(self.cache, self.engine.url, self._stop)
+                )
             await self.scheduler.start()
 
     async def stop_background(self) -> None:
@@ -75,6 +89,9 @@ class App:
             # A delivery in flight finishes and is recorded before the worker stops.
             await self._worker_task
             self._worker_task = None
+            if self._listener_task is not None:
+                await self._listener_task
+                self._listener_task = None
             await self.scheduler.stop()
 
     async def close(self) -> None:
@@ -116,8 +133,13 @@ def create_storage(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     if settings.redis_url:
-        storage = RedisStorage.from_url(
-            settings.redis_url,
+        # A pool that waits for a free connection: redis-py's default one refuses the 101st
+        # command in flight (MaxConnectionsError), and 500 people pressing at once are 500.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT
+        )
+        storage = RedisStorage(
+            Redis(connection_pool=pool),
             key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
         )
         return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
@@ -131,17 +153,21 @@ def create_dispatcher(
     registry: Registry = CAPABILITIES,
 ) -> Dispatcher:
     storage, isolation = create_storage(settings, sessionmaker)
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # The FSM middleware is registered below, inside the session's: the state is then read in
+    # the update's own transaction instead of one of its own.
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp["settings"] = settings
     dp["capabilities"] = registry
     # Order matters: updates from anywhere but a person's private chat are dropped first, before
     # they cost a session; menus are refreshed after the commit, so their middleware wraps the
-    # session's; then the user (needs the session), then the language (needs the user).
+    # session's; then the conversation state and the user (both read through the session), then
+    # the language (needs the user).
     dp.update.outer_middleware(PrivateChatsOnly())
     dp.update.outer_middleware(
         MenuMiddleware(sessionmaker, i18n, registry, settings.default_language)
     )
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(UserI18nMiddleware(i18n))
     # Inside the session's (to roll it back) and the language's (to say so in the person's).
@@ -156,6 +182,7 @@ def create_dispatcher(
         observer.middleware(DomainErrorMiddleware())
     dp.errors.register(make_error_handler(i18n, settings.default_language))
     dp.include_routers(*registry.routers())
+    run_sync_filters_inline(dp)
     return dp
 
 
@@ -187,7 +214,12 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         raise
     keys = audit_keys.from_settings(settings)
     audit_keys.warn_if_derived(keys)
-    sessionmaker = db.create_sessionmaker(engine, audit=keys, channel=settings.public_channel_id)
+    # On PostgreSQL other processes may change people too: the cache keeps nothing until the
+    # listener (started with the background work) hears their changes.
+    cache = PeopleCache(settings.people_cache_ttl, live=engine.dialect.name != "postgresql")
+    sessionmaker = db.create_sessionmaker(
+        engine, audit=keys, channel=settings.public_channel_id, cache=cache
+    )
     async with sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
         await CAPABILITIES.startup(session, settings)
@@ -206,7 +238,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         render_post=make_post_renderer(i18n, settings.default_language, settings.timezone),
     )
     scheduler = Scheduler(sessionmaker, job_specs(settings, i18n), timezone=settings.timezone)
-    app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler)
+    app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler, cache)
     dp["app"] = app
     dp.startup.register(on_startup)
     dp.startup.register(app.start_background)

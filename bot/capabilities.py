@@ -8,11 +8,11 @@ The list of capabilities itself is `handlers.CAPABILITIES`; the app hands the re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
@@ -103,6 +103,12 @@ class Registry:
         duplicates = {name for name in commands if commands.count(name) > 1}
         if duplicates:
             raise ValueError(f"commands declared twice: {sorted(duplicates)}")
+
+    @cached_property
+    def rendered(self) -> dict[Hashable, Any]:
+        """Screens that depend only on the registry, roles and language (the home screen), kept
+        once drawn: building a keyboard of twenty buttons costs more than the rest of a /help."""
+        return {}
 
     @cached_property
     def commands(self) -> tuple[CommandSpec, ...]:

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     broadcast_rate: float = 25.0
     # Seconds between two messages to one chat: Telegram allows about one a second.
     chat_interval: float = Field(default=1.0, ge=0.0)
+    # Seconds a person and their conversation state stay in a process's memory between updates
+    # (0: always read from the database). Changes are dropped from it when committed, in every
+    # process on PostgreSQL; the ttl bounds what a change made without the bot's code could cost.
+    people_cache_ttl: float = Field(default=60.0, ge=0.0)
     # Per-user throttling: a burst of this many updates, refilled at this rate per second.
     throttle_burst: int = 8
     throttle_rate: float = 2.0

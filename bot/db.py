@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 import migrations
 from bot.config import Settings, StartupError
@@ -22,12 +23,14 @@ from bot.config import Settings, StartupError
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from bot.cache.people import PeopleCache
     from bot.services.audit.keys import AuditKeys
 
 # Where sessions carry the audit keys; the same string as bot.services.audit.keys.INFO_KEY, which
 # this low-level module does not import.
 AUDIT_INFO_KEY = "audit"
 CHANNEL_INFO_KEY = "public_channel"
+CACHE_INFO_KEY = "people_cache"  # the same as bot.cache.people.CACHE_INFO_KEY
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Seconds a health check waits for PostgreSQL before it calls the database unreachable.
@@ -46,9 +49,47 @@ def affected(result: Result[Any]) -> int:
     return rowcount
 
 
+# Set on a connection by any statement but a SELECT, cleared when its transaction ends: an update
+# that only read is not committed (a round trip to the database, and on SQLite a turn at the
+# writer's lock, saved).
+WROTE_KEY = "assembly_wrote"
+CONNECTION_INFO_KEY = "connection"
+
+
+def _watch_writes(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _mark(conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[WROTE_KEY] = True
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _clear(conn: Connection) -> None:
+        conn.info.pop(WROTE_KEY, None)
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[CONNECTION_INFO_KEY] = connection
+
+
+def wrote(session: AsyncSession) -> bool:
+    """Whether the session's transaction has anything to commit: a statement that was not a
+    SELECT, or objects added, changed or deleted and not flushed yet."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    # The connection its transaction began on, if it has one: asking the session for it
+    # would check one out of the pool for an update that never touched the database.
+    connection: Connection | None = session.info.get(CONNECTION_INFO_KEY)
+    return connection is not None and bool(connection.info.get(WROTE_KEY))
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     engine = create_async_engine(url, **kwargs)
+    _watch_writes(engine)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -65,15 +106,25 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, audit: AuditKeys | None = None, *, channel: int | None = None
+    engine: AsyncEngine,
+    audit: AuditKeys | None = None,
+    *,
+    channel: int | None = None,
+    cache: PeopleCache | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for the engine; each carries the audit log's keys (in `session.info`) so the
     services can sign entries without knowing where the keys come from, and the public
     channel's id (PUBLIC_CHANNEL_ID), so that what is meant for the channel is queued only when
     there is one (bot.delivery.channel), without every caller passing the setting along."""
+    # Registers the session events that keep every process's cache of people true, here rather
+    # than at the top: the cache's modules import the services, which import this one.
+    from bot.cache import tracking  # noqa: F401
+
     info: dict[str, object] = {AUDIT_INFO_KEY: audit} if audit is not None else {}
     if channel is not None:
         info[CHANNEL_INFO_KEY] = channel
+    if cache is not None:
+        info[CACHE_INFO_KEY] = cache
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 

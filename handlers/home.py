@@ -8,6 +8,7 @@ from typing import Any
 from aiogram import Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 
 from bot.callbacks import callback_message
 from bot.capabilities import ANYONE, Capability, CommandSpec, HomeGroup, Registry
@@ -16,12 +17,28 @@ from bot.services.errors import NotAllowed
 from bot.texts import SafeHTML, t
 from models import Role, User
 
+# Kept screens per registry: the roles' combinations times the sections times the languages.
+SCREENS_KEPT = 2000
+
 
 def home_screen(
     registry: Registry, user: User, section: HomeGroup | None = None
 ) -> tuple[SafeHTML, InlineKeyboardMarkup]:
-    """One section of a registered person's home screen (the first they have, unless asked)."""
-    sections = registry.home(user.role_set)
+    """One section of a registered person's home screen (the first they have, unless asked);
+    the same for everyone with the same roles and language, so drawn once for them all."""
+    key = ("home", user.role_set, section, get_i18n().current_locale)
+    screen: tuple[SafeHTML, InlineKeyboardMarkup] | None = registry.rendered.get(key)
+    if screen is None:
+        if len(registry.rendered) >= SCREENS_KEPT:
+            registry.rendered.clear()
+        screen = registry.rendered[key] = _draw_home(registry, user.role_set, section)
+    return screen
+
+
+def _draw_home(
+    registry: Registry, roles: frozenset[Role], section: HomeGroup | None
+) -> tuple[SafeHTML, InlineKeyboardMarkup]:
+    sections = registry.home(roles)
     current = section if section in sections else next(iter(sections))
     commands = sections[current]
     lines: list[str] = [t("home-title", section=t(f"home-section-{current.value}"))]
@@ -34,6 +51,14 @@ def home_screen(
 
 def guest_help(registry: Registry) -> SafeHTML:
     """What works before registration, and how to register."""
+    key = ("guest-help", get_i18n().current_locale)
+    text: SafeHTML | None = registry.rendered.get(key)
+    if text is None:
+        text = registry.rendered[key] = _draw_guest_help(registry)
+    return text
+
+
+def _draw_guest_help(registry: Registry) -> SafeHTML:
     lines: list[str] = [t("help-title")]
     lines += [
         f"/{spec.name} — {t(spec.description_key)}"

@@ -15,7 +15,6 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dates
@@ -24,6 +23,7 @@ from bot.capabilities import ANYONE, Capability, CommandSpec, HomeGroup
 from bot.config import Settings
 from bot.dialogs import expect_text
 from bot.filters import NOT_TEXT, TEXT_INPUT
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.organizations import CDApp, CDReg, CDRegCard
 from bot.keyboards.paging import pager
 from bot.services import districts, export, organizations, users

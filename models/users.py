@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -59,7 +59,6 @@ class User(Base):
     quiet_to: Mapped[int | None] = mapped_column(default=8 * 60)
 
     district: Mapped[District | None] = relationship(lazy="selectin")
-    entered_by: Mapped[User | None] = relationship(remote_side=[id], lazy="selectin")
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
     )
@@ -75,6 +74,9 @@ class User(Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
+    # An audience by role reads the holders of a role from this index (the key is the other way
+    # round: a person's roles).
+    __table_args__ = (Index("ix_user_roles_role", "role", "user_id"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

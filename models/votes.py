@@ -140,8 +140,9 @@ class VoteVoter(Base):
         # at most one organization's vote, so a button press always names one seat).
         UniqueConstraint("vote_id", "user_id", name="uq_vote_voters_person"),
         UniqueConstraint("vote_id", "organization_id", name="uq_vote_voters_organization"),
-        # Turnout and the list of those who have not voted are read from this index alone.
-        Index("ix_vote_voters_turnout", "vote_id", "voted"),
+        # Turnout is counted from this index alone, and a page of those who have not voted is
+        # read from it in roll order, without sorting the rest of them.
+        Index("ix_vote_voters_waiting", "vote_id", "voted", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -338,7 +338,7 @@ class Ledger:
                     update(User)
                     .where(User.id.in_(blocked), User.blocked_at.is_(None))
                     .values(blocked_at=now)
-                    .execution_options(synchronize_session=False)
+                    .execution_options(synchronize_session=False, people=tuple(blocked))
                 )
 
     async def _check_many(self, items: list[Item]) -> list[Check | None]:

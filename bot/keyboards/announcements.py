@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
 from bot.keyboards.bodies import body_title
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.services.announcements import AUDIENCE_ROLES
 from bot.texts import plain
 from models import Body, District

@@ -4,10 +4,10 @@ council steps of the Secretariat's seating dialog."""
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
 from bot.keyboards.bodies import short
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.services.council import CATEGORY_ORDER, CitywideLine, Composition, SeatLine
 from bot.services.paging import Page

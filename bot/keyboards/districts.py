@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
 from bot.keyboards.bodies import short
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.services.paging import Page
 from bot.texts import plain

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
 from bot.capabilities import CommandSpec, HomeGroup
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.texts import plain
 
 

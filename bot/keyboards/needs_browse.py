@@ -4,9 +4,9 @@ photos, place), one's own needs, and the Secretariat's list of categories."""
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.services.needs.browse import SORT_DATE, SORT_SUPPORTS, STATUS_FILTERS
 from bot.services.needs.categories import category_name

@@ -12,9 +12,9 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.common import CDDistrict
 from bot.services.needs.filing import DESCRIPTION_LIMITS
 from bot.texts import SafeHTML, clip, plain, t

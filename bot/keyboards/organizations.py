@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.texts import plain
 from models import Organization, OrganizationKind, OrganizationStatus

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import dates
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.services.preferences import OFFERED_TOPICS, QUIET_PRESETS, receives
 from bot.texts import plain
 from models import User

@@ -5,9 +5,9 @@ summary with "edit a field", and /my_projects."""
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.keyboards.projects import CDProject
 from bot.services.paging import Page

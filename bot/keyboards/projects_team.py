@@ -4,9 +4,9 @@ consortium panel (participants, invitations, contributions)."""
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.keyboards.projects import CDProject, CDProjectPanel
 from bot.services.paging import Page

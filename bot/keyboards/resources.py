@@ -4,9 +4,9 @@ match a need, and the owner's answer to a request."""
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCallback
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.paging import pager
 from bot.services.paging import Page
 from bot.texts import plain

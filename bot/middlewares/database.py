@@ -1,4 +1,5 @@
-"""One database session per update: committed when the handler succeeds, rolled back otherwise."""
+"""One database session per update: committed when the handler succeeds and wrote something,
+rolled back otherwise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import current_session
+from bot.db import current_session, wrote
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -27,7 +28,8 @@ class DbSessionMiddleware(BaseMiddleware):
             token = current_session.set(session)
             try:
                 result = await handler(event, data)
-                await session.commit()
+                if wrote(session):
+                    await session.commit()
             finally:
                 current_session.reset(token)
             return result

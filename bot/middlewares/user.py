@@ -9,6 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
+from bot.cache.people import load_person
 from bot.services import users
 
 
@@ -23,7 +24,7 @@ class UserMiddleware(BaseMiddleware):
         user = None
         if tg_user is not None:
             # Only people who consented (or admins from settings) have a row; guests stay None.
-            user = await users.get_user(data["session"], tg_user.id)
+            user = await load_person(data["session"], tg_user.id)
             if user is not None and user.blocked_at is not None:
                 # They write to the bot again, so they unblocked it: deliveries resume.
                 await users.mark_reachable(data["session"], user)

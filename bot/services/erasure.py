@@ -354,7 +354,7 @@ async def erase(session: AsyncSession, user: User) -> None:
         await session.execute(
             delete(FsmRecord)
             .where(FsmRecord.key.contains(f":{telegram_id}:"))
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session="fetch", dialogs_of=telegram_id)
         )
         await session.execute(
             update(Outbox)
@@ -388,7 +388,9 @@ async def erase(session: AsyncSession, user: User) -> None:
         .values(until=now)
         .execution_options(synchronize_session="fetch")
     )
-    await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    await session.execute(
+        delete(UserRole).where(UserRole.user_id == user.id).execution_options(people=(user.id,))
+    )
     _clear_row(user, now)
     await session.flush()
     await audit.record(session, user, "user.erase", "user", user.id)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.languages import LANGUAGES
 from bot.services import audit, erasure, invites
@@ -51,8 +52,15 @@ def require_registrar(actor: User | None) -> User:
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
-    """The living person behind a Telegram id, or None if they never consented or were erased."""
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    """The living person behind a Telegram id, or None if they never consented or were erased.
+
+    One statement with the roles and the district joined: every update asks this first."""
+    found = await session.scalars(
+        select(User)
+        .where(User.telegram_id == telegram_id)
+        .options(joinedload(User.roles), joinedload(User.district))
+    )
+    return found.unique().one_or_none()
 
 
 async def find_registered(session: AsyncSession, user_id: int) -> User | None:

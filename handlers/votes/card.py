@@ -172,12 +172,12 @@ async def on_waiting(
 ) -> None:
     message = callback_message(query)
     waiting = await votes.non_voters(session, user, callback_data.id)
-    if not waiting:
+    if not waiting.total:
         await message.answer(t("votes-everyone-voted", number=callback_data.id))
         return
-    names = [f"• {clip(name, 80)}" for _, name in waiting[:100]]
-    more = len(waiting) - len(names)
-    text = tn("votes-waiting", len(waiting), number=callback_data.id) + "\n" + "\n".join(names)
+    names = [f"• {clip(name, 80)}" for _, name in waiting.shown]
+    more = waiting.total - len(names)
+    text = tn("votes-waiting", waiting.total, number=callback_data.id) + "\n" + "\n".join(names)
     if more > 0:
         text += "\n" + tn("votes-waiting-more", more)
     await message.answer(SafeHTML(text))

@@ -67,6 +67,7 @@ from bot.services.votes.lifecycle import (
     run_reminder,
 )
 from bot.services.votes.queries import (
+    WAITING_SHOWN,
     MyVote,
     RollEntry,
     Turnout,
@@ -79,6 +80,7 @@ from bot.services.votes.queries import (
     tally,
     tally_query,
     turnout,
+    waiting_count_query,
 )
 from bot.services.votes.receipts import (
     RECEIPT_ALPHABET,
@@ -103,6 +105,7 @@ __all__ = [
     "RECEIPT_ALPHABET",
     "REMINDERS",
     "TEXT_MAX",
+    "WAITING_SHOWN",
     "BallotButtons",
     "Cast",
     "ChartMaker",
@@ -166,4 +169,5 @@ __all__ = [
     "tally_bars",
     "tally_query",
     "turnout",
+    "waiting_count_query",
 ]

@@ -49,13 +49,36 @@ def tally_query(vote_id: int) -> Any:
     )
 
 
-def non_voters_query(vote_id: int) -> Any:
-    return (
-        select(User.id, User.name)
-        .join(VoteVoter, VoteVoter.user_id == User.id)
+# The names an organizer is shown of those who have not voted; the rest are counted.
+WAITING_SHOWN = 100
+
+
+def non_voters_query(vote_id: int, limit: int = WAITING_SHOWN) -> Any:
+    """The first who have not voted, in roll order: read from ix_vote_voters_waiting, so a
+    page costs the same with a hundred thousand waiting as with ten."""
+    first = (
+        select(VoteVoter.user_id, VoteVoter.id)
         .where(VoteVoter.vote_id == vote_id, VoteVoter.voted.is_(False))
-        .order_by(User.name, User.id)
+        .order_by(VoteVoter.id)
+        .limit(limit)
+        .subquery()
     )
+    return select(User.id, User.name).join(first, first.c.user_id == User.id).order_by(first.c.id)
+
+
+def waiting_count_query(vote_id: int) -> Any:
+    return (
+        select(func.count())
+        .select_from(VoteVoter)
+        .where(VoteVoter.vote_id == vote_id, VoteVoter.voted.is_(False))
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    total: int
+    # The first WAITING_SHOWN of them in roll order, as (user id, name) sorted by name.
+    shown: list[tuple[int, str]]
 
 
 async def tally(session: AsyncSession, vote: Vote) -> dict[int, int]:
@@ -65,16 +88,17 @@ async def tally(session: AsyncSession, vote: Vote) -> dict[int, int]:
     return {by_id[option_id]: n for option_id, n in rows}
 
 
-async def non_voters(
-    session: AsyncSession, actor: User | None, vote_id: int
-) -> list[tuple[int, str]]:
-    """Who has not voted yet: what organizers see, open or secret, before the close."""
+async def non_voters(session: AsyncSession, actor: User | None, vote_id: int) -> Waiting:
+    """Who has not voted yet: what organizers see, open or secret, before the close. The first
+    of them in roll order (all of them on any real roll), sorted by name; the rest counted."""
     vote = await get_for_organizer(session, actor, vote_id)
     if vote.unit == VoterUnit.CITIZEN:
         # Citizens are invited, not called to a duty: nobody is shown a list of who stayed away.
         raise InvalidInput("priorities-no-waiting-list")
-    rows = await session.execute(non_voters_query(vote.id))
-    return [(user_id, name or "—") for user_id, name in rows]
+    total = await session.scalar(waiting_count_query(vote.id)) or 0
+    rows = (await session.execute(non_voters_query(vote.id))).all() if total else []
+    shown = sorted(((user_id, name or "—") for user_id, name in rows), key=lambda r: (r[1], r[0]))
+    return Waiting(total, shown)
 
 
 async def roll_user_ids(
