@@ -141,8 +141,8 @@ async def fill(engine, ballots: int, waiting: int) -> tuple[int, Counter]:
         # Everyone is a citizen; one in a hundred is also a representative, one in a thousand on
         # the council: the role audiences of announcements, small and large.
         role_rows = [{"user_id": user_id, "role": Role.CITIZEN} for user_id in user_ids]
-        role_rows += [{"user_id": u, "role": Role.REPRESENTATIVE} for u in user_ids[::100]]
-        role_rows += [{"user_id": u, "role": Role.COUNCIL} for u in user_ids[::1000]]
+        role_rows += [{"user_id": u, "role": Role.REPRESENTATIVE} for u in user_ids[7::100]]
+        role_rows += [{"user_id": u, "role": Role.COUNCIL} for u in user_ids[3::1000]]
         for row in role_rows:
             row["granted_at"] = now
         await insert_chunked(conn, UserRole.__table__, role_rows)

@@ -266,6 +266,9 @@ async def on_send(
             number=number,
             time=_local(send_at, settings.timezone),
         )
+    elif outbox.status == OutboxStatus.QUEUING:
+        # A large audience: answered now, while the workers queue it (the status follows).
+        text = status_text(number, Progress(0, 0, 0, 0, 0, 0), queuing=outbox.total)
     else:
         text = status_text(number, Progress(outbox.total, 0, 0, 0, 0, outbox.total))
     status = await message.answer(text, reply_markup=stop_keyboard(outbox.id))
@@ -309,7 +312,8 @@ async def cmd_announcements(
                 sent=progress.sent,
                 failed=progress.failed,
                 blocked=progress.blocked,
-                total=progress.total,
+                # While its recipients are queued, the number it will have.
+                total=outbox.total if outbox.status == OutboxStatus.QUEUING else progress.total,
             )
         )
     await message.answer(SafeHTML("\n".join(lines)))

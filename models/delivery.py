@@ -34,6 +34,9 @@ class Topic(enum.StrEnum):
 
 class OutboxStatus(enum.StrEnum):
     DRAFT = "draft"
+    # Its recipients are being added by the delivery workers, a chunk at a time; the first
+    # chunks already go out.
+    QUEUING = "queuing"
     SCHEDULED = "scheduled"
     SENDING = "sending"
     DONE = "done"
@@ -72,6 +75,8 @@ class Outbox(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     total: Mapped[int] = mapped_column(default=0)
+    # While QUEUING: the highest user id whose delivery is queued (recipients go in id order).
+    queued_up_to: Mapped[int | None]
     # The author's status message, edited in place while the message goes out.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None]

@@ -244,8 +244,9 @@ class RunningBot:
         await self.app.close()
 
     async def delivered(self, timeout: float = 30.0) -> None:
-        """Wait until the background delivery worker has sent everything that is due now."""
-        from models import Delivery, DeliveryStatus
+        """Wait until the background delivery worker has queued and sent everything that is due
+        now."""
+        from models import Delivery, DeliveryStatus, Outbox, OutboxStatus
         from models.base import utcnow
 
         loop = asyncio.get_running_loop()
@@ -258,6 +259,14 @@ class RunningBot:
                     .where(
                         Delivery.status == DeliveryStatus.PENDING, Delivery.not_before <= utcnow()
                     )
+                )
+                pending += (
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Outbox)
+                        .where(Outbox.status == OutboxStatus.QUEUING)
+                    )
+                    or 0
                 )
             if not pending:
                 return

@@ -125,3 +125,34 @@ async def test_announcements_have_their_own_numbers(fake, running):
     await eventually(both_done)
     lines = (await author.say("/announcements"))[0].text.splitlines()
     assert [line.split(" · ")[0] for line in lines[1:]] == ["№2", "№1"]
+
+
+async def test_a_large_audience_is_answered_at_once_and_queued_in_chunks(
+    fake, running, monkeypatch
+):
+    """Past QUEUE_CHUNK recipients (here 2, in production 5,000) the author's confirmation is
+    answered before anyone is queued; the workers queue the rest, and everyone gets it once."""
+    monkeypatch.setattr("bot.delivery.outbox.QUEUE_CHUNK", 2)
+    author = await person(running, fake, 6005, "Исполком", executive=True)
+    citizens = [await person(running, fake, 6500 + i, f"Житель {i}") for i in range(5)]
+    await author.say("/announce")
+    await author.say("Большое объявление")
+    await author.click("⬜ Жители")
+    await author.click("Далее »")
+    await author.click("Сейчас")
+    replies = await author.click("📣 Отправить")
+    assert "ставятся в очередь — 0 из 6" in replies[-1].text
+    assert "⏹ Остановить" in author.button_texts(replies[-1])
+
+    await eventually(lambda: _finished(running))
+    for citizen in citizens:
+        assert [m.text for m in citizen.bot_messages if "Большое" in m.text] == [
+            "Большое объявление"
+        ]
+    latest = await outbox(running)
+    assert latest.total == 6 and latest.queued_up_to is None
+
+    async def status_done() -> bool:
+        return any("разослано" in m.text for m in author.bot_messages if m.edited)
+
+    await eventually(status_done)

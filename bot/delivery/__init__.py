@@ -1,7 +1,8 @@
 """The delivery engine: every message the bot sends to people on its own initiative goes through
 an outbox row, one delivery row per recipient, and a worker that sends them at Telegram's pace.
 
-    outbox.py   enqueue a message for an audience, count it, follow its progress, cancel it
+    outbox.py   enqueue a message for an audience (a large one in the background, in chunks),
+                count it, follow its progress, cancel it
     worker.py   DeliveryWorker: claims due rows, decides, sends through a Sender, records
     ledger.py   the worker's reads and writes: claims under a lease, grouped records
     pacing.py   the bot-wide rate and the one-message-a-second-per-person pacer
@@ -16,12 +17,17 @@ in each recipient's language), status.py (the author's status message of an anno
 
 from bot.delivery.outbox import (
     AUDIENCE_KEYS,
+    QUEUE_CHUNK,
     Progress,
     audience_query,
     cancel,
     count_audience,
     enqueue,
+    enqueue_in_background,
     progress,
+    queue_next_chunk,
+    queued_in_background,
+    queuing,
 )
 from bot.delivery.sender import (
     Buttons,
@@ -39,6 +45,7 @@ from bot.delivery.worker import DeliveryWorker
 __all__ = [
     "AUDIENCE_KEYS",
     "CAPTION_LIMIT",
+    "QUEUE_CHUNK",
     "TEXT_LIMIT",
     "Buttons",
     "DeliveryWorker",
@@ -54,7 +61,11 @@ __all__ = [
     "cancel",
     "count_audience",
     "enqueue",
+    "enqueue_in_background",
     "progress",
+    "queue_next_chunk",
+    "queued_in_background",
+    "queuing",
     "split_text",
     "visible_length",
 ]

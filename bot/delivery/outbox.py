@@ -102,27 +102,28 @@ async def count_audience(
 
 # --- Enqueueing, progress, cancelling ------------------------------------------------------------
 
+# Recipients added per transaction to a message queued in the background: a short hold of
+# SQLite's single writer lock (tens of milliseconds), so nobody's tap waits behind it.
+QUEUE_CHUNK = 5000
+
 
 def _insert_for(session: AsyncSession) -> Any:
     name = session.get_bind().dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
-async def enqueue(
-    session: AsyncSession, outbox: Outbox, audience: Mapping[str, Any] | None = None
-) -> int:
-    """Each recipient gets one pending delivery however often this runs (held until send_at when
-    that is in the future), and the count of new ones is returned; the caller commits."""
-    if outbox.status == OutboxStatus.CANCELLED:
-        raise ValueError("a cancelled message cannot be sent")
-    if audience is not None:
-        outbox.audience = dict(audience)
-    session.add(outbox)
-    await session.flush()
-    now = utcnow()
+def _timing(outbox: Outbox, now: datetime) -> tuple[bool, datetime]:
+    """Whether the message waits for its send_at, and from when its deliveries are due."""
     scheduled = outbox.send_at is not None and outbox.send_at > now
-    not_before = outbox.send_at if scheduled and outbox.send_at else now
-    source = audience_query(outbox.audience, outbox.topic, now=now).with_only_columns(
+    return scheduled, outbox.send_at if scheduled and outbox.send_at else now
+
+
+async def _insert(
+    session: AsyncSession, outbox: Outbox, recipients: Select[Any], now: datetime
+) -> int:
+    """A pending delivery for each of `recipients` (a select of user ids) who has none yet."""
+    _scheduled, not_before = _timing(outbox, now)
+    source = recipients.with_only_columns(
         literal(outbox.id),
         User.id,
         literal(DeliveryStatus.PENDING, Delivery.__table__.c.status.type),
@@ -140,6 +141,81 @@ async def enqueue(
     created = affected(await session.execute(statement))
     if created:
         wakeup.queued(session.sync_session)
+    return created
+
+
+async def enqueue(
+    session: AsyncSession, outbox: Outbox, audience: Mapping[str, Any] | None = None
+) -> int:
+    """Each recipient gets one pending delivery however often this runs (held until send_at when
+    that is in the future), and the count of new ones is returned; the caller commits."""
+    if outbox.status == OutboxStatus.CANCELLED:
+        raise ValueError("a cancelled message cannot be sent")
+    if audience is not None:
+        outbox.audience = dict(audience)
+    session.add(outbox)
+    await session.flush()
+    now = utcnow()
+    created = await _insert(session, outbox, audience_query(outbox.audience, outbox.topic), now)
+    await _settle(session, outbox, now)
+    return created
+
+
+async def enqueue_in_background(
+    session: AsyncSession, outbox: Outbox, audience: Mapping[str, Any], *, expected: int
+) -> None:
+    """Queue a message for a large audience without making anyone wait: it is saved as QUEUING
+    with its audience, and the delivery workers add its recipients QUEUE_CHUNK at a time
+    (queue_next_chunk), each chunk a short transaction of its own, sending the first while the
+    rest are added. `expected` (the audience counted now) is its total until the last chunk."""
+    outbox.audience = dict(audience)
+    outbox.status = OutboxStatus.QUEUING
+    outbox.total = expected
+    outbox.queued_up_to = 0
+    session.add(outbox)
+    await session.flush()
+    wakeup.queued(session.sync_session)
+
+
+async def queuing(session: AsyncSession) -> list[int]:
+    """The messages whose recipients are being added, oldest first."""
+    rows = await session.scalars(
+        select(Outbox.id).where(Outbox.status == OutboxStatus.QUEUING).order_by(Outbox.id)
+    )
+    return list(rows)
+
+
+def queued_in_background(expected: int) -> bool:
+    """Whether a message for this many people is queued by the workers rather than at once."""
+    return expected > QUEUE_CHUNK
+
+
+async def queue_next_chunk(session: AsyncSession, outbox_id: int, size: int | None = None) -> bool:
+    """Add the next `size` (QUEUE_CHUNK) recipients, by id, of a message being queued; returns
+    whether any
+    remain. After the last chunk the message is sending (or scheduled, or done). Two workers
+    doing this at once add nobody twice: a recipient has one delivery per message."""
+    outbox = await session.get(Outbox, outbox_id, with_for_update=True)
+    if outbox is None or outbox.status != OutboxStatus.QUEUING:
+        return False  # cancelled meanwhile, or finished by another worker
+    now = utcnow()
+    after = outbox.queued_up_to or 0
+    rest = audience_query(outbox.audience, outbox.topic, now=now).where(User.id > after)
+    chunk = rest.order_by(User.id).limit(size or QUEUE_CHUNK).subquery()
+    upper = await session.scalar(select(func.max(chunk.c.id)))
+    if upper is not None:
+        await _insert(session, outbox, rest.where(User.id <= upper), now)
+        outbox.queued_up_to = upper
+        await session.flush()
+        return True
+    outbox.queued_up_to = None
+    await _settle(session, outbox, now)
+    return False
+
+
+async def _settle(session: AsyncSession, outbox: Outbox, now: datetime) -> None:
+    """The message's total and status once all its recipients are queued."""
+    scheduled, _not_before = _timing(outbox, now)
     counts = await _counts(session, outbox.id)
     outbox.total = sum(counts.values())
     if counts.get(DeliveryStatus.PENDING, 0) == 0:
@@ -151,7 +227,6 @@ async def enqueue(
         if not scheduled and outbox.started_at is None:
             outbox.started_at = now
     await session.flush()
-    return created
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,23 @@ from bot.delivery.outbox import Progress, progress
 from bot.keyboards.announcements import stop_keyboard
 from bot.services import announcements
 from bot.texts import SafeHTML, t
-from models import Outbox, User
+from models import Outbox, OutboxStatus, User
 
 logger = logging.getLogger("bot.delivery.status")
 
 
-def status_text(number: int, progress: Progress) -> SafeHTML:
+def status_text(number: int, progress: Progress, queuing: int | None = None) -> SafeHTML:
     """The author's view of how far announcement No. `number` (its own number, not the outbox's)
-    has gone out, in the current language."""
+    has gone out, in the current language; `queuing`: the recipients it will have, while they
+    are still being queued."""
+    if queuing is not None:
+        return t(
+            "announcements-progress-queuing",
+            number=number,
+            queued=progress.total,
+            total=queuing,
+            sent=progress.sent,
+        )
     key = "announcements-progress-done" if progress.finished else "announcements-progress"
     return t(
         key,
@@ -62,13 +71,16 @@ class ProgressReporter:
             status = await progress(session, outbox_id)
             number = await announcements.number(session, outbox)
             author = await session.get(User, outbox.author_id) if outbox.author_id else None
+        # What is queued may all be sent while the rest is still being queued: not finished.
+        queuing = outbox.total if outbox.status == OutboxStatus.QUEUING else None
+        finished = status.finished and queuing is None
         now = time.monotonic()
-        if not status.finished and now - self._last.get(outbox_id, 0.0) < self.interval:
+        if not finished and now - self._last.get(outbox_id, 0.0) < self.interval:
             return
         language = (author.language if author else None) or self.default_language
         with self.i18n.context(), self.i18n.use_locale(language):
-            text = status_text(number, status)
-            markup = None if status.finished else stop_keyboard(outbox.id)
+            text = status_text(number, status, queuing)
+            markup = None if finished else stop_keyboard(outbox.id)
         if self._shown.get(outbox_id) == text:
             return  # Telegram refuses an edit that changes nothing
         self._last[outbox_id] = now
@@ -82,6 +94,6 @@ class ProgressReporter:
             self._shown[outbox_id] = text
         except TelegramAPIError as exc:
             logger.info("could not update the status of outbox %s: %s", outbox_id, exc)
-        if status.finished:
+        if finished:
             self._last.pop(outbox_id, None)
             self._shown.pop(outbox_id, None)

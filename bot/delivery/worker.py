@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +28,7 @@ from bot import dates
 from bot.delivery import wakeup
 from bot.delivery.channel import ChannelPoster
 from bot.delivery.ledger import Item, Ledger, Outcome
+from bot.delivery.outbox import queue_next_chunk, queuing
 from bot.delivery.pacing import ChatPacer, RateLimiter
 from bot.delivery.sender import (
     Buttons,
@@ -51,6 +53,9 @@ T = TypeVar("T")
 NETWORK_BACKOFF = 5.0
 NETWORK_BACKOFF_MAX = 300.0
 FAILING_LIMIT = timedelta(hours=24)
+# Seconds a round spends adding recipients to messages queued in the background before it sends:
+# 200,000 recipients are queued in a few rounds, while what is already queued goes out.
+QUEUE_BUDGET = 0.25
 # While Telegram refuses the token, getMe is asked this often (doubling up to the maximum).
 PROBE_BACKOFF = 5.0
 PROBE_BACKOFF_MAX = 300.0
@@ -132,6 +137,7 @@ class DeliveryWorker:
         self._limiter = RateLimiter(rate)
         self._pacer = ChatPacer(per_chat_interval)
         self._stop = asyncio.Event()
+        self.sessionmaker = sessionmaker
         # Set when a transaction of this process queued deliveries (bot/delivery/wakeup.py).
         self._wake = asyncio.Event()
         # The ledger reads the clock at each call: a test may set another after construction.
@@ -200,10 +206,37 @@ class DeliveryWorker:
         token)."""
         if self.paused_since is not None:
             return 0
-        handled = await self._deliver_batch()
+        handled = await self._queue_some()
+        handled += await self._deliver_batch()
         if self.channel is not None and self.paused_since is None and not self._stop.is_set():
             handled += await self.channel.run_once(self._stop)
         return handled
+
+    async def _queue_some(self) -> int:
+        """Add recipients to the messages queued in the background, chunk by chunk, for at most
+        QUEUE_BUDGET seconds; then this round sends. Returns how many chunks were added."""
+        async with self.sessionmaker() as session:
+            waiting = await queuing(session)
+        chunks = 0
+        started = time.monotonic()
+        for outbox_id in waiting:
+            more = True
+            while more and time.monotonic() - started < QUEUE_BUDGET and not self._stop.is_set():
+                async with self.sessionmaker.begin() as session:
+                    more = await queue_next_chunk(session, outbox_id)
+                chunks += 1
+            await self._report(outbox_id)
+            if more:
+                break  # the budget is spent; the next round goes on from here
+        return chunks
+
+    async def _report(self, outbox_id: int) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            await self.on_progress(outbox_id)
+        except Exception:
+            logger.exception("progress callback failed for outbox %s", outbox_id)
 
     async def _deliver_batch(self) -> int:
         items = await self._ledger.claim()
@@ -237,12 +270,8 @@ class DeliveryWorker:
             self._pacer.prune()
         touched = sorted({item.outbox_id for item in items})
         await self._ledger.finish(touched)
-        if self.on_progress is not None:
-            for outbox_id in touched:
-                try:
-                    await self.on_progress(outbox_id)
-                except Exception:
-                    logger.exception("progress callback failed for outbox %s", outbox_id)
+        for outbox_id in touched:
+            await self._report(outbox_id)
         return len(items)
 
     # One delivery.

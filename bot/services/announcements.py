@@ -132,7 +132,8 @@ async def publish(
     if not html.strip() and media_file_id is None:
         raise InvalidInput("announcements-empty")
     check_send_at(send_at)
-    if await count(session, audience) == 0:
+    expected = await count(session, audience)
+    if expected == 0:
         raise InvalidInput("announcements-nobody")
     outbox = Outbox(
         kind="announcement",
@@ -143,7 +144,11 @@ async def publish(
         author_id=author.id,
         send_at=send_at,
     )
-    await delivery.enqueue(session, outbox, dict(audience))
+    if delivery.queued_in_background(expected):
+        # The author is answered at once; the workers add the recipients in chunks.
+        await delivery.enqueue_in_background(session, outbox, audience, expected=expected)
+    else:
+        await delivery.enqueue(session, outbox, dict(audience))
     posted = public and await channel.post(
         session,
         channel.ANNOUNCEMENT,
