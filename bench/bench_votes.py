@@ -29,12 +29,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot import db, delivery
 from bot.config import Settings
-from bot.services import votes
+from bot.services import announcements, votes
 from bot.services.audit import AuditKeys
 from models import (
     Ballot,
@@ -43,6 +43,7 @@ from models import (
     BodyKind,
     District,
     OptionKind,
+    Outbox,
     Role,
     User,
     UserRole,
@@ -143,6 +144,7 @@ async def fill(engine, ballots: int, waiting: int) -> tuple[int, Counter]:
         role_rows = [{"user_id": user_id, "role": Role.CITIZEN} for user_id in user_ids]
         role_rows += [{"user_id": u, "role": Role.REPRESENTATIVE} for u in user_ids[7::100]]
         role_rows += [{"user_id": u, "role": Role.COUNCIL} for u in user_ids[3::1000]]
+        role_rows.append({"user_id": user_ids[1], "role": Role.SECRETARIAT})  # the author
         for row in role_rows:
             row["granted_at"] = now
         await insert_chunked(conn, UserRole.__table__, role_rows)
@@ -211,6 +213,39 @@ async def fill(engine, ballots: int, waiting: int) -> tuple[int, Counter]:
             text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
         )
     return vote_ids[0], expected
+
+
+async def announce(sessionmaker, repeat: int) -> dict[str, tuple[float, float, int]]:
+    """An announcement to everyone, from the author's confirmation to the commit that lets the
+    bot answer them: as it is published now (queued in the background), and with every
+    recipient queued in that transaction, as it was. Each run's message is deleted after."""
+
+    async def publish(background: bool) -> int:
+        async with sessionmaker() as session:
+            author = await session.scalar(select(User).where(User.telegram_id == 7_000_001))
+            if background:
+                outbox = await announcements.publish(
+                    session, author, html="Всем", audience={"everyone": True}
+                )
+            else:
+                outbox = Outbox(kind="announcement", topic=Topic.ANNOUNCEMENTS, text="Всем")
+                await delivery.enqueue(session, outbox, {"everyone": True})
+            await session.commit()
+            total = outbox.total
+        async with sessionmaker.begin() as session:
+            await session.execute(delete(Outbox).where(Outbox.id == outbox.id))
+        return total
+
+    async def now() -> int:
+        return await publish(True)
+
+    async def at_once() -> int:
+        return await publish(False)
+
+    return {
+        "announce to everyone (answered)": await timed(repeat, now),
+        "announce, all queued at once": await timed(repeat, at_once),
+    }
 
 
 async def timed(repeat: int, work) -> tuple[float, float, int]:
@@ -312,6 +347,7 @@ async def main() -> None:
                 }
                 for name, parts in AUDIENCES.items():
                     results[name] = await timed(args.repeat, audience(parts))
+            results.update(await announce(sessionmaker, args.repeat))
             print(f"{'operation':<34} {'median ms':>10} {'min ms':>10} {'rows':>8}")
             for name, (median, fastest, rows) in results.items():
                 print(f"{name:<34} {median:>10.1f} {fastest:>10.1f} {rows:>8,}")

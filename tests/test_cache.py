@@ -58,8 +58,11 @@ async def test_a_change_in_this_process_is_seen_at_once(fake, running):
     async with running.sessionmaker.begin() as session:
         person = await session.get(User, user_id)
         await users.grant_role(session, person, Role.SECRETARIAT)
-    # Dropped at the commit: the next update reads the new roles, no waiting.
-    assert running.app.cache.person(7102) is None
+    # Replaced at the commit (or dropped): the next update has the new roles, no waiting.
+    kept = running.app.cache.person(7102)
+    assert kept is None or {"role": Role.SECRETARIAT} in [
+        {"role": role["role"]} for role in kept.roles
+    ]
     home = (await boris.say("/help"))[0]
     assert any(secretariat_shown(label) for label in boris.button_texts(home))
 
@@ -123,3 +126,33 @@ def test_a_ttl_of_zero_turns_the_cache_off(ttl):
     cache = PeopleCache(ttl=ttl)
     cache.keep(1, None, cache.epoch)
     assert cache.person(1) is None
+
+
+async def test_an_erased_person_leaves_nothing_in_any_process_cache(fake, running):
+    user_id = await register(running, 7107, "Жанна")
+    await fake.user(7107, "Жанна").say("/help")
+    cache = running.app.cache
+    assert cache.person(7107) is not None
+    async with running.sessionmaker.begin() as session:
+        person = await session.get(User, user_id)
+        await users.erase_user(session, person)
+    assert cache.person(7107) is None
+    assert not any(row and row.get("id") == user_id for row in _kept_rows(cache))
+
+
+def _kept_rows(cache: PeopleCache) -> list[dict | None]:
+    return [person.row for person in cache.people.values()]
+
+
+async def test_a_person_changed_by_their_own_tap_stays_kept_as_committed(fake, running):
+    await register(running, 7108, "Зоя")
+    zoya = fake.user(7108, "Зоя")
+    replies = await zoya.say("/settings")
+    await zoya.click("✅ Объявления Ассамблеи", message_id=replies[0].message_id)
+    kept = running.app.cache.person(7108)
+    assert kept is not None and "announcements" in kept.row["muted_topics"]
+    # What the next tap is served from is what the database holds.
+    async with running.sessionmaker() as session:
+        assert "announcements" in (await users.get_user(session, 7108)).muted_topics
+    replies = await zoya.say("/settings")
+    assert "⬜ Объявления Ассамблеи" in zoya.button_texts(replies[0])

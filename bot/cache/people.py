@@ -33,6 +33,8 @@ _USER_COLUMNS = tuple(attr.key for attr in User.__mapper__.column_attrs)
 _ROLE_COLUMNS = tuple(attr.key for attr in UserRole.__mapper__.column_attrs)
 _DISTRICT_COLUMNS = tuple(attr.key for attr in District.__mapper__.column_attrs)
 _PERSON_ATTRIBUTES = frozenset({*_USER_COLUMNS, "roles", "district"})
+_ROLE_KEYS = frozenset(_ROLE_COLUMNS)
+_DISTRICT_KEYS = frozenset(_DISTRICT_COLUMNS)
 
 State = tuple[str | None, dict[str, Any]]
 
@@ -122,8 +124,9 @@ class PeopleCache:
         if state.unloaded & _PERSON_ATTRIBUTES:
             return
         # Reading an attribute that is not loaded would be a query, which cannot run here.
-        related: list[object] = [*user.roles, *([user.district] if user.district else [])]
-        if any(inspect(obj).unloaded for obj in related):
+        if any(inspect(role).unloaded & _ROLE_KEYS for role in user.roles):
+            return
+        if user.district is not None and inspect(user.district).unloaded & _DISTRICT_KEYS:
             return
         self.keep(user.telegram_id, user, self.epoch)
 
