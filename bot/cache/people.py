@@ -198,8 +198,11 @@ def epoch_of(session: AsyncSession, cache: PeopleCache) -> int:
 
 
 def _detached(model: type[Any], values: dict[str, Any]) -> Any:
-    obj = model(**{key: _copied(value) for key, value in values.items()})
-    # As if loaded: no history, so nothing is written unless a handler changes it.
+    """An instance holding `values` as if loaded from its row: made as the ORM's loader makes
+    one (no constructor, no attribute events), then given its identity."""
+    obj = model._sa_class_manager.new_instance()
+    obj.__dict__.update({key: _copied(value) for key, value in values.items()})
+    # No history, so nothing is written unless a handler changes something.
     make_transient_to_detached(obj)
     return obj
 
