@@ -7,6 +7,8 @@ an outbox row, one delivery row per recipient, and a worker that sends them at T
     ledger.py   the worker's reads and writes: claims under a lease, grouped records
     pacing.py   the bot-wide rate and the one-message-a-second-per-person pacer
     text.py     long HTML texts split as Telegram counts them
+    compose.py  the parts a delivery is sent as (text, media, buttons)
+    lanes.py    which delivery a free lane takes next; the rest of a message in parts parked
     sender.py   the Sender protocol and the outcomes it raises
     channel.py  the public channel: one post per subject, queued by post(), edited as it changes
 

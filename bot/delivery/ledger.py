@@ -119,6 +119,20 @@ class Ledger:
         """The delivery's state now, with its message's and its person's, or None once deleted."""
         return await self._checks(item)
 
+    async def progress(self, item: Item, parts_sent: int, first_id: int | None) -> None:
+        """How many parts of a message went out, while the rest waits (the delivery stays this
+        worker's and pending): a retry after a kill sends only the rest."""
+        values: dict[str, Any] = {"parts_sent": parts_sent, "updated_at": self.clock()}
+        if first_id is not None:
+            values["telegram_message_id"] = first_id
+        async with self.sessionmaker.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == item.id, Delivery.claimed_by == self.worker_id)
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+
     async def record(self, item: Item, outcome: Outcome) -> None:
         """Record one outcome; returns once it is committed (in a group with others)."""
         await self._records((item, outcome))

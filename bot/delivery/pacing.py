@@ -84,8 +84,12 @@ class ChatPacer:
             else:
                 self._locks[recipient] = (lock, users - 1)
 
+    def delay(self, recipient: int) -> float:
+        """Seconds until the recipient may be written to again (0 or less: now)."""
+        return self._ready_at.get(recipient, 0.0) - monotonic()
+
     async def wait(self, recipient: int) -> None:
-        delay = self._ready_at.get(recipient, 0.0) - monotonic()
+        delay = self.delay(recipient)
         if delay > 0:
             await asyncio.sleep(delay)
 

@@ -15,10 +15,10 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -27,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import dates
 from bot.delivery import wakeup
 from bot.delivery.channel import ChannelPoster
+from bot.delivery.compose import Part, compose
+from bot.delivery.lanes import Continuation, Lanes
 from bot.delivery.ledger import Item, Ledger, Outcome
 from bot.delivery.outbox import queue_next_chunk, queuing
 from bot.delivery.pacing import ChatPacer, RateLimiter
 from bot.delivery.sender import (
-    Buttons,
     SendBlocked,
     Sender,
     SendFailed,
@@ -39,7 +40,6 @@ from bot.delivery.sender import (
     SendRetryAfter,
     SendUnauthorized,
 )
-from bot.delivery.text import CAPTION_LIMIT, split_text, visible_length
 from bot.services import preferences
 from models import DeliveryStatus, Outbox, OutboxStatus, User
 from models.base import utcnow
@@ -56,21 +56,11 @@ FAILING_LIMIT = timedelta(hours=24)
 # Seconds a round spends adding recipients to messages queued in the background before it sends:
 # 200,000 recipients are queued in a few rounds, while what is already queued goes out.
 QUEUE_BUDGET = 0.25
+# A lane parks the rest of a message in parts rather than wait longer than this for its person.
+PARK_AFTER = 0.05
 # While Telegram refuses the token, getMe is asked this often (doubling up to the maximum).
 PROBE_BACKOFF = 5.0
 PROBE_BACKOFF_MAX = 300.0
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One message of a delivery: a piece of the text, or the media with it as the caption."""
-
-    text: str
-    media_kind: str | None = None
-    media_file_id: str | None = None
-    media_data: bytes | None = None
-    media_name: str | None = None
-    buttons: Buttons | None = None
 
 
 class _RetryLater(Exception):
@@ -244,16 +234,28 @@ class DeliveryWorker:
             return 0
         outboxes, users = await self._ledger.load(items)
         remaining = {item.id for item in items}
-        queue = deque(items)
+        lanes = Lanes(items, self._pacer.delay)
         heartbeat = asyncio.create_task(self._ledger.heartbeat(remaining))
 
         async def lane() -> None:
-            while queue and not self._stop.is_set() and self.paused_since is None:
-                item = queue.popleft()
-                outbox = outboxes.get(item.outbox_id)
-                if outbox is not None:  # else deleted meanwhile, its deliveries with it
-                    await self._deliver(item, outbox, users.get(item.user_id))
+            while self.paused_since is None:
+                job = await lanes.next(self._stop)
+                if job is None:
+                    return
+                rest: Continuation | None = None
+                if isinstance(job, Continuation):
+                    item = job.item
+                    rest = await self._resume(job)
+                else:
+                    item = job
+                    outbox = outboxes.get(item.outbox_id)
+                    if outbox is not None:  # else deleted meanwhile, its deliveries with it
+                        rest = await self._deliver(item, outbox, users.get(item.user_id))
+                if rest is not None:
+                    lanes.park(rest)
+                    continue
                 remaining.discard(item.id)
+                lanes.done(item.user_id)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -302,59 +304,22 @@ class DeliveryWorker:
                 return Outcome(DeliveryStatus.PENDING, not_before=until)
         return int(person.telegram_id)
 
-    def _compose(self, outbox: Outbox, user: User | None) -> list[_Part]:
-        if outbox.text_key:
-            if self.render is None or user is None:
-                raise SendFailed(f"no renderer for {outbox.text_key}")
-            text = self.render(outbox, user)
-        else:
-            text = outbox.text or ""
-        parts = [_Part(part) for part in split_text(text)]
-        if outbox.media_kind and (outbox.media_file_id or outbox.media_data):
-            media = _Part(
-                "",
-                media_kind=outbox.media_kind,
-                media_file_id=outbox.media_file_id,
-                media_data=outbox.media_data,
-                media_name=outbox.media_name,
-            )
-            if parts and visible_length(parts[0].text) <= CAPTION_LIMIT:
-                parts = [replace(media, text=parts[0].text), *parts[1:]]
-            else:
-                parts = [media, *parts]
-        if not parts:
-            raise SendFailed("nothing to send")
-        if outbox.buttons:
-            # The buttons go under the last part: the message a person answers is the one below.
-            parts[-1] = replace(parts[-1], buttons=self._buttons(outbox.buttons, user))
-        return parts
+    def _compose(self, outbox: Outbox, user: User | None) -> list[Part]:
+        return compose(outbox, user, self.render, self.render_label)
 
-    def _buttons(self, rows: list[list[dict[str, str]]], user: User | None) -> Buttons:
-        rendered: Buttons = []
-        for row in rows:
-            line = []
-            for button in row:
-                if "text_key" in button:
-                    if self.render_label is None:
-                        raise SendFailed(f"no renderer for {button['text_key']}")
-                    label = self.render_label(button["text_key"], user)
-                else:
-                    label = button["text"]
-                line.append((label, button["data"]))
-            rendered.append(line)
-        return rendered
-
-    async def _deliver(self, item: Item, outbox: Outbox, user: User | None) -> None:
+    async def _deliver(self, item: Item, outbox: Outbox, user: User | None) -> Continuation | None:
+        """Send a delivery, or record why not; what is returned is the rest of a message in
+        parts, for a lane to send when its person may be written to again."""
         # The turn is taken before the first await, in queue order: one person's messages go
         # out in the order they were queued, one delivery at a time.
         async with self._pacer.turn(item.user_id):
             while True:
                 verdict = await self._verdict(item, outbox)
                 if verdict is None:
-                    return
+                    return None
                 if isinstance(verdict, Outcome):
                     await _together(self._ledger.record(item, verdict))
-                    return
+                    return None
                 try:
                     parts = self._compose(outbox, user)
                 except Exception as exc:
@@ -364,33 +329,84 @@ class DeliveryWorker:
                     await _together(
                         self._ledger.record(item, Outcome(DeliveryStatus.FAILED, reason))
                     )
-                    return
+                    return None
                 await self._pacer.wait(item.user_id)
                 await self._limiter.acquire()
                 if self.paused_since is not None:
                     self._limiter.release()
                     await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
-                    return
+                    return None
                 try:
-                    await _together(self._send_and_record(item, verdict, parts))
-                    return
+                    return await _together(self._send_and_record(item, verdict, parts))
                 except _RetryLater:
                     continue
+        return None
 
-    async def _send_and_record(self, item: Item, chat_id: int, parts: list[_Part]) -> None:
+    async def _resume(self, rest: Continuation) -> Continuation | None:
+        """Send the parts of a message that were left for later (see _deliver)."""
+        item = rest.item
+        async with self._pacer.turn(item.user_id):
+            await self._pacer.wait(item.user_id)
+            await self._limiter.acquire()
+            if self.paused_since is not None:
+                self._limiter.release()
+                await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
+                return None
+            # Something of the message went out: a 429 now is waited out here, not by starting
+            # the delivery over.
+            return await _together(
+                self._send_and_record(
+                    item, rest.chat_id, rest.parts, first_id=rest.first_id, resumed=True
+                )
+            )
+
+    async def _send_and_record(
+        self,
+        item: Item,
+        chat_id: int,
+        parts: list[Part],
+        *,
+        first_id: int | None = None,
+        resumed: bool = False,
+    ) -> Continuation | None:
         """The unit a cancellation cannot split: the message goes out and its outcome is
-        committed, or (a 429 before anything went out) neither happens."""
-        outcome = await self._send_parts(item, chat_id, parts)
+        committed, or (a 429 before anything went out) neither happens. A message in parts
+        that must wait for its next part has what went out recorded, and the rest returned."""
+        outcome = await self._send_parts(item, chat_id, parts, first_id=first_id, resumed=resumed)
+        if isinstance(outcome, Continuation):
+            return outcome
         await self._ledger.record(item, outcome)
+        return None
 
-    async def _send_parts(self, item: Item, chat_id: int, parts: list[_Part]) -> Outcome:
-        """Send the parts not sent yet (the caller holds a rate token for the first one)."""
+    async def _send_parts(
+        self,
+        item: Item,
+        chat_id: int,
+        parts: list[Part],
+        *,
+        first_id: int | None = None,
+        resumed: bool = False,
+    ) -> Outcome | Continuation:
+        """Send the parts not sent yet (the caller holds a rate token for the first one); a
+        continuation when the next part has to wait for the person's one-second gap. `first_id`:
+        the first part's message id, and `resumed`, when a continuation sends the rest."""
         attempts = item.attempts + 1
-        first_id: int | None = None
         skip = item.parts_sent if item.parts_sent < len(parts) else 0
         for index in range(skip, len(parts)):
             part = parts[index]
             if index > skip:
+                wait = self._pacer.delay(item.user_id)
+                if wait > PARK_AFTER:
+                    # What went out is recorded before the lane takes other work: a kill now
+                    # resends none of it.
+                    await self._ledger.progress(item, index, first_id)
+                    return Continuation(
+                        replace(item, parts_sent=index),
+                        chat_id,
+                        parts,
+                        first_id,
+                        monotonic() + wait,
+                    )
                 await self._pacer.wait(item.user_id)
                 await self._limiter.acquire()
             while True:
@@ -407,7 +423,7 @@ class DeliveryWorker:
                 except SendRetryAfter as exc:
                     self._limiter.release()
                     self._limiter.pause(exc.seconds)
-                    if index == skip:
+                    if index == skip and not resumed:
                         raise _RetryLater from exc
                     await self._pacer.wait(item.user_id)
                     await self._limiter.acquire()
