@@ -148,6 +148,11 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
     app = await create_app(settings, bot=Bot(TOKEN, session=RecordingSession()))
     echo_dp, echo_bot = echo_dispatcher(), Bot(TOKEN, session=RecordingSession())
     try:
+        # As a running bot: the delivery worker, the scheduler and, on PostgreSQL, the listener
+        # without which the cache of people keeps nothing (it could miss other processes' news).
+        await app.start_background()
+        while app.cache is not None and not app.cache.live:  # noqa: ASYNC110 (a plain flag)
+            await asyncio.sleep(0.01)
         await seed(app, max(args.people, args.at_once))
         totals = dict.fromkeys([*PATHS, "newcomer /start"], 0.0)
         echo_total = 0.0

@@ -156,3 +156,19 @@ async def test_a_person_changed_by_their_own_tap_stays_kept_as_committed(fake, r
         assert "announcements" in (await users.get_user(session, 7108)).muted_topics
     replies = await zoya.say("/settings")
     assert "⬜ Объявления Ассамблеи" in zoya.button_texts(replies[0])
+
+
+def test_a_process_skips_its_own_notices_and_hears_the_others():
+    from bot.cache.listener import _Hearing
+    from bot.cache.tracking import CHANNEL, encode
+
+    cache = PeopleCache(ttl=60)
+    hear = _Hearing(cache)
+    cache.keep(1, None, cache.epoch)
+    hear(None, 0, CHANNEL, encode(Changes(telegram_ids={1}), cache.origin))
+    assert cache.person(1) is not None  # its own commit already dropped what it had to
+    hear(None, 0, CHANNEL, encode(Changes(telegram_ids={1}), "another process"))
+    assert cache.person(1) is None
+    cache.keep(2, None, cache.epoch)
+    hear(None, 0, CHANNEL, "not json")
+    assert cache.person(2) is None  # a notice it cannot read drops everything

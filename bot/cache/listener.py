@@ -32,6 +32,19 @@ class _Signal(asyncio.Event):
         self.set()
 
 
+class _Hearing:
+    """What asyncpg calls with each notice: the changes dropped, unless this process made them
+    (it dropped them at its commit, and kept the person it served as committed)."""
+
+    def __init__(self, cache: PeopleCache) -> None:
+        self.cache = cache
+
+    def __call__(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        changes = decode(payload)
+        if changes.origin != self.cache.origin:
+            self.cache.forget(changes)
+
+
 async def listen(cache: PeopleCache, url: URL, stop: asyncio.Event) -> None:
     import asyncpg  # type: ignore[import-untyped]  # imported only where PostgreSQL is used
 
@@ -42,9 +55,7 @@ async def listen(cache: PeopleCache, url: URL, stop: asyncio.Event) -> None:
             connection = await asyncpg.connect(driver_dsn(url))
             lost = _Signal()
             connection.add_termination_listener(lost)
-            await connection.add_listener(
-                CHANNEL, lambda _c, _pid, _channel, payload: cache.forget(decode(payload))
-            )
+            await connection.add_listener(CHANNEL, _Hearing(cache))
             cache.resume()
             delay = RETRY_FIRST
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,9 @@ class Changes:
     # keeps them as they now are, when a statement did not change their rows behind them.
     users: list[User] = field(default_factory=list)
     bulk: bool = False
+    # The cache of the process that made them (heard from PostgreSQL, its own are skipped: it
+    # applied them at the commit).
+    origin: str | None = None
 
     def __bool__(self) -> bool:
         return bool(
@@ -83,6 +87,7 @@ class PeopleCache:
         self.size = size
         # False while changes made elsewhere cannot be heard (the listener is not connected).
         self.live = live
+        self.origin = uuid.uuid4().hex
         self.epoch = 0
         self.people: dict[int, Person] = {}
         self.telegram_of: dict[int, int] = {}

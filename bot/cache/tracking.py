@@ -42,9 +42,10 @@ def written_states(session: Session) -> set[str]:
     return changes.states if changes is not None else set()
 
 
-def encode(changes: Changes) -> str:
+def encode(changes: Changes, origin: str | None) -> str:
     payload = json.dumps(
         {
+            "o": origin,
             "all": changes.everything,
             "t": sorted(changes.telegram_ids),
             "u": sorted(changes.user_ids),
@@ -53,7 +54,9 @@ def encode(changes: Changes) -> str:
         },
         separators=(",", ":"),
     )
-    return payload if len(payload.encode()) <= PAYLOAD_MAX else '{"all":true}'
+    if len(payload.encode()) <= PAYLOAD_MAX:
+        return payload
+    return json.dumps({"o": origin, "all": True})
 
 
 def decode(payload: str) -> Changes:
@@ -65,6 +68,7 @@ def decode(payload: str) -> Changes:
             states=set(raw.get("s", ())),
             dialogs_of=set(raw.get("d", ())),
             everything=bool(raw.get("all")),
+            origin=raw.get("o"),
         )
     except (ValueError, TypeError, AttributeError):
         return Changes(everything=True)
@@ -135,9 +139,10 @@ def _notify_others(session: Session) -> None:
     session.flush()
     changes: Changes | None = session.info.get(PENDING_INFO_KEY)
     if changes and session.get_bind().dialect.name == "postgresql":
+        cache: PeopleCache | None = session.info.get(CACHE_INFO_KEY)
         session.execute(
             text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": encode(changes)},
+            {"channel": CHANNEL, "payload": encode(changes, cache.origin if cache else None)},
         )
 
 
