@@ -96,6 +96,7 @@ class App:
 
     async def close(self) -> None:
         await self.stop_background()
+        CAPABILITIES.give_back(self.dp)
         await self.dp.fsm.close()
         await self.bot.session.close()
         await self.engine.dispose()
