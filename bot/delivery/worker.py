@@ -330,11 +330,7 @@ class DeliveryWorker:
                         self._ledger.record(item, Outcome(DeliveryStatus.FAILED, reason))
                     )
                     return None
-                await self._pacer.wait(item.user_id)
-                await self._limiter.acquire()
-                if self.paused_since is not None:
-                    self._limiter.release()
-                    await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
+                if not await self._ready_to_send(item):
                     return None
                 try:
                     return await _together(self._send_and_record(item, verdict, parts))
@@ -342,55 +338,47 @@ class DeliveryWorker:
                     continue
         return None
 
+    async def _ready_to_send(self, item: Item) -> bool:
+        """Wait for the person's gap and a rate token; False when the worker was paused (a
+        refused token) meanwhile, and the delivery is handed back."""
+        await self._pacer.wait(item.user_id)
+        await self._limiter.acquire()
+        if self.paused_since is None:
+            return True
+        self._limiter.release()
+        await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
+        return False
+
     async def _resume(self, rest: Continuation) -> Continuation | None:
         """Send the parts of a message that were left for later (see _deliver)."""
         item = rest.item
         async with self._pacer.turn(item.user_id):
-            await self._pacer.wait(item.user_id)
-            await self._limiter.acquire()
-            if self.paused_since is not None:
-                self._limiter.release()
-                await _together(self._ledger.record(item, Outcome(DeliveryStatus.PENDING)))
+            if not await self._ready_to_send(item):
                 return None
             # Something of the message went out: a 429 now is waited out here, not by starting
             # the delivery over.
-            return await _together(
-                self._send_and_record(
-                    item, rest.chat_id, rest.parts, first_id=rest.first_id, resumed=True
-                )
-            )
+            return await _together(self._send_and_record(item, rest.chat_id, rest.parts, rest))
 
     async def _send_and_record(
-        self,
-        item: Item,
-        chat_id: int,
-        parts: list[Part],
-        *,
-        first_id: int | None = None,
-        resumed: bool = False,
+        self, item: Item, chat_id: int, parts: list[Part], rest: Continuation | None = None
     ) -> Continuation | None:
         """The unit a cancellation cannot split: the message goes out and its outcome is
         committed, or (a 429 before anything went out) neither happens. A message in parts
         that must wait for its next part has what went out recorded, and the rest returned."""
-        outcome = await self._send_parts(item, chat_id, parts, first_id=first_id, resumed=resumed)
+        outcome = await self._send_parts(item, chat_id, parts, rest)
         if isinstance(outcome, Continuation):
             return outcome
         await self._ledger.record(item, outcome)
         return None
 
     async def _send_parts(
-        self,
-        item: Item,
-        chat_id: int,
-        parts: list[Part],
-        *,
-        first_id: int | None = None,
-        resumed: bool = False,
+        self, item: Item, chat_id: int, parts: list[Part], rest: Continuation | None = None
     ) -> Outcome | Continuation:
         """Send the parts not sent yet (the caller holds a rate token for the first one); a
-        continuation when the next part has to wait for the person's one-second gap. `first_id`:
-        the first part's message id, and `resumed`, when a continuation sends the rest."""
+        continuation when the next part has to wait for the person's one-second gap. `rest`:
+        the continuation whose parts these are, when one is resumed."""
         attempts = item.attempts + 1
+        first_id = rest.first_id if rest is not None else None
         skip = item.parts_sent if item.parts_sent < len(parts) else 0
         for index in range(skip, len(parts)):
             part = parts[index]
@@ -423,7 +411,7 @@ class DeliveryWorker:
                 except SendRetryAfter as exc:
                     self._limiter.release()
                     self._limiter.pause(exc.seconds)
-                    if index == skip and not resumed:
+                    if index == skip and rest is None:
                         raise _RetryLater from exc
                     await self._pacer.wait(item.user_id)
                     await self._limiter.acquire()
