@@ -172,3 +172,24 @@ def test_a_process_skips_its_own_notices_and_hears_the_others():
     cache.keep(2, None, cache.epoch)
     hear(None, 0, CHANNEL, "not json")
     assert cache.person(2) is None  # a notice it cannot read drops everything
+
+
+async def test_a_commit_racing_another_change_does_not_keep_what_it_read_before(fake, running):
+    """An update took the person from the cache; another changed their roles and committed;
+    the first then commits its own change. It must not put back the roles it had read."""
+    from bot.cache.people import load_person
+
+    user_id = await register(running, 7109, "Ирина")
+    await fake.user(7109, "Ирина").say("/help")
+    cache = running.app.cache
+    async with running.sessionmaker() as first:
+        person = await load_person(first, 7109)
+        assert person is not None and Role.SECRETARIAT not in person.role_set
+        person.muted_topics = [*person.muted_topics, "projects"]
+        async with running.sessionmaker.begin() as other:
+            await users.grant_role(other, await other.get(User, user_id), Role.SECRETARIAT)
+        await first.commit()
+    kept = cache.person(7109)
+    assert kept is None or Role.SECRETARIAT in [role["role"] for role in kept.roles]
+    home = (await fake.user(7109, "Ирина").say("/help"))[0]
+    assert any(secretariat_shown(label) for label in fake.user(7109).button_texts(home))

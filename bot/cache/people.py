@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -27,8 +27,10 @@ from bot.services import users
 from models import District, User, UserRole
 
 CACHE_INFO_KEY = db.CACHE_INFO_KEY
-# The cache's epoch when the session's transaction began (set by bot.cache.tracking).
+# The cache's epoch when the session's transaction began (set by bot.cache.tracking), and when
+# the session first took a person from the cache or the database (load_person).
 EPOCH_INFO_KEY = "people_epoch"
+PERSON_EPOCH_INFO_KEY = "person_epoch"
 
 _USER_COLUMNS = tuple(attr.key for attr in User.__mapper__.column_attrs)
 _ROLE_COLUMNS = tuple(attr.key for attr in UserRole.__mapper__.column_attrs)
@@ -196,6 +198,15 @@ def cache_of(session: AsyncSession) -> PeopleCache | None:
     return cache if cache is not None and cache.enabled else None
 
 
+def read_since(session: Session) -> int | None:
+    """The epoch at the session's earliest read of people: what it holds of them is known true
+    only if nothing was dropped since."""
+    epochs = [
+        session.info[key] for key in (PERSON_EPOCH_INFO_KEY, EPOCH_INFO_KEY) if key in session.info
+    ]
+    return min(epochs) if epochs else None
+
+
 def epoch_of(session: AsyncSession, cache: PeopleCache) -> int:
     # No transaction yet: nothing was read, so nothing older than now can be kept.
     epoch: int = session.info.get(EPOCH_INFO_KEY, cache.epoch)
@@ -234,6 +245,7 @@ async def load_person(session: AsyncSession, telegram_id: int) -> User | None:
     """The person behind a Telegram id (see users.get_user), from the cache when it has them."""
     cache = cache_of(session)
     if cache is not None:
+        session.info.setdefault(PERSON_EPOCH_INFO_KEY, cache.epoch)
         person = cache.person(telegram_id)
         if person is not None:
             if person.row is None:

@@ -20,7 +20,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
-from bot.cache.people import CACHE_INFO_KEY, EPOCH_INFO_KEY, Changes, PeopleCache
+from bot.cache.people import CACHE_INFO_KEY, EPOCH_INFO_KEY, Changes, PeopleCache, read_since
 from models import District, FsmRecord, User, UserRole
 
 CHANNEL = "assembly_people"
@@ -151,7 +151,11 @@ def _forget_committed(session: Session) -> None:
     changes: Changes | None = session.info.pop(PENDING_INFO_KEY, None)
     cache: PeopleCache | None = session.info.get(CACHE_INFO_KEY)
     if changes and cache is not None:
+        # The objects hold what was read then plus what this transaction wrote: true now only
+        # if nothing was dropped meanwhile (another process, or another update, changed them).
+        since = read_since(session)
+        unchanged_since = since is not None and since == cache.epoch
         cache.forget(changes)
-        if not changes.bulk and not changes.everything:
+        if unchanged_since and not changes.bulk and not changes.everything:
             for user in changes.users:
                 cache.keep_committed(user)
