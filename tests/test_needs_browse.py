@@ -234,10 +234,12 @@ async def test_card_shows_what_the_author_allowed(fake, running):
         status=NeedStatus.IN_WORK,
         handler_text="Дорожная служба <города>",
         address="ул. Ленина, 5",
-        latitude=55.75,
-        longitude=37.61,
+        latitude=55.75123,
+        longitude=37.61789,
     )
-    hidden = await make_need(running, district_id=a, author_id=boris, show_name=False)
+    hidden = await make_need(
+        running, district_id=a, author_id=boris, show_name=False, address="ул. Мира, 1"
+    )
     async with running.sessionmaker.begin() as session:
         session.add(NeedEvent(need_id=named, kind=NeedEventKind.ANSWER, text="Ремонт в мае"))
         session.add(
@@ -277,7 +279,7 @@ async def test_card_shows_what_the_author_allowed(fake, running):
     assert len(photos) == 3 and all(m.photo for m in photos)
     assert photos[0].caption == f"Фотографии к потребности №{named}"
     place = await visitor.click("📍 Место на карте", card.message_id)
-    assert place[0].location == {"latitude": 55.75, "longitude": 37.61}
+    assert place[0].location == {"latitude": 55.75123, "longitude": 37.61789}
 
     text = (await visitor.say(f"/need_{hidden}"))[0].text
     assert "Борис" not in text and "Автор" not in text
@@ -288,8 +290,16 @@ async def test_card_shows_what_the_author_allowed(fake, running):
         person = await users.get_user(session, 7201)
         assert person is not None
         await users.erase_user(session, person)
-    text = (await visitor.say(f"/needcard {named}"))[0].text
-    assert "Анна" not in text and "Автор" not in text
+    card = (await visitor.say(f"/needcard {named}"))[0]
+    assert "Анна" not in card.text and "Автор" not in card.text
+    # The need stays the district's record, without what may show where its author lives:
+    # the photos and the address go, the point is rounded to about 100 m.
+    assert "Яма" in card.text and "Ленина" not in card.text and "фотограф" not in card.text
+    assert visitor.button_texts(card) == ["👍 Меня тоже касается", "📍 Место на карте"]
+    place = await visitor.click("📍 Место на карте", card.message_id)
+    assert place[0].location == {"latitude": 55.751, "longitude": 37.618}
+    # Somebody else's need keeps everything.
+    assert (await need_row(running, hidden)).address == "ул. Мира, 1"
 
     assert "нет" in (await visitor.say("/needcard 99999"))[0].text
     assert "/needcard 12" in (await visitor.say("/needcard двенадцать"))[0].text

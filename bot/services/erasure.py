@@ -25,7 +25,7 @@ from sqlalchemy import Enum, String, Table, Text, delete, func, or_, select, tup
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import JSON
 
-from bot.services import audit
+from bot.services import audit, opendata
 from models import (
     ApplicationMessage,
     Base,
@@ -48,7 +48,7 @@ from models.meetings import (
     MeetingInvitee,
     MeetingStatus,
 )
-from models.needs import ResourceOffer
+from models.needs import Need, NeedPhoto, ResourceOffer
 from models.projects import ProjectContribution, ProjectFollower, ProjectParticipant
 
 # What stands where a trace was cut out of a text that others wrote.
@@ -294,6 +294,30 @@ async def _withdraw_offers(session: AsyncSession, user: User) -> None:
     )
 
 
+async def _unplace_needs(session: AsyncSession, user: User) -> None:
+    """The needs they filed stay as the district's record without an author, but lose what may
+    show where the person lives or what they look like: the photos (a yard seen from a window),
+    the typed address, and the exact point, rounded as in the open data (about 100 m)."""
+    await session.execute(
+        delete(NeedPhoto)
+        .where(NeedPhoto.need_id.in_(select(Need.id).where(Need.author_id == user.id)))
+        .execution_options(synchronize_session="fetch")
+    )
+    placed = await session.scalars(
+        select(Need).where(
+            Need.author_id == user.id,
+            or_(Need.address.is_not(None), Need.latitude.is_not(None)),
+        )
+    )
+    for need in placed:
+        need.address = None
+        need.latitude = opendata.rounded(need.latitude)
+        need.longitude = opendata.rounded(need.longitude)
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Need):
+            session.expire(loaded, ["photos"])
+
+
 async def _leave_projects(session: AsyncSession, user: User) -> None:
     """What they follow, and their part as a citizen in consortia (with what they brought),
     go: those rows say who they are. Their organizations stay in the consortia."""
@@ -346,6 +370,7 @@ async def erase(session: AsyncSession, user: User) -> None:
     telegram_id = user.telegram_id
     await _remove_own_texts(session, user)
     await _withdraw_offers(session, user)
+    await _unplace_needs(session, user)
     await _leave_projects(session, user)
     await _leave_meetings(session, user, utcnow())
     await _scrub_tables(session, traces, related)

@@ -69,7 +69,7 @@ class OpenNeed:
         return [getattr(self, column) for column in COLUMNS]
 
 
-def _round(value: float | None) -> float | None:
+def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, COORDINATE_DECIMALS)
 
 
@@ -116,8 +116,8 @@ async def rows(session: AsyncSession, timezone: str) -> list[OpenNeed]:
                 supports=row.support_count,
                 merged_into=row.merged_into_id,
                 priority_rank=row.priority_rank,
-                latitude=_round(row.latitude) if has_place else None,
-                longitude=_round(row.longitude) if has_place else None,
+                latitude=rounded(row.latitude) if has_place else None,
+                longitude=rounded(row.longitude) if has_place else None,
                 description=row.description if status in MODERATED else "",
             )
         )
