@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, str_enum, utcnow
@@ -254,6 +254,18 @@ class ResourceContact(Base):
     the owner agrees."""
 
     __tablename__ = "resource_contacts"
+    __table_args__ = (
+        # One open question per offer and need: two presses of "Ask the owner" at the same
+        # instant make one request (the service answers the second "already asked").
+        Index(
+            "uq_resource_contacts_open",
+            "offer_id",
+            "need_id",
+            unique=True,
+            sqlite_where=text("status != 'declined'"),
+            postgresql_where=text("status != 'declined'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offer_id: Mapped[int] = mapped_column(

@@ -3,11 +3,13 @@ withdrawing, the offers that match a need, asking an owner, and who may do what.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import select
 
 from bot.services import districts, organizations, resources, users
+from bot.services.errors import InvalidInput
 from bot.services.organizations import Draft as OrgDraft
 from bot.services.resources import Draft
 from models import District, OrganizationKind, Outbox, User
@@ -20,7 +22,7 @@ from models.needs import (
     ResourceKind,
     ResourceOffer,
 )
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, USE_POSTGRES
 from tests.support import count, make_secretary, register
 
 PROPOSALS = (
@@ -452,3 +454,29 @@ async def test_categories_are_named_in_the_persons_language(fake, running):
     await person.say("A van with a driver, to take rubbish away")
     replies = await person.say("Saturdays")
     assert "For needs: Yards and streets" in replies[-1].text
+
+
+async def test_two_presses_of_ask_at_once_make_one_request(running):
+    ids = await world(running)
+    offer = await make_offer(running, ids["owner"], ids["d1"], ids["yards"], "Инструменты")
+
+    async def press() -> str:
+        for _attempt in range(20):
+            try:
+                async with running.sessionmaker.begin() as session:
+                    base = await session.get(User, ids["base"])
+                    await resources.ask(session, base, offer, ids["need"], lambda _c: [])
+                    return "asked"
+            except InvalidInput as refused:
+                return refused.key
+            except Exception:  # SQLite: a writer that lost the race retries, as a new update would
+                if USE_POSTGRES:
+                    raise
+                await asyncio.sleep(0)
+        raise AssertionError("never got through")
+
+    assert sorted(await asyncio.gather(press(), press())) == ["asked", "resources-already-asked"]
+    assert len(await contacts(running)) == 1
+    async with running.sessionmaker() as session:
+        requests = await session.scalars(select(Outbox).where(Outbox.kind == "resource_request"))
+        assert len(requests.all()) == 1

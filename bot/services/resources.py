@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import delivery
@@ -267,7 +268,12 @@ async def ask(
         raise InvalidInput(key)
     contact = ResourceContact(offer_id=offer.id, need_id=need.id, asker_id=asker.id)
     session.add(contact)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # The same press twice at once: the other one asked (uq_resource_contacts_open).
+        raise InvalidInput("resources-already-asked") from None
     outbox = Outbox(
         kind="resource_request",
         topic=Topic.DUTY,
