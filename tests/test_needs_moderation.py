@@ -6,13 +6,14 @@ language, and a need waiting too long is escalated once, also across a restart."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from bot.services import districts, organizations, users, votes
-from bot.services.errors import NotAllowed
+from bot.services.errors import DomainError, NotAllowed
 from bot.services.needs import escalation, moderation, terms
 from bot.services.organizations import Draft
 from models import (
@@ -36,7 +37,7 @@ from models.needs import (
     NeedSupport,
     NeedTerm,
 )
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, USE_POSTGRES
 from tests.support import eventually, make_secretary, register
 from tests.test_downtime import down_while, move_job, settled
 from tests.test_votes import presidium_member
@@ -436,6 +437,34 @@ async def test_merge_carries_supports_and_followers_without_double_counting(fake
     await running.delivered()
     assert f"объединена с потребностью №{target}" in texts(fake.user(FILER, "Автор"))
     assert f"merged into need No. {target}" in texts(fake.user(FAN_EN, "Neighbour"))
+
+
+async def test_two_needs_merged_into_each_other_at_once_close_only_one(fake, running):
+    ids = await world(fake, running)
+    first = await file_need(running, ids["filer"], ids["d1"], supporters=(ids["fan_ru"],))
+    second = await file_need(running, ids["other"], ids["d1"], "Фонари не горят у дома 5")
+
+    async def merge(need_id: int, target_id: int, moderator: int) -> str:
+        for _attempt in range(20):
+            try:
+                async with running.sessionmaker.begin() as session:
+                    actor = await users.get_user(session, moderator)
+                    await moderation.merge(session, actor, need_id, target_id)
+                    return "merged"
+            except DomainError as refused:
+                return refused.key
+            except Exception:  # SQLite: a writer that lost the race retries, as a new update would
+                if USE_POSTGRES:
+                    raise
+                await asyncio.sleep(0)
+        raise AssertionError("never got through")
+
+    results = await asyncio.gather(merge(first, second, BASE1), merge(second, first, SECRETARY))
+    assert sorted(results) == ["merged", "needs-mod-merge-closed"]
+    needs = [await saved(running, first), await saved(running, second)]
+    assert sorted(need.status for need in needs) == sorted([NeedStatus.MERGED, NeedStatus.NEW])
+    kept = next(need for need in needs if need.status == NeedStatus.NEW)
+    assert kept.merged_into_id is None and kept.support_count >= 1
 
 
 # --- Taking up ------------------------------------------------------------------------------------

@@ -267,12 +267,27 @@ async def merge(session: AsyncSession, actor: User | None, need_id: int, target_
     if target_id == need.id:
         raise InvalidInput("needs-mod-merge-self")
     target = await get(session, target_id)
+    # Both rows locked in one order (PostgreSQL; SQLite has one writer), so that two moderators
+    # merging A into B and B into A at the same instant wait for each other, not deadlock.
+    await session.execute(
+        select(Need.id).where(Need.id.in_((need.id, target.id))).order_by(Need.id).with_for_update()
+    )
     if target.district_id != need.district_id:
         raise InvalidInput("needs-mod-merge-other-district", target=target.id)
     if target.status not in OPEN_STATUSES:
         raise InvalidInput("needs-mod-merge-closed", target=target.id)
     if not may_move(need.status, S.MERGED):
         raise IllegalTransition()
+    # Conditional on the target being open still: of A into B and B into A at once, the second
+    # finds its target merged (the need's own move is conditional in _move).
+    still_open = await session.execute(
+        update(Need)
+        .where(Need.id == target.id, Need.status.in_(OPEN_STATUSES))
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if affected(still_open) != 1:
+        raise InvalidInput("needs-mod-merge-closed", target=target.id)
     already = set(
         await session.scalars(select(NeedSupport.user_id).where(NeedSupport.need_id == target.id))
     )
