@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import callback_message, redraw_markup
@@ -43,7 +43,8 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     await state.clear()
     if language:
         await state.update_data({LANGUAGE_KEY: language})
-    await message.answer(t("cancel-done"))
+    # A dialog may have left a reply keyboard (the place step's "send my location"): it goes too.
+    await message.answer(t("cancel-done"), reply_markup=ReplyKeyboardRemove())
 
 
 def setup() -> Router:

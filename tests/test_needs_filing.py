@@ -183,6 +183,21 @@ async def test_voice_refused_then_text_and_a_location_without_photos(fake, runni
     assert need.address is None and need.photos == [] and need.show_name is False
 
 
+async def test_cancel_at_the_place_step_takes_the_location_keyboard_away(fake, running):
+    await seed(running)
+    await citizen(running, 7003, "Вера")
+    vera = fake.user(7003, "Вера")
+    await start(vera)
+    await vera.click("✅ №1 · Заречье")
+    await vera.say(LAMPS)
+    await vera.click("Без фото")
+    assert vera.reply_keyboard == [["📍 Отправить моё место"], ["Пропустить"]]
+    replies = await vera.say("/cancel")
+    assert "Отменено" in replies[-1].text
+    assert vera.reply_keyboard is None
+    assert await needs(running) == []
+
+
 async def test_similar_needs_of_the_district_are_offered_and_supported_once(fake, running):
     await seed(running)
     anna_id = await citizen(running, 7003, "Анна")
