@@ -184,10 +184,15 @@ async def test_a_district_poll_from_the_dialog_to_the_ranks(fake, running):
         assert poll.district_id == ids["north"] and poll.recorded_at is not None
     await running.delivered()
     for person in north:
-        result = next(m for m in person.bot_messages if "Итоги голосования" in (m.text or ""))
+        result = next(m for m in person.bot_messages if "Итоги опроса" in (m.text or ""))
         assert result.photo is not None
         assert "Проголосовали: 3 из 3" in result.text
-    assert not any("Итоги голосования" in (m.text or "") for m in south.bot_messages)
+        # Places, not "adopted": a poll ranks the needs.
+        places = [line for line in result.text.splitlines() if line[:2] in ("1.", "2.", "3.")]
+        assert [line[:2] for line in places] == ["1.", "2.", "3."]
+        assert f"№{ids['lights']} · Нет освещения" in places[0]
+        assert "принято" not in result.text and "Итог:" not in result.text
+    assert not any("Итоги опроса" in (m.text or "") for m in south.bot_messages)
     card = (await north[0].say(f"/needcard {ids['lights']}"))[0].text
     assert "🏅 приоритет №1 в опросе жителей" in card
 
@@ -273,7 +278,7 @@ async def test_a_city_poll_asks_every_registered_citizen(fake, running):
         assert (await session.get(Need, ids["lights"])).priority_rank == 1
         assert (await session.get(Need, ids["far"])).priority_rank == 2
     await running.delivered()
-    assert any("Итоги голосования" in (m.text or "") for m in lonely.bot_messages)
+    assert any("Итоги опроса" in (m.text or "") for m in lonely.bot_messages)
 
 
 def test_places_share_ties():

@@ -310,6 +310,17 @@ def results_outbox(
                 "registry": str(recommendation_number.number) if recommendation_number else "—",
             }
         )
+    elif vote.subject_type == citizens.SUBJECT:
+        # A priorities poll adopts nothing: it ranks the needs (ties share a place).
+        key = "votes-results-priorities-late" if late else "votes-results-priorities"
+        cast = result.get("counts", {})
+        counts = {o.position: cast.get(str(o.position), 0) for o in vote.options}
+        ranked = citizens.places(counts)
+        labels = {option.position: option.label for option in vote.options}
+        params["tally"] = "\n".join(
+            f"{ranked[position]}. {labels[position]}: {counts[position]}"
+            for position in sorted(counts, key=lambda p: (ranked[p], p))
+        )
     else:
         key = "votes-results-choice-late" if late else "votes-results-choice"
         counts = result.get("counts", {})
