@@ -71,6 +71,10 @@ class Need(Base):
         # durations sorted as plain integers, nothing read from the table.
         Index("ix_needs_decision_time", "decided_at", "decision_seconds", "district_id"),
         Index("ix_needs_resolution_time", "resolved_at", "resolution_seconds", "district_id"),
+        # The city's medians read the middle of these in order, skipping older moments, instead
+        # of sorting the year's durations (bench/bench_needs.py, SQLite: 21.6 ms -> 6.2 ms).
+        Index("ix_needs_decision_order", "decision_seconds", "decided_at"),
+        Index("ix_needs_resolution_order", "resolution_seconds", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
