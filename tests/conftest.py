@@ -112,13 +112,24 @@ def seeded_categories() -> list[dict[str, object]]:
 
 
 async def _truncate(url: str) -> None:
+    """Empty the tables a test wrote to, and start every sequence at 1 again. DELETE from the
+    few tables that have rows, not TRUNCATE of all of them: TRUNCATE makes new files for every
+    table and index, 0.37 s a test; this takes a few milliseconds."""
     engine = db.create_engine(url)
     try:
         async with engine.begin() as conn:
+            # Foreign keys are not checked while the rows go (the order would not matter then).
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
             # audit_head holds a row the migration seeds; it is reset rather than emptied.
             tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_head"]
-            names = ", ".join(f'"{name}"' for name in tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            probe = " UNION ALL ".join(
+                f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
+            )
+            for (name,) in (await conn.execute(text(probe))).all():
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+            await conn.execute(
+                text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
+            )
             await conn.execute(text(f"UPDATE audit_head SET seq = 0, last_hash = '{'0' * 64}'"))
             # Rows the migrations seed are put back as a fresh database has them.
             await conn.execute(insert(NeedCategory), seeded_categories())
