@@ -114,12 +114,27 @@ async def _roll_and_box(session, vote_id: int) -> tuple[dict[int, str], list[str
     return dict(roll.all()), [xmin for _, xmin in rows], [key for key, _ in rows]
 
 
+async def _checkpoint(path: str) -> None:
+    """Move the WAL into the database file, so that the file's pages hold every row. No busy
+    wait: it would block the loop, and with it the bot's reader that holds the WAL (the wait
+    then ran out its 5 s every time); the loop lets that reader finish."""
+    connection = sqlite3.connect(path, timeout=0)
+    try:
+        for _attempt in range(500):
+            (busy, _log, _done) = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the WAL was never free to checkpoint")
+    finally:
+        connection.close()
+
+
 def _sqlite_cells(path: str, table: str) -> list[str]:
     """The first key of each row of a WITHOUT ROWID table, in the order the rows were written
     into its page: SQLite fills a page's cells from its end towards its start."""
     connection = sqlite3.connect(path)
     try:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         (root,) = connection.execute(
             "SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)
         ).fetchone()
@@ -219,6 +234,7 @@ async def test_a_secret_ballots_rows_do_not_follow_their_voters(running):
         path = make_url(running.settings.database_url).database
         assert path
         # The pages hold the rows in the order of their keys, not in the order of the casts.
+        await _checkpoint(path)
         in_page = _sqlite_cells(path, "ballots")
         assert in_page == sorted(in_page) and set(in_page) == set(keys)
         in_page = _sqlite_cells(path, "ballot_choices")
