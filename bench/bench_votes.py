@@ -18,22 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+from bench_delivery import database as throwaway_database
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.engine import make_url
 
 from bot import db, delivery
-from bot.config import Settings
 from bot.services import announcements, votes
 from bot.services.audit import AuditKeys
 from models import (
@@ -69,34 +65,8 @@ AUDIENCES: dict[str, dict[str, object]] = {
 }
 
 
-@contextlib.asynccontextmanager
-async def database(directory: Path) -> AsyncIterator[str]:
-    configured = os.environ.get("DATABASE_URL")
-    if not configured:
-        url = f"sqlite+aiosqlite:///{directory / 'bench-votes.sqlite3'}"
-        engine = db.create_engine(url)
-        await db.upgrade(engine)
-        await engine.dispose()
-        yield url
-        return
-    base = make_url(Settings(_env_file=None, database_url=configured).async_database_url)
-    name = f"bench_votes_{uuid.uuid4().hex[:10]}"
-    admin = db.create_engine(
-        base.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = db.create_engine(url)
-        await db.upgrade(engine)
-        await engine.dispose()
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+def database(directory: Path) -> contextlib.AbstractAsyncContextManager[str]:
+    return throwaway_database(directory, "votes")
 
 
 async def insert_chunked(conn, table, rows) -> None:
