@@ -19,7 +19,7 @@ from aiogram.utils.token import TokenValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
+from bot import db, metrics
 from bot.cache import listener
 from bot.cache.people import PeopleCache
 from bot.capabilities import JobContext, Registry
@@ -70,6 +70,11 @@ class App:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
     _listener_task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """The delivery worker (and with it the scheduler) runs in this process."""
+        return self._worker_task is not None and not self._worker_task.done()
 
     async def start_background(self) -> None:
         """The delivery worker and the scheduler run beside the updates, in every process; the
@@ -163,6 +168,7 @@ def create_dispatcher(
     # they cost a session; menus are refreshed after the commit, so their middleware wraps the
     # session's; then the conversation state and the user (both read through the session), then
     # the language (needs the user).
+    dp.update.outer_middleware(metrics.UpdateTimer())
     dp.update.outer_middleware(PrivateChatsOnly())
     dp.update.outer_middleware(
         MenuMiddleware(sessionmaker, i18n, registry, settings.default_language)
@@ -181,6 +187,10 @@ def create_dispatcher(
     dp.callback_query.middleware(CallbackAnswerMiddleware())
     for observer in (dp.message, dp.callback_query):
         observer.middleware(DomainErrorMiddleware())
+    # Innermost, so that it sees the handler the update reached.
+    for name, observer in dp.observers.items():
+        if name not in ("update", "error"):
+            observer.middleware(metrics.HandlerNamer())
     dp.errors.register(make_error_handler(i18n, settings.default_language))
     dp.include_routers(*registry.routers())
     run_sync_filters_inline(dp)

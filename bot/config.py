@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_path: str = "/telegram/webhook"
+    # A bot that polls serves /healthz, /readyz and /metrics on this port (WEBHOOK_HOST) when set;
+    # with a webhook they are on the webhook's port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     default_language: str = "ru"
     timezone: str = "Europe/Moscow"
     broadcast_rate: float = 25.0

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
@@ -17,6 +16,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.app import App
 from bot.config import Settings
 
@@ -27,7 +27,23 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 async def run_polling(app: App) -> None:
     await app.bot.delete_webhook(drop_pending_updates=False)
-    await app.dp.start_polling(app.bot, allowed_updates=app.dp.resolve_used_update_types())
+    status = await serve_status(app) if app.settings.metrics_port else None
+    try:
+        await app.dp.start_polling(app.bot, allowed_updates=app.dp.resolve_used_update_types())
+    finally:
+        if status is not None:
+            await status.cleanup()
+
+
+async def serve_status(app: App) -> web.AppRunner:
+    """The status routes on METRICS_PORT, for a bot that polls (a webhook serves them itself)."""
+    web_app = web.Application()
+    add_status_routes(web_app, app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, app.settings.webhook_host, app.settings.metrics_port).start()
+    logger.info("status and metrics on %s:%s", app.settings.webhook_host, app.settings.metrics_port)
+    return runner
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -46,19 +62,14 @@ def webhook_secret(settings: Settings) -> str:
 
 class WebhookHandler(SimpleRequestHandler):
     """Updates only from whoever knows the secret (Telegram), and only well-formed ones: a
-    forged request gets 401, a body that is not an update 400, never a traceback."""
+    forged request gets 401, a body that is not an update 400, never a traceback. An update is
+    answered once it has been handled, however long that takes (aiogram's own handler answers
+    after 55 s and goes on in the background, where a dying replica would lose it)."""
 
-    def __init__(
-        self, dispatcher: Dispatcher, bot: Bot, *, secret_token: str, handle_in_background: bool
-    ) -> None:
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, *, secret_token: str) -> None:
         if not secret_token:
             raise ValueError("a webhook without a secret would take updates from anyone")
-        super().__init__(
-            dispatcher=dispatcher,
-            bot=bot,
-            secret_token=secret_token,
-            handle_in_background=handle_in_background,
-        )
+        super().__init__(dispatcher=dispatcher, bot=bot, secret_token=secret_token)
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         # Bytes, because compare_digest refuses non-ASCII text, and a forged header may hold some.
@@ -76,39 +87,47 @@ class WebhookHandler(SimpleRequestHandler):
         except (ValueError, ValidationError) as exc:  # malformed JSON, or JSON that is no update
             logger.warning("webhook request that is not an update: %s", type(exc).__name__)
             return web.Response(text="Bad Request: not an update", status=400)
-        if self.handle_in_background:
-            task = asyncio.create_task(self._feed(bot, update))
-            self._background_feed_update_tasks.add(task)
-            task.add_done_callback(self._background_feed_update_tasks.discard)
-            return web.json_response({}, dumps=bot.session.json_dumps)
-        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
-            bot, update, **self.data
-        )
-        return web.Response(body=self._build_response_writer(bot=bot, result=result))
-
-    async def _feed(self, bot: Bot, update: Update) -> None:
         result = await self.dispatcher.feed_update(bot, update, **self.data)
         if isinstance(result, TelegramMethod):
             await self.dispatcher.silent_call_request(bot=bot, result=result)
+        return web.json_response({}, dumps=bot.session.json_dumps)
 
 
-def webhook_app(app: App, *, handle_in_background: bool = True) -> web.Application:
-    """The aiohttp application that receives updates at the webhook path, plus a health check.
-
-    Telegram waits for the answer to a webhook call, so updates are handled in the background by
-    default; tests handle them in the request to know when an update is done.
-    """
-    settings = app.settings
-    secret = webhook_secret(settings)
-    web_app = web.Application()
+def add_status_routes(web_app: web.Application, app: App) -> None:
+    """`/healthz` (the process answers), `/readyz` (it can do its work: 503 with the reasons
+    when it cannot) and `/metrics` (Prometheus's text format, bot.metrics)."""
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def ready(_request: web.Request) -> web.Response:
+        problems = await metrics.readiness(app)
+        return web.json_response(
+            {"ready": not problems, **problems}, status=503 if problems else 200
+        )
+
+    async def scrape(_request: web.Request) -> web.Response:
+        body = await metrics.exposition(app)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
     web_app.router.add_get("/healthz", health)
-    WebhookHandler(
-        app.dp, app.bot, secret_token=secret, handle_in_background=handle_in_background
-    ).register(web_app, path=settings.webhook_path)
+    web_app.router.add_get("/readyz", ready)
+    web_app.router.add_get("/metrics", scrape)
+
+
+def webhook_app(app: App) -> web.Application:
+    """The aiohttp application that receives updates at the webhook path, plus the status routes.
+
+    An update is answered only once it has been handled: a replica that dies mid-update leaves
+    it unanswered, and Telegram sends it again (to another replica).
+    """
+    settings = app.settings
+    secret = webhook_secret(settings)
+    web_app = web.Application()
+    add_status_routes(web_app, app)
+    WebhookHandler(app.dp, app.bot, secret_token=secret).register(
+        web_app, path=settings.webhook_path
+    )
     setup_application(web_app, app.dp, bot=app.bot)
 
     async def register_webhook(_web_app: web.Application) -> None:

@@ -15,7 +15,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from sqlalchemy import func, select, update
 
-from bot import db, delivery
+from bot import db, delivery, metrics
 from bot.delivery import DeliveryWorker, split_text, visible_length
 from bot.delivery.telegram import AiogramSender
 from bot.fake_telegram import parse_html
@@ -85,6 +85,10 @@ async def send_out(sessionmaker, audience=None, text="Объявление", **f
         outbox = Outbox(text=text, **fields)
         await delivery.enqueue(session, outbox, audience or EVERYONE)
         return outbox.id
+
+
+def metric(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def make_worker(sessionmaker, bot, **options) -> DeliveryWorker:
@@ -327,9 +331,16 @@ async def test_a_429_pauses_and_the_same_message_is_retried(sessionmaker, fake, 
     await add_people(sessionmaker, fake, 10)
     outbox_id = await send_out(sessionmaker)
     fake.inject_fault("sendMessage", status=429, retry_after=1)
+    sent, paused = (
+        metric("assembly_deliveries_total", outcome="sent"),
+        metric("assembly_telegram_retry_after_total"),
+    )
     await drain(make_worker(sessionmaker, bot))
     outcomes = Counter(call.outcome for call in fake.calls("sendMessage"))
     assert outcomes == {"ok": 10, 429: 1}
+    # What Prometheus is told (bot.metrics).
+    assert metric("assembly_deliveries_total", outcome="sent") - sent == 10
+    assert metric("assembly_telegram_retry_after_total") - paused == 1
     assert all(len(fake.user(FIRST_ID + n).bot_messages) == 1 for n in range(10))
     assert (await progress_of(sessionmaker, outbox_id)).sent == 10
 
@@ -338,7 +349,9 @@ async def test_a_403_blocks_the_person_and_later_messages_skip_them(sessionmaker
     people = await add_people(sessionmaker, fake, 3)
     fake.block_bot(FIRST_ID + 1)
     first = await send_out(sessionmaker)
+    blocked = metric("assembly_deliveries_total", outcome="blocked")
     await drain(make_worker(sessionmaker, bot))
+    assert metric("assembly_deliveries_total", outcome="blocked") - blocked == 1
     deliveries = await rows(sessionmaker, first)
     assert deliveries[people[1]].status == DeliveryStatus.BLOCKED
     assert deliveries[people[0]].status == deliveries[people[2]].status == DeliveryStatus.SENT

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.app import create_app
-from bot.runners import SECRET_HEADER, webhook_app, webhook_secret
+from bot.app import App, create_app
+from bot.runners import SECRET_HEADER, serve_status, webhook_app, webhook_secret
 from tests.conftest import ADMIN_ID, TOKEN, make_settings
 
 
@@ -28,6 +28,15 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def webhook_bot(fake, database_url, redis_prefix, **overrides: Any) -> AsyncIterator[str]:
     """The bot serving its webhook on a free port; yields the webhook's URL."""
+    async with serving(fake, database_url, redis_prefix, **overrides) as (url, _app):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    fake, database_url, redis_prefix, **overrides: Any
+) -> AsyncIterator[tuple[str, App]]:
+    """The bot serving its webhook on a free port; yields the webhook's URL and the app."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/webhook"
     settings = make_settings(
@@ -40,11 +49,11 @@ async def webhook_bot(fake, database_url, redis_prefix, **overrides: Any) -> Asy
         **overrides,
     )
     app = await create_app(settings)
-    runner = web.AppRunner(webhook_app(app, handle_in_background=False))
+    runner = web.AppRunner(webhook_app(app))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield url
+        yield url, app
     finally:
         await runner.cleanup()
         await app.close()
@@ -133,3 +142,78 @@ async def test_a_body_that_is_no_update_is_a_400(fake, database_url, redis_prefi
 def test_a_secret_telegram_would_refuse_is_a_settings_error(fake, database_url):
     with pytest.raises(ValidationError, match="webhook_secret"):
         make_settings(database_url, None, fake, webhook_secret="with spaces!")
+
+
+async def test_an_update_is_answered_only_once_it_has_been_handled(
+    fake, database_url, redis_prefix
+):
+    """Telegram re-sends an update it got no answer for: answering before handling would lose
+    the update when a replica dies in between."""
+    admin = fake.user(ADMIN_ID, "Admin")
+    async with webhook_bot(fake, database_url, redis_prefix) as url:
+        headers = {SECRET_HEADER: fake.webhook_secret}
+        async with aiohttp.ClientSession() as client:
+            response = await client.post(url, json=forged_help(1), headers=headers)
+            assert response.status == 200
+            # The reply went out before the answer came back.
+            assert admin.bot_messages
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """One sample's value from Prometheus's text format (0 when it is not there)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    head = f"{name}{{{wanted}}}" if wanted else name
+    for line in text.splitlines():
+        if line.startswith(head + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_health_readiness_and_metrics(fake, database_url, redis_prefix):
+    async with serving(fake, database_url, redis_prefix) as (url, app):
+        base = url.removesuffix("/telegram/webhook")
+        async with aiohttp.ClientSession() as client:
+            ready = await client.get(f"{base}/readyz")
+            assert ready.status == 200 and (await ready.json()) == {"ready": True}
+            # Not ready while the deliveries and the scheduler do not run.
+            await app.stop_background()
+            ready = await client.get(f"{base}/readyz")
+            assert ready.status == 503
+            assert (await ready.json()) == {"ready": False, "background": "not running"}
+            await app.start_background()
+
+            before = await (await client.get(f"{base}/metrics")).text()
+            await fake.user(7003, "Инна").say("/help")
+            await fake.user(7003, "Инна").say("/help")
+            scraped = await client.get(f"{base}/metrics")
+            assert scraped.headers["Content-Type"].startswith("text/plain")
+            after = await scraped.text()
+        count = "assembly_update_seconds_count"
+        assert (
+            sample(after, count, handler="home.cmd_help")
+            - sample(before, count, handler="home.cmd_help")
+            == 2
+        )
+        assert sample(after, "assembly_scheduler_leader") == 1
+        assert "assembly_delivery_queue_depth" in after
+        assert "assembly_delivery_oldest_pending_seconds" in after
+        hits = sample(after, "assembly_people_cache_total", result="hit")
+        assert hits > sample(before, "assembly_people_cache_total", result="hit")
+
+
+async def test_a_bot_that_polls_serves_its_status_on_metrics_port(fake, database_url, redis_prefix):
+    port = free_port()
+    settings = make_settings(
+        database_url, redis_prefix, fake, webhook_host="127.0.0.1", metrics_port=port
+    )
+    app = await create_app(settings)
+    status = await serve_status(app)
+    try:
+        async with aiohttp.ClientSession() as client:
+            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+            assert (await health.json()) == {"ok": True}
+            scraped = await client.get(f"http://127.0.0.1:{port}/metrics")
+            assert "assembly_update_seconds" in await scraped.text()
+    finally:
+        await status.cleanup()
+        await app.close()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from bot import db
+from bot import db, metrics
 from bot.services import users
 from models import District, User, UserRole
 
@@ -249,10 +249,13 @@ async def load_person(session: AsyncSession, telegram_id: int) -> User | None:
         person = cache.person(telegram_id)
         if person is not None:
             if person.row is None:
+                metrics.people_cache(hit=True)
                 return None
             attached = attach(session, person)
             if attached is not None:
+                metrics.people_cache(hit=True)
                 return attached
+        metrics.people_cache(hit=False)
     user = await users.get_user(session, telegram_id)
     if cache is not None:
         cache.keep(telegram_id, user, epoch_of(session, cache))

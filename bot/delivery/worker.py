@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import dates
+from bot import dates, metrics
 from bot.delivery import wakeup
 from bot.delivery.channel import ChannelPoster
 from bot.delivery.compose import Part, compose
@@ -369,6 +369,7 @@ class DeliveryWorker:
         if isinstance(outcome, Continuation):
             return outcome
         await self._ledger.record(item, outcome)
+        metrics.delivered(outcome.status)
         return None
 
     async def _send_parts(
@@ -409,6 +410,7 @@ class DeliveryWorker:
                         buttons=part.buttons,
                     )
                 except SendRetryAfter as exc:
+                    metrics.RETRY_AFTER.inc()
                     self._limiter.release()
                     self._limiter.pause(exc.seconds)
                     if index == skip and rest is None:
