@@ -25,6 +25,7 @@ from bot.cache.people import PeopleCache
 from bot.capabilities import JobContext, Registry
 from bot.config import Settings, StartupError
 from bot.delivery import DeliveryWorker
+from bot.delivery.quota import DatabaseQuota, RedisQuota, SharedQuota
 from bot.delivery.render import make_label_renderer, make_post_renderer, make_renderer
 from bot.delivery.status import ProgressReporter
 from bot.delivery.telegram import AiogramSender
@@ -247,6 +248,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
         quiet_timezone=settings.timezone,
         channel_id=settings.public_channel_id,
         render_post=make_post_renderer(i18n, settings.default_language, settings.timezone),
+        quota=create_quota(settings, engine, dp),
     )
     scheduler = Scheduler(sessionmaker, job_specs(settings, i18n), timezone=settings.timezone)
     app = App(settings, engine, sessionmaker, bot, dp, i18n, worker, scheduler, cache)
@@ -255,6 +257,17 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     dp.startup.register(app.start_background)
     dp.shutdown.register(app.stop_background)
     return app
+
+
+def create_quota(settings: Settings, engine: AsyncEngine, dp: Dispatcher) -> SharedQuota | None:
+    """The sending quota the replicas share: in Redis when there is one, else in PostgreSQL;
+    SQLite serves one process, whose own limiter is exact."""
+    redis = getattr(dp.storage, "redis", None)
+    if isinstance(redis, Redis):
+        return RedisQuota(redis, settings.redis_prefix, settings.broadcast_rate)
+    if engine.dialect.name == "postgresql":
+        return DatabaseQuota(engine, settings.broadcast_rate)
+    return None
 
 
 def job_specs(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobSpec]:

@@ -10,7 +10,7 @@ import pkgutil
 from models.audit import AuditEntry, AuditHead, AuditWitness
 from models.base import Base
 from models.bodies import Body, BodyKind, CouncilCategory, MemberRole, Membership
-from models.delivery import Delivery, DeliveryStatus, Outbox, OutboxStatus, Topic
+from models.delivery import Delivery, DeliveryStatus, Outbox, OutboxStatus, SendQuota, Topic
 from models.districts import District
 from models.fsm import FsmRecord
 from models.organizations import (
@@ -79,6 +79,7 @@ __all__ = [
     "RepresentativeRole",
     "Role",
     "ScheduledJob",
+    "SendQuota",
     "Topic",
     "User",
     "UserRole",

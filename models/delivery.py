@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     LargeBinary,
@@ -118,3 +119,16 @@ class Delivery(Base):
     telegram_message_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendQuota(Base):
+    """The token bucket the replicas of the bot share on PostgreSQL when there is no Redis: one
+    row, updated by bot.delivery.quota with every message sent, on the database's clock."""
+
+    __tablename__ = "send_quota"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[datetime]
+    # A 429 seen by any replica: nobody sends before this.
+    paused_until: Mapped[datetime]

@@ -26,8 +26,9 @@ from tests.conftest import ADMIN_ID
 ROOT = Path(__file__).resolve().parent.parent
 # Buttons anyone may press; they act on the presser's own data or show public information.
 PUBLIC = {cls.__name__ for cls in CAPABILITIES.public_callbacks()}
-# Tables the bot's own machinery changes while it runs (the scheduler renews its lease).
-OPERATIONAL = {"leases"}
+# Tables the bot's own machinery changes while it runs (the scheduler renews its lease, the
+# delivery worker draws from the shared sending quota).
+OPERATIONAL = {"leases", "send_quota"}
 PROPOSALS = "Конкретные предложения по благоустройству дворов и учёту потребностей жителей. " * 2
 
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator
 from time import monotonic
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.delivery.quota import SharedQuota
+
+logger = logging.getLogger("bot.delivery")
 
 
 class RateLimiter:
@@ -16,8 +23,13 @@ class RateLimiter:
     its token until one second after Telegram answered it, so no one-second window at Telegram
     ever sees more than `rate` requests; and a 429 pauses everyone."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, shared: SharedQuota | None = None) -> None:
         self.rate = rate
+        # With several replicas: the quota they all draw from (bot/delivery/quota.py).
+        self.shared = shared
+        self._pausing: set[asyncio.Task[None]] = set()
+        # Logged once when the shared quota cannot be reached, and once when it can again.
+        self._shared_down = False
         self.capacity = max(1, math.floor(rate))
         # A small burst (50 ms worth) absorbs the lateness of sleeps without bunching requests.
         self.burst = max(1.0, rate / 20)
@@ -30,7 +42,20 @@ class RateLimiter:
         self._freed = asyncio.Event()
 
     def pause(self, seconds: float) -> None:
+        """Nothing is sent for `seconds`: here at once, and in every replica once the shared
+        quota has it (their next request is answered with the pause)."""
         self._paused_until = max(self._paused_until, monotonic() + seconds)
+        if self.shared is not None:
+            task = asyncio.create_task(self._pause_shared(seconds))
+            self._pausing.add(task)
+            task.add_done_callback(self._pausing.discard)
+
+    async def _pause_shared(self, seconds: float) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.pause(seconds)
+        except Exception:  # Redis or the database is away: this replica still pauses itself
+            logger.exception("could not tell the other replicas of a 429")
 
     async def acquire(self) -> None:
         async with self._lock:  # first come, first served
@@ -49,11 +74,28 @@ class RateLimiter:
                     delay = max(delay, self._window[0] - now)
                 if self._tokens < 1:
                     delay = max(delay, (1 - self._tokens) / self.rate)
+                if delay <= 0 and self.shared is not None:
+                    delay = await self._shared_wait()
                 if delay <= 0:
                     break
                 await asyncio.sleep(delay)
             self._tokens -= 1
             self._in_flight += 1
+
+    async def _shared_wait(self) -> float:
+        """0 when the shared quota gave a send; otherwise how long to wait before asking again."""
+        assert self.shared is not None
+        try:
+            wait = await self.shared.take()
+        except Exception:  # the quota cannot be reached: the local limit still holds
+            if not self._shared_down:
+                logger.exception("the shared sending quota cannot be reached")
+            self._shared_down = True
+            return 0.0
+        if self._shared_down:
+            logger.warning("the shared sending quota can be reached again")
+            self._shared_down = False
+        return wait
 
     def release(self) -> None:
         self._in_flight -= 1

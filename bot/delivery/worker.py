@@ -32,6 +32,7 @@ from bot.delivery.lanes import Continuation, Lanes
 from bot.delivery.ledger import Item, Ledger, Outcome
 from bot.delivery.outbox import queue_next_chunk, queuing
 from bot.delivery.pacing import ChatPacer, RateLimiter
+from bot.delivery.quota import SharedQuota
 from bot.delivery.sender import (
     SendBlocked,
     Sender,
@@ -109,6 +110,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         channel_id: int | None = None,
         render_post: Callable[[str, Mapping[str, Any]], str] | None = None,
+        quota: SharedQuota | None = None,
     ) -> None:
         self.sender = sender
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
@@ -124,7 +126,8 @@ class DeliveryWorker:
         self.paused_since: datetime | None = None
         # Whether the last send failed on the network: an outage is logged once, not per message.
         self._unreachable = False
-        self._limiter = RateLimiter(rate)
+        # With several replicas, the rate is theirs together (bot/delivery/quota.py).
+        self._limiter = RateLimiter(rate, quota)
         self._pacer = ChatPacer(per_chat_interval)
         self._stop = asyncio.Event()
         self.sessionmaker = sessionmaker

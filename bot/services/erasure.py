@@ -54,9 +54,18 @@ from models.projects import ProjectContribution, ProjectFollower, ProjectPartici
 # What stands where a trace was cut out of a text that others wrote.
 MARK = "[…]"
 # Tables never scrubbed: the audit log holds ids only (and a hash chain over them); people's
-# rows are handled one by one; ballots and leases hold no text anyone wrote.
+# rows are handled one by one; ballots, leases and the sending quota hold no text anyone wrote.
 SKIPPED_TABLES = frozenset(
-    {"audit_log", "audit_head", "users", "ballots", "ballot_choices", "leases", "alembic_version"}
+    {
+        "audit_log",
+        "audit_head",
+        "users",
+        "ballots",
+        "ballot_choices",
+        "leases",
+        "send_quota",
+        "alembic_version",
+    }
 )
 # A dialog's key names the chat and the person (`fsm:<bot>:<chat>:<user>:<destiny>`).
 # Names that are unique keys of things (an organization, a district) are not people's texts.

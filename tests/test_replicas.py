@@ -1,0 +1,70 @@
+"""Two replicas of the bot on one database and one Redis: a person's updates are handled one at
+a time whichever replica takes them (aiogram's Redis event isolation, keyed the same in both)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Chat, Message, MessageEntity, Update, User
+
+from bot.app import App, create_app
+from tests.conftest import ENV_REDIS_URL, make_settings
+from tests.support import register
+
+PERSON = 7601
+
+
+@contextlib.asynccontextmanager
+async def replica(fake, database_url, redis_prefix) -> AsyncIterator[App]:
+    app = await create_app(make_settings(database_url, redis_prefix, fake))
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+def help_from(person: int, update_id: int) -> Update:
+    return Update(
+        update_id=update_id,
+        message=Message(
+            message_id=update_id,
+            date=datetime.now(UTC),
+            chat=Chat(id=person, type="private"),
+            from_user=User(id=person, is_bot=False, first_name="Реплика", language_code="ru"),
+            text="/help",
+            entities=[MessageEntity(type="bot_command", offset=0, length=5)],
+        ),
+    )
+
+
+async def test_one_persons_updates_wait_for_each_other_across_replicas(
+    fake, running, database_url, redis_prefix
+):
+    if ENV_REDIS_URL is None:
+        pytest.skip("REDIS_URL is not set: without Redis the bot runs as one process")
+    await register(running, PERSON, "Реплика")
+    person = fake.user(PERSON, "Реплика")
+    async with (
+        replica(fake, database_url, redis_prefix) as first,
+        replica(fake, database_url, redis_prefix) as second,
+    ):
+        key = StorageKey(bot_id=first.bot.id, chat_id=PERSON, user_id=PERSON)
+        # The first replica is in the middle of this person's update...
+        async with first.dp.fsm.events_isolation.lock(key):
+            taken = asyncio.create_task(second.dp.feed_update(second.bot, help_from(PERSON, 1)))
+            # ...so the second one waits with theirs (a bounded look: nothing may happen here).
+            done, _ = await asyncio.wait({taken}, timeout=0.3)
+            assert not done and person.bot_messages == []
+        await taken
+        assert len(person.bot_messages) == 1
+        # Another person is not held up by it.
+        other = fake.user(PERSON + 1, "Другой")
+        await register(running, PERSON + 1, "Другой")
+        async with first.dp.fsm.events_isolation.lock(key):
+            await second.dp.feed_update(second.bot, help_from(PERSON + 1, 2))
+            assert len(other.bot_messages) == 1
