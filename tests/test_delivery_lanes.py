@@ -28,7 +28,8 @@ async def test_one_lane_sends_everyones_first_part_before_anyones_second(session
     assert len(parts) == 2
     await send_out(sessionmaker, text=text)
     progress: list[tuple[int, int]] = []
-    worker = make_worker(sessionmaker, bot, concurrency=1, per_chat_interval=0.3)
+    # A gap long enough that three first parts go out within it even on a loaded machine.
+    worker = make_worker(sessionmaker, bot, concurrency=1, per_chat_interval=1.0)
     recorded = worker._ledger.progress
 
     async def watched(item, parts_sent, first_id):

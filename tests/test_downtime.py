@@ -281,8 +281,10 @@ async def test_a_digest_hours_late_is_not_sent_and_the_next_one_is_scheduled(ses
     reader.muted_topics = []  # subscribed to the digest
     soon = {"digest": {"title": "Срок", "audience": {"users": [reader.id]}}}
     await jobs.schedule(session, "vote.close", "vote", 1, utcnow() + timedelta(days=1), soon)
-    # This morning's digest, five hours ago; the bot was down since.
-    due = utcnow() - timedelta(hours=5)
+    # The last morning's digest, two hours ago or more; the bot was down since. (Five hours ago
+    # was not always a morning's: between midnight and 5 a.m. in Moscow it was today's, still
+    # to come, and no next one was due.)
+    due = digest.next_run(utcnow() - timedelta(days=1, hours=2), "Europe/Moscow")
     job = await jobs.schedule(
         session, digest.KIND, "digest", digest.day_number(due, "Europe/Moscow"), due
     )
