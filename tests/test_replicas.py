@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Message, MessageEntity, Update, User
+from aiohttp import web
 
 from bot.app import App, create_app
+from bot.runners import webhook_app
 from tests.conftest import ENV_REDIS_URL, make_settings
 from tests.support import register
+from tests.test_webhook import free_port
 
 PERSON = 7601
 
@@ -68,3 +71,63 @@ async def test_one_persons_updates_wait_for_each_other_across_replicas(
         async with first.dp.fsm.events_isolation.lock(key):
             await second.dp.feed_update(second.bot, help_from(PERSON + 1, 2))
             assert len(other.bot_messages) == 1
+
+
+@contextlib.asynccontextmanager
+async def webhook_replica(
+    fake, database_url, redis_prefix, handled: list[int]
+) -> AsyncIterator[tuple[str, web.AppRunner]]:
+    """A replica serving its webhook; `handled` gets the person of each update it handled."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings = make_settings(
+        database_url,
+        redis_prefix,
+        fake,
+        webhook_url=url,
+        webhook_host="127.0.0.1",
+        webhook_port=port,
+    )
+    app = await create_app(settings)
+    feed = app.dp.feed_update
+
+    async def counted(bot, update, **kwargs):  # type: ignore[no-untyped-def]
+        handled.append(update.message.from_user.id if update.message else 0)
+        return await feed(bot, update, **kwargs)
+
+    app.dp.feed_update = counted  # type: ignore[method-assign]
+    runner = web.AppRunner(webhook_app(app))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield url, runner
+    finally:
+        await runner.cleanup()
+        await app.close()
+
+
+async def test_webhook_updates_spread_over_replicas_and_none_is_lost_when_one_goes(
+    fake, database_url, redis_prefix
+):
+    """The fake Telegram posts updates to two replicas in turn, as a load balancer would; when
+    one stops answering, what it would have taken is sent again to the other."""
+    first_handled: list[int] = []
+    second_handled: list[int] = []
+    async with (
+        webhook_replica(fake, database_url, redis_prefix, first_handled) as (first, _),
+        webhook_replica(fake, database_url, redis_prefix, second_handled) as (second, runner),
+    ):
+        fake.balance_across([first, second])
+        people = [fake.user(PERSON + 10 + n, f"Житель {n}") for n in range(6)]
+        for person in people:
+            replies = await person.say("/start")
+            assert replies, "every update is answered"
+        assert first_handled and second_handled
+        # One replica goes away (its port refuses connections): nothing it would have had is lost.
+        await runner.cleanup()
+        before = len(first_handled)
+        for person in people:
+            replies = await person.say("/help")
+            assert replies
+        assert len(first_handled) - before == len(people)
+        assert all(len(person.bot_messages) >= 2 for person in people)

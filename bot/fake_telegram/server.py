@@ -12,6 +12,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any, Self
 
@@ -22,7 +23,14 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from bot.fake_telegram.methods import BotApi
-from bot.fake_telegram.types import ConnectionDropped, Fault, RecordedRequest, Webhook, as_int
+from bot.fake_telegram.types import (
+    ConnectionDropped,
+    Fault,
+    RecordedRequest,
+    Webhook,
+    as_int,
+    update_person,
+)
 from bot.fake_telegram.validation import (
     ApiError,
     UploadedFile,
@@ -54,6 +62,9 @@ class FakeTelegram(BotApi):
         self._faults: list[Fault] = []
         self._blocked: set[int] = set()
         self._revoked = False
+        # Replicas behind a load balancer (balance_across), and whose turn it is.
+        self._targets: list[str] = []
+        self._turn = -1
 
     # Lifecycle.
 
@@ -264,36 +275,97 @@ class FakeTelegram(BotApi):
 
     # Webhook delivery.
 
+    def balance_across(self, urls: list[str]) -> None:
+        """Post webhook updates to these URLs in turn instead of the one the bot set, as a load
+        balancer in front of several replicas would (an empty list: the bot's own URL again)."""
+        self._targets = list(urls)
+        self._arrived.fire()
+
+    def _next_target(self, hook: Webhook) -> str:
+        if not self._targets:
+            return hook.url
+        self._turn = (self._turn + 1) % len(self._targets)
+        return self._targets[self._turn]
+
     async def _deliver_to_webhook(self) -> None:
-        failures = 0
+        """Like Telegram: up to the webhook's max_connections updates in flight, but one person's
+        next update only once their previous one was answered with 200. An update that fails
+        (refused, 5xx, no answer) stays queued and is sent again, after a backoff, to the next
+        replica in turn: nothing is lost while some replica is up."""
+        in_flight: dict[int, asyncio.Task[None]] = {}  # update_id -> its delivery
+        busy: set[int] = set()  # people with an update in flight
+        retry_at: dict[int, float] = {}  # update_id -> not before (monotonic)
+        failures: dict[int, int] = {}
         async with aiohttp.ClientSession() as http:
-            while True:
-                hook = self._webhook
-                if hook is None or not self._updates:
-                    await self._arrived.wait(None)
-                    continue
-                update = self._updates[0]
-                error = await self._post_update(http, hook, update)
+
+            async def deliver(hook: Webhook, update: dict[str, Any], person: int) -> None:
+                update_id = update["update_id"]
+                try:
+                    error = await self._post_update(http, hook, update, self._next_target(hook))
+                finally:
+                    busy.discard(person)
+                    in_flight.pop(update_id, None)
                 if error is None:
-                    failures = 0
+                    failures.pop(update_id, None)
+                    retry_at.pop(update_id, None)
                     self._updates = [u for u in self._updates if u is not update]
-                    self._mark_done([update["update_id"]])
-                    continue
-                hook.last_error_date = int(time.time())
-                hook.last_error_message = error
-                failures += 1
-                await self._arrived.wait(min(0.05 * 2**failures, 2.0))
+                    self._mark_done([update_id])
+                else:
+                    hook.last_error_date = int(time.time())
+                    hook.last_error_message = error
+                    failures[update_id] = failures.get(update_id, 0) + 1
+                    retry_at[update_id] = time.monotonic() + min(
+                        0.05 * 2 ** failures[update_id], 2.0
+                    )
+                self._arrived.fire()
+
+            try:
+                await self._schedule_deliveries(deliver, in_flight, busy, retry_at)
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    async def _schedule_deliveries(
+        self,
+        deliver: Callable[[Webhook, dict[str, Any], int], Coroutine[Any, Any, None]],
+        in_flight: dict[int, asyncio.Task[None]],
+        busy: set[int],
+        retry_at: dict[int, float],
+    ) -> None:
+        while True:
+            hook = self._webhook
+            wait: float | None = None
+            if hook is not None:
+                now = time.monotonic()
+                blocked: set[int] = set()  # a person's later updates wait for the earlier
+                for update in list(self._updates):
+                    if len(in_flight) >= hook.max_connections:
+                        break
+                    person = update_person(update)
+                    update_id = update["update_id"]
+                    if update_id in in_flight or person in busy or person in blocked:
+                        blocked.add(person)
+                        continue
+                    not_before = retry_at.get(update_id, 0.0)
+                    if not_before > now:
+                        blocked.add(person)
+                        wait = min(wait or not_before - now, not_before - now)
+                        continue
+                    busy.add(person)
+                    in_flight[update_id] = asyncio.create_task(deliver(hook, update, person))
+            await self._arrived.wait(wait)
 
     async def _post_update(
-        self, http: aiohttp.ClientSession, hook: Webhook, update: dict[str, Any]
+        self, http: aiohttp.ClientSession, hook: Webhook, update: dict[str, Any], url: str
     ) -> str | None:
-        """Delivers one update; the error message Telegram would show, or None."""
+        """Delivers one update to `url`; the error message Telegram would show, or None."""
         headers = {}
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
         try:
             async with http.post(
-                hook.url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+                url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
             ) as response:
                 if response.status != HTTPStatus.OK:
                     return f"Wrong response from the webhook: {response.status} {response.reason}"

@@ -288,6 +288,18 @@ def update_kind(update: dict[str, Any]) -> str:
     return next((k for k in update if k != "update_id"), "")
 
 
+def update_person(update: dict[str, Any]) -> int:
+    """Whose update it is (the sender, else the chat): Telegram hands one person's updates to a
+    webhook one at a time. 0 for an update that names nobody."""
+    body = update.get(update_kind(update))
+    if not isinstance(body, dict):
+        return 0
+    for holder in (body.get("from"), body.get("chat"), (body.get("message") or {}).get("chat")):
+        if isinstance(holder, dict) and isinstance(holder.get("id"), int):
+            return int(holder["id"])
+    return 0
+
+
 def strip_nones(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: strip_nones(v) for k, v in value.items() if v is not None}
