@@ -232,7 +232,7 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
     sessionmaker = db.create_sessionmaker(
         engine, audit=keys, channel=settings.public_channel_id, cache=cache
     )
-    async with sessionmaker.begin() as session:
+    async with db.startup_lock(engine), sessionmaker.begin() as session:
         await users.ensure_admins(session, settings.admin_ids)
         await CAPABILITIES.startup(session, settings)
     i18n = create_i18n(settings.default_language)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,13 +136,34 @@ def _unusable(exc: BaseException) -> StartupError:
     return StartupError(f"cannot use the database ({reason}); check DATABASE_URL")
 
 
+# pg_advisory_lock's key for the start-up: any 64-bit number no other code of ours uses.
+STARTUP_LOCK = 0x417373656D626C79  # "Assembly"
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Replicas starting together migrate and seed one after another, not at once (two
+    replicas on a new database both inserted the admin, and one of them died of it). A
+    PostgreSQL advisory lock held by a connection of its own; SQLite serves one process."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
+
+
 async def prepare_database(settings: Settings) -> AsyncEngine:
     """Connect, fail with a readable reason if the database is unreachable, and migrate."""
     engine = create_engine(settings.async_database_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        await upgrade(engine)
+        async with startup_lock(engine):
+            await upgrade(engine)
     except (SQLAlchemyError, OSError) as exc:
         await engine.dispose()
         raise _unusable(exc) from exc

@@ -12,10 +12,12 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Message, MessageEntity, Update, User
 from aiohttp import web
+from sqlalchemy import func, select
 
 from bot.app import App, create_app
 from bot.runners import webhook_app
-from tests.conftest import ENV_REDIS_URL, make_settings
+from models import User as Person
+from tests.conftest import ADMIN_ID, ENV_REDIS_URL, make_settings
 from tests.support import register
 from tests.test_webhook import free_port
 
@@ -131,3 +133,23 @@ async def test_webhook_updates_spread_over_replicas_and_none_is_lost_when_one_go
             assert replies
         assert len(first_handled) - before == len(people)
         assert all(len(person.bot_messages) >= 2 for person in people)
+
+
+async def test_replicas_starting_together_on_a_new_database_both_start(
+    fake, database_url, redis_prefix
+):
+    """Both migrate and put the admins in place; one waits for the other (two replicas used to
+    insert the same admin at once, and one of them died of it)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("DATABASE_URL is not PostgreSQL: SQLite serves one process")
+    settings = make_settings(database_url, redis_prefix, fake)
+    apps = await asyncio.gather(create_app(settings), create_app(settings), create_app(settings))
+    try:
+        async with apps[0].sessionmaker() as session:
+            admins = await session.scalar(
+                select(func.count()).select_from(Person).where(Person.telegram_id == ADMIN_ID)
+            )
+        assert admins == 1
+    finally:
+        for app in apps:
+            await app.close()
