@@ -43,6 +43,9 @@ from bot.fake_telegram.validation import (
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD = 50 * 1024 * 1024
+CONNECTION_FAILED = "Connection failed"
+# Seconds a replica that refused a connection is passed over by the load balancer.
+DOWN_FOR = 1.0
 
 _TOKEN = re.compile(r"(\d+):[A-Za-z0-9_-]+")
 # Methods that reach a person's chat, so a blocked bot is refused.
@@ -65,6 +68,7 @@ class FakeTelegram(BotApi):
         # Replicas behind a load balancer (balance_across), and whose turn it is.
         self._targets: list[str] = []
         self._turn = -1
+        self._down_until: dict[str, float] = {}
 
     # Lifecycle.
 
@@ -282,9 +286,16 @@ class FakeTelegram(BotApi):
         self._arrived.fire()
 
     def _next_target(self, hook: Webhook) -> str:
+        """The next replica in turn, passing over those that refused a connection in the last
+        second (a load balancer's passive health check); all of them when all did."""
         if not self._targets:
             return hook.url
-        self._turn = (self._turn + 1) % len(self._targets)
+        now = time.monotonic()
+        for _ in range(len(self._targets)):
+            self._turn = (self._turn + 1) % len(self._targets)
+            target = self._targets[self._turn]
+            if self._down_until.get(target, 0.0) <= now:
+                return target
         return self._targets[self._turn]
 
     async def _deliver_to_webhook(self) -> None:
@@ -300,8 +311,11 @@ class FakeTelegram(BotApi):
 
             async def deliver(hook: Webhook, update: dict[str, Any], person: int) -> None:
                 update_id = update["update_id"]
+                target = self._next_target(hook)
                 try:
-                    error = await self._post_update(http, hook, update, self._next_target(hook))
+                    error = await self._post_update(http, hook, update, target)
+                    if error is not None and error.startswith(CONNECTION_FAILED):
+                        self._down_until[target] = time.monotonic() + DOWN_FOR
                 finally:
                     busy.discard(person)
                     in_flight.pop(update_id, None)
@@ -371,7 +385,7 @@ class FakeTelegram(BotApi):
                     return f"Wrong response from the webhook: {response.status} {response.reason}"
                 reply, typed = await _read_webhook_reply(response)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"Connection failed: {type(exc).__name__}: {exc}"
+            return f"{CONNECTION_FAILED}: {type(exc).__name__}: {exc}"
         if isinstance(reply.get("method"), str):
             # A bot may answer the webhook with a method call; Telegram runs it, silently.
             name = reply.pop("method")
