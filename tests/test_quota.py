@@ -15,7 +15,7 @@ from bot.delivery.pacing import RateLimiter
 from bot.delivery.quota import DatabaseQuota, RedisQuota, SharedQuota
 from tests.conftest import ENV_REDIS_URL, USE_POSTGRES
 
-RATE = 400.0
+RATE = 200.0
 
 
 @pytest.fixture(params=["redis", "postgresql"])
@@ -62,7 +62,7 @@ def busiest(moments: list[float], window: float) -> int:
     return most
 
 
-async def test_two_replicas_stay_under_the_rate_together(quotas):
+async def test_two_replicas_stay_under_the_rate_together(quotas, request):
     replicas = [RateLimiter(RATE, quotas()), RateLimiter(RATE, quotas())]
     started: list[float] = []
 
@@ -71,14 +71,15 @@ async def test_two_replicas_stay_under_the_rate_together(quotas):
         started.append(time.monotonic())
         limiter.release()  # Telegram answered at once
 
-    # Each replica alone may send RATE a second: 150 each in 0.4 s apart, 0.75 s together.
-    began = time.monotonic()
+    # Each replica alone may send RATE a second: 150 each would all go within 0.75 s.
     await asyncio.gather(*(send(replica) for replica in replicas for _ in range(150)))
-    took = time.monotonic() - began
-    # Together, never more than the rate allows in a quarter of a second (plus the bucket's
-    # burst of RATE / 20); two replicas each at the full rate would send twice that.
-    assert busiest(started, 0.25) <= RATE / 4 + RATE / 20 + 1
-    assert took >= (300 - RATE / 20) / RATE * 0.9
+    if "redis" in request.node.name:
+        # Redis keeps the exact limit: no second sees more than RATE, however they arrive.
+        assert busiest(started, 1.0) <= RATE
+    else:
+        # The database's bucket spaces the starts: a quarter of a second's worth (plus its
+        # burst of RATE / 20) in any quarter of a second.
+        assert busiest(started, 0.25) <= RATE / 4 + RATE / 20 + 1
 
 
 async def test_a_429_seen_by_one_replica_pauses_the_other(quotas):

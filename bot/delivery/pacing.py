@@ -8,9 +8,9 @@ import contextlib
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.delivery.quota import SharedQuota
@@ -27,7 +27,7 @@ class RateLimiter:
         self.rate = rate
         # With several replicas: the quota they all draw from (bot/delivery/quota.py).
         self.shared = shared
-        self._pausing: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[None]] = set()
         # Logged once when the shared quota cannot be reached, and once when it can again.
         self._shared_down = False
         self.capacity = max(1, math.floor(rate))
@@ -46,16 +46,20 @@ class RateLimiter:
         quota has it (their next request is answered with the pause)."""
         self._paused_until = max(self._paused_until, monotonic() + seconds)
         if self.shared is not None:
-            task = asyncio.create_task(self._pause_shared(seconds))
-            self._pausing.add(task)
-            task.add_done_callback(self._pausing.discard)
+            self._in_background(self.shared.pause(seconds), "could not tell the others of a 429")
 
-    async def _pause_shared(self, seconds: float) -> None:
-        assert self.shared is not None
-        try:
-            await self.shared.pause(seconds)
-        except Exception:  # Redis or the database is away: this replica still pauses itself
-            logger.exception("could not tell the other replicas of a 429")
+    def _in_background(self, call: Coroutine[Any, Any, None], failure: str) -> None:
+        """Tell the shared quota without holding up the send (a reference is kept meanwhile)."""
+
+        async def run() -> None:
+            try:
+                await call
+            except Exception:  # Redis or the database is away: the local limit still holds
+                logger.warning("%s", failure, exc_info=True)
+
+        task = asyncio.create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def acquire(self) -> None:
         async with self._lock:  # first come, first served
@@ -101,6 +105,8 @@ class RateLimiter:
         self._in_flight -= 1
         self._window.append(monotonic() + 1.0)
         self._freed.set()
+        if self.shared is not None:
+            self._in_background(self.shared.give_back(), "could not give a sending slot back")
 
 
 class ChatPacer:
