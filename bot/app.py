@@ -13,7 +13,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.token import TokenValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -31,6 +31,7 @@ from bot.delivery.status import ProgressReporter
 from bot.delivery.telegram import AiogramSender
 from bot.filters import run_sync_filters_inline
 from bot.i18n import PoI18n, create_i18n
+from bot.isolation import RenewingRedisEventIsolation
 from bot.languages import language_of
 from bot.menu import set_default_menu, set_personal_menu
 from bot.middlewares import (
@@ -149,7 +150,7 @@ def create_storage(
             Redis(connection_pool=pool),
             key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True),
         )
-        return storage, RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+        return storage, RenewingRedisEventIsolation(storage.redis, key_builder=storage.key_builder)
     return DatabaseStorage(sessionmaker), SimpleEventIsolation()
 
 

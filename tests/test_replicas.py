@@ -14,6 +14,7 @@ from aiogram.types import Chat, Message, MessageEntity, Update, User
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import isolation
 from bot.app import App, create_app
 from bot.runners import webhook_app
 from models import User as Person
@@ -153,3 +154,30 @@ async def test_replicas_starting_together_on_a_new_database_both_start(
     finally:
         for app in apps:
             await app.close()
+
+
+async def test_a_persons_lock_is_renewed_while_held_and_a_dead_replicas_expires(
+    fake, database_url, redis_prefix, monkeypatch
+):
+    if ENV_REDIS_URL is None:
+        pytest.skip("REDIS_URL is not set: without Redis the bot runs as one process")
+    monkeypatch.setattr(isolation, "LOCK_TTL", 0.3)
+    async with (
+        replica(fake, database_url, redis_prefix) as first,
+        replica(fake, database_url, redis_prefix) as second,
+    ):
+        key = StorageKey(bot_id=first.bot.id, chat_id=PERSON, user_id=PERSON)
+        name = first.dp.fsm.events_isolation.key_builder.build(key, "lock")
+        redis = first.dp.storage.redis
+        # A long update keeps its lock well past its life of 0.3 s...
+        async with first.dp.fsm.events_isolation.lock(key):
+            for _ in range(4):
+                await asyncio.sleep(0.15)
+                assert await redis.exists(name)
+        assert not await redis.exists(name)
+        # ...and a replica that died holding one (nobody renews it) holds nobody up for long.
+        await redis.set(name, "a dead replica's token", px=300)
+        began = asyncio.get_running_loop().time()
+        async with second.dp.fsm.events_isolation.lock(key):
+            waited = asyncio.get_running_loop().time() - began
+        assert 0.1 < waited < 2.0
