@@ -76,6 +76,7 @@ class Figures:
     leader_after: str | None = None
     handover: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
 
 
 def free_port() -> int:
@@ -252,7 +253,7 @@ async def one_run(args: argparse.Namespace, replicas: int, directory: Path) -> F
     figures = Figures(replicas)
     prefix = f"bench-replicas-{uuid.uuid4().hex[:8]}"
     async with FakeTelegram() as fake, database(directory, f"replicas{replicas}") as url:
-        await seed(url, args.people)
+        await seed(url, max(args.people, args.audience))
         fake.user(ADMIN, "Admin")
         ports = [free_port() for _ in range(replicas)]
         logs = [args.logs / f"replica-{replicas}-{n}.log" for n in range(replicas)]
@@ -264,10 +265,12 @@ async def one_run(args: argparse.Namespace, replicas: int, directory: Path) -> F
             await wait_ready(ports)
             fake.balance_across([f"http://127.0.0.1:{port}/telegram/webhook" for port in ports])
             registered = [fake.user(FIRST + n, f"Житель {n}") for n in range(args.people)]
+            for n in range(args.people, args.audience):  # the rest of the audience: chats only
+                fake.user(FIRST + n, f"Житель {n}")
             newcomers = [fake.user(NEWCOMERS + n, f"Новичок {n}") for n in range(args.people // 5)]
             crowd = [(p, False) for p in registered] + [(p, True) for p in newcomers]
             crowd.sort(key=lambda pair: pair[0].id % 7)  # newcomers among the others
-            figures.audience = min(args.audience, args.people)
+            figures.audience = args.audience
             outbox_id = await announce(url, figures.audience)
             figures.leader_before = await leader(url)
             queue: asyncio.Queue[tuple[FakeUser, bool]] = asyncio.Queue()
@@ -322,11 +325,14 @@ async def one_run(args: argparse.Namespace, replicas: int, directory: Path) -> F
             figures.announced = sum(
                 n for status, n in figures.statuses.items() if status != DeliveryStatus.PENDING
             )
-            sends = sorted(
-                r.time
+            announced = [
+                r
                 for r in fake.requests
                 if r.method == "sendMessage" and r.ok and r.params.get("text") == ANNOUNCEMENT
-            )
+            ]
+            # A kill between a send and its record sends that message again after the restart.
+            figures.duplicates = len(announced) - len({str(r.params["chat_id"]) for r in announced})
+            sends = sorted(r.time for r in announced)
             start = 0
             for end, moment in enumerate(sends):
                 while moment - sends[start] >= 1.0:
@@ -347,9 +353,13 @@ async def one_run(args: argparse.Namespace, replicas: int, directory: Path) -> F
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("-p", "--people", type=int, default=1000, help="registered people (1000)")
+    parser.add_argument(
+        "-p", "--people", type=int, default=1000, help="registered people acting (1000)"
+    )
     parser.add_argument("--at-once", type=int, default=80, help="people acting at once (80)")
-    parser.add_argument("--audience", type=int, default=300, help="announcement's audience (300)")
+    parser.add_argument(
+        "--audience", type=int, default=300, help="the announcement's audience, registered (300)"
+    )
     parser.add_argument("--kill", action="store_true", help="SIGKILL one replica mid-load")
     parser.add_argument(
         "--logs",
@@ -377,7 +387,7 @@ async def main() -> None:
     base = results[0].updates / results[0].seconds if results[0].seconds else 0.0
     print(
         f"{'replicas':>8}{'updates':>9}{'upd/s':>8}{'× first':>9}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'max s':>7}"
+        f"{'max s':>7}{'dup':>5}"
         f"{'lost':>6}{'sent/aud':>10}{'max/s':>7}{'leader moved':>14}"
     )
     for f in results:
@@ -388,7 +398,7 @@ async def main() -> None:
         moved = "—" if f.handover is None else f"{f.handover:.1f} s"
         print(
             f"{f.replicas:>8}{f.updates:>9}{rate:>8.0f}{rate / base if base else 0:>9.2f}"
-            f"{p50:>8.0f}{p99:>8.0f}{(lat[-1] if lat else 0.0):>7.1f}{f.lost:>6}"
+            f"{p50:>8.0f}{p99:>8.0f}{(lat[-1] if lat else 0.0):>7.1f}{f.duplicates:>5}{f.lost:>6}"
             f"{f.announced:>5}/{f.audience:<4}"
             f"{f.busiest_second:>7}{moved:>14}"
         )
