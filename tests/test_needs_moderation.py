@@ -37,8 +37,8 @@ from models.needs import (
     NeedSupport,
     NeedTerm,
 )
-from tests.conftest import ADMIN_ID, USE_POSTGRES
-from tests.support import eventually, make_secretary, register
+from tests.conftest import ADMIN_ID
+from tests.support import as_a_new_update_would, eventually, make_secretary, register
 from tests.test_downtime import down_while, move_job, settled
 from tests.test_votes import presidium_member
 
@@ -445,19 +445,16 @@ async def test_two_needs_merged_into_each_other_at_once_close_only_one(fake, run
     second = await file_need(running, ids["other"], ids["d1"], "Фонари не горят у дома 5")
 
     async def merge(need_id: int, target_id: int, moderator: int) -> str:
-        for _attempt in range(20):
-            try:
-                async with running.sessionmaker.begin() as session:
-                    actor = await users.get_user(session, moderator)
-                    await moderation.merge(session, actor, need_id, target_id)
-                    return "merged"
-            except DomainError as refused:
-                return refused.key
-            except Exception:  # SQLite: a writer that lost the race retries, as a new update would
-                if USE_POSTGRES:
-                    raise
-                await asyncio.sleep(0)
-        raise AssertionError("never got through")
+        async def once() -> str:
+            async with running.sessionmaker.begin() as session:
+                actor = await users.get_user(session, moderator)
+                await moderation.merge(session, actor, need_id, target_id)
+                return "merged"
+
+        try:
+            return await as_a_new_update_would(once)
+        except DomainError as refused:
+            return refused.key
 
     results = await asyncio.gather(merge(first, second, BASE1), merge(second, first, SECRETARY))
     assert sorted(results) == ["merged", "needs-mod-merge-closed"]

@@ -22,8 +22,8 @@ from models.needs import (
     ResourceKind,
     ResourceOffer,
 )
-from tests.conftest import ADMIN_ID, USE_POSTGRES
-from tests.support import count, make_secretary, register
+from tests.conftest import ADMIN_ID
+from tests.support import as_a_new_update_would, count, make_secretary, register
 
 PROPOSALS = (
     "Предлагаем провести субботник во дворах Заречья, собрать заявки жителей на ремонт освещения "
@@ -460,20 +460,17 @@ async def test_two_presses_of_ask_at_once_make_one_request(running):
     ids = await world(running)
     offer = await make_offer(running, ids["owner"], ids["d1"], ids["yards"], "Инструменты")
 
+    async def ask() -> str:
+        async with running.sessionmaker.begin() as session:
+            base = await session.get(User, ids["base"])
+            await resources.ask(session, base, offer, ids["need"], lambda _c: [])
+            return "asked"
+
     async def press() -> str:
-        for _attempt in range(20):
-            try:
-                async with running.sessionmaker.begin() as session:
-                    base = await session.get(User, ids["base"])
-                    await resources.ask(session, base, offer, ids["need"], lambda _c: [])
-                    return "asked"
-            except InvalidInput as refused:
-                return refused.key
-            except Exception:  # SQLite: a writer that lost the race retries, as a new update would
-                if USE_POSTGRES:
-                    raise
-                await asyncio.sleep(0)
-        raise AssertionError("never got through")
+        try:
+            return await as_a_new_update_would(ask)
+        except InvalidInput as refused:
+            return refused.key
 
     assert sorted(await asyncio.gather(press(), press())) == ["asked", "resources-already-asked"]
     assert len(await contacts(running)) == 1
