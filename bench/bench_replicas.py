@@ -388,7 +388,7 @@ async def main() -> None:
     print(
         f"{'replicas':>8}{'updates':>9}{'upd/s':>8}{'× first':>9}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'max s':>7}{'dup':>5}"
-        f"{'lost':>6}{'sent/aud':>10}{'max/s':>7}{'leader moved':>14}"
+        f"{'lost':>6}{'sent/aud':>14}{'max/s':>7}{'leader moved':>14}"
     )
     for f in results:
         rate = f.updates / f.seconds if f.seconds else 0.0
@@ -399,7 +399,7 @@ async def main() -> None:
         print(
             f"{f.replicas:>8}{f.updates:>9}{rate:>8.0f}{rate / base if base else 0:>9.2f}"
             f"{p50:>8.0f}{p99:>8.0f}{(lat[-1] if lat else 0.0):>7.1f}{f.duplicates:>5}{f.lost:>6}"
-            f"{f.announced:>5}/{f.audience:<4}"
+            f"{f.announced:>7}/{f.audience:<6}"
             f"{f.busiest_second:>7}{moved:>14}"
         )
     print(f"BROADCAST_RATE {RATE:g}/s for the replicas together; max/s: the most announcement")
