@@ -77,6 +77,9 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         name = f"assembly_test_{WORKER}_{uuid.uuid4().hex[:12]}"
         try:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+            # A throwaway database need not wait for each commit to reach the disk (a crash of
+            # the server would lose the last commits of a test run, nothing else).
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         except Exception as exc:  # any failure means the server is not usable
             service_missing(f"PostgreSQL at DATABASE_URL is unreachable: {exc}")
         url = _pg_url(name)
