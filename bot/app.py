@@ -263,12 +263,12 @@ async def create_app(settings: Settings, bot: Bot | None = None) -> App:
 def create_quota(settings: Settings, engine: AsyncEngine, dp: Dispatcher) -> SharedQuota | None:
     """The sending quota the replicas share: in Redis when there is one, else in PostgreSQL;
     SQLite serves one process, whose own limiter is exact."""
+    if engine.dialect.name != "postgresql":
+        return None
     redis = getattr(dp.storage, "redis", None)
     if isinstance(redis, Redis):
         return RedisQuota(redis, settings.redis_prefix, settings.broadcast_rate)
-    if engine.dialect.name == "postgresql":
-        return DatabaseQuota(engine, settings.broadcast_rate)
-    return None
+    return DatabaseQuota(engine, settings.broadcast_rate)
 
 
 def job_specs(settings: Settings, i18n: PoI18n | None = None) -> dict[str, JobSpec]:
