@@ -19,6 +19,20 @@ def secretariat_shown(text: str) -> bool:
     return "Секретариат" in text
 
 
+@pytest.fixture
+async def running(running):
+    """The running bot once its cache keeps people: on PostgreSQL, from when its listener hears
+    other processes' changes, a moment after the start (before that it keeps nobody)."""
+    cache = running.app.cache
+    assert cache is not None
+
+    async def live() -> bool:
+        return cache.live
+
+    await eventually(live, timeout=10)
+    return running
+
+
 async def test_a_role_granted_by_another_process_is_seen(fake, running, database_url, redis_prefix):
     """A second application on the same database stands for another process (a webhook
     replica, a CLI): it shares nothing with the running bot but the database."""
