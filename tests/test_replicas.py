@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 
 from bot import isolation
 from bot.app import App, create_app
-from bot.runners import webhook_app
 from models import User as Person
 from tests.conftest import ADMIN_ID, ENV_REDIS_URL, make_settings
 from tests.support import register
-from tests.test_webhook import free_port
+from tests.test_webhook import serving
 
 PERSON = 7601
 
@@ -81,32 +80,15 @@ async def webhook_replica(
     fake, database_url, redis_prefix, handled: list[int]
 ) -> AsyncIterator[tuple[str, web.AppRunner]]:
     """A replica serving its webhook; `handled` gets the person of each update it handled."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    settings = make_settings(
-        database_url,
-        redis_prefix,
-        fake,
-        webhook_url=url,
-        webhook_host="127.0.0.1",
-        webhook_port=port,
-    )
-    app = await create_app(settings)
-    feed = app.dp.feed_update
+    async with serving(fake, database_url, redis_prefix) as (url, app, runner):
+        feed = app.dp.feed_update
 
-    async def counted(bot, update, **kwargs):  # type: ignore[no-untyped-def]
-        handled.append(update.message.from_user.id if update.message else 0)
-        return await feed(bot, update, **kwargs)
+        async def counted(bot, update, **kwargs):  # type: ignore[no-untyped-def]
+            handled.append(update.message.from_user.id if update.message else 0)
+            return await feed(bot, update, **kwargs)
 
-    app.dp.feed_update = counted  # type: ignore[method-assign]
-    runner = web.AppRunner(webhook_app(app))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+        app.dp.feed_update = counted  # type: ignore[method-assign]
         yield url, runner
-    finally:
-        await runner.cleanup()
-        await app.close()
 
 
 async def test_webhook_updates_spread_over_replicas_and_none_is_lost_when_one_goes(

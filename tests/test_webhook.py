@@ -28,15 +28,16 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def webhook_bot(fake, database_url, redis_prefix, **overrides: Any) -> AsyncIterator[str]:
     """The bot serving its webhook on a free port; yields the webhook's URL."""
-    async with serving(fake, database_url, redis_prefix, **overrides) as (url, _app):
+    async with serving(fake, database_url, redis_prefix, **overrides) as (url, _app, _runner):
         yield url
 
 
 @contextlib.asynccontextmanager
 async def serving(
     fake, database_url, redis_prefix, **overrides: Any
-) -> AsyncIterator[tuple[str, App]]:
-    """The bot serving its webhook on a free port; yields the webhook's URL and the app."""
+) -> AsyncIterator[tuple[str, App, web.AppRunner]]:
+    """The bot serving its webhook on a free port; yields the webhook's URL, the app and the
+    server (whose cleanup() makes the port refuse connections, as a dead replica's would)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/webhook"
     settings = make_settings(
@@ -53,7 +54,7 @@ async def serving(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield url, app
+        yield url, app, runner
     finally:
         await runner.cleanup()
         await app.close()
@@ -170,7 +171,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 async def test_health_readiness_and_metrics(fake, database_url, redis_prefix):
-    async with serving(fake, database_url, redis_prefix) as (url, app):
+    async with serving(fake, database_url, redis_prefix) as (url, app, _runner):
         base = url.removesuffix("/telegram/webhook")
         async with aiohttp.ClientSession() as client:
             ready = await client.get(f"{base}/readyz")
